@@ -1,0 +1,26 @@
+"""The `khaosat` command line. Command modules import their heavy dependencies lazily so that
+`khaosat --help` answers at once."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.commands import survey
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Run 'khaosat COMMAND --help' for examples of each command.",
+)
+@click.version_option(package_name="khaosat", prog_name="khaosat")
+def main() -> None:
+    """khaosat: citizen-satisfaction surveys for ward governments, over Telegram and the web."""
+
+
+main.add_command(survey.survey)
+
+
+def run() -> None:  # pragma: no cover - console entry point helper
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`khaosat` sub-commands, one module per group."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs: reminders, digests, campaign open/close and the outbox dispatcher."""

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, Alembic migrations and repositories. The only place with SQL."""
