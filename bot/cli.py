@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bot.commands import survey
+from bot.commands import db, survey, wards
 
 
 @click.group(
@@ -20,6 +20,8 @@ def main() -> None:
 
 
 main.add_command(survey.survey)
+main.add_command(db.db)
+main.add_command(wards.wards)
 
 
 def run() -> None:  # pragma: no cover - console entry point helper

@@ -1,0 +1,69 @@
+"""Helpers shared by commands: settings, the database, running async code, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run an async function with a database opened from the settings, turning known errors into messages."""
+    from storage.db import Database, UnsupportedDatabase
+
+    cfg = settings()
+
+    async def main() -> T:
+        try:
+            db = Database(cfg.database_url)
+        except UnsupportedDatabase as e:
+            raise click.ClickException(f"DATABASE_URL: {e}") from None
+        try:
+            return await fn(db, cfg, *args)
+        except OSError as e:
+            raise click.ClickException(f"cannot reach the database ({cfg.database_url.split('@')[-1]}): {e}") from None
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+async def ensure_schema(db: Database, cfg: Settings, *, auto: bool) -> str:
+    """Make sure the schema is current. SQLite (embedded) is migrated automatically when `auto`;
+    PostgreSQL behind the latest revision is refused with the command to run."""
+    from storage import migrate
+    from storage.repo import wards
+
+    current = await migrate.current_revision(db)
+    head = migrate.head_revision()
+    if current != head:
+        if db.is_sqlite and auto:
+            await migrate.upgrade(db)
+        elif auto:
+            raise click.ClickException(
+                f"the database is at revision {current or 'none (empty)'} but this version of khaosat needs {head}; "
+                "run 'khaosat db upgrade' first"
+            )
+        else:
+            await migrate.upgrade(db)
+    async with db.write() as conn:
+        if await wards.count(conn, cfg.province) == 0:
+            await wards.import_province(conn, cfg.province)
+    return head

@@ -1,0 +1,44 @@
+"""`khaosat db ...`: the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from bot.commands.common import ensure_schema, run
+
+
+@click.group()
+def db() -> None:
+    """Database: create or upgrade the schema, show its revision."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every migration (and seed the province's wards on a new database).
+
+    \b
+    Examples:
+      khaosat db upgrade
+      DATABASE_URL=postgresql://postgres@127.0.0.1/khaosat khaosat db upgrade
+    """
+
+    async def main(database, cfg):  # type: ignore[no-untyped-def]
+        head = await ensure_schema(database, cfg, auto=False)
+        click.echo(f"database at revision {head} ({database.dialect})")
+
+    run(main)
+
+
+@db.command()
+def status() -> None:
+    """Show the database's revision and the revision this version of khaosat needs."""
+
+    async def main(database, cfg):  # type: ignore[no-untyped-def]
+        from storage import migrate
+
+        current = await migrate.current_revision(database)
+        head = migrate.head_revision()
+        state = "up to date" if current == head else "behind: run 'khaosat db upgrade'"
+        click.echo(f"{database.dialect}: revision {current or 'none'}; latest {head} ({state})")
+
+    run(main)

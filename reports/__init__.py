@@ -1,0 +1,1 @@
+"""Reporting: pure statistics, digests and exports."""

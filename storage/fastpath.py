@@ -1,0 +1,271 @@
+"""The hot path: applying one answer (a `Reply`) with the drivers' own connections.
+
+Same rules as the general path in `storage.conversation` (one transaction with the processed-update row,
+the respondent row locked on PostgreSQL, the single writer on SQLite), in four statements and without
+SQLAlchemy's per-statement cost. Anything unusual (no respondent, a closed campaign, a completed or
+unknown response, a questionnaire not yet cached) is left to the general path: `Fallback` is raised
+before anything is written, and the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flows import engine
+from flows.events import AnswerRecorded, AnswerRemoved, SurveyCompleted
+from flows.questions import Context, JSONValue
+from flows.schema import DONT_KNOW, Survey
+
+
+class Fallback(Exception):
+    """The fast path does not handle this case; use the general one."""
+
+
+def sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def numeric(value: JSONValue) -> float | None:
+    """The number an answer stands for, for aggregation in SQL ("dk" and texts are not numbers)."""
+    if isinstance(value, bool) or value == DONT_KNOW:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+SQL: dict[str, dict[str, str]] = {
+    "postgresql": {
+        "claim": "INSERT INTO processed_update (channel, update_id, processed_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING RETURNING 1",
+        # Lock first, then read: a statement's snapshot is taken when it starts, so the answers must be read
+        # by a statement that starts after the lock is held (the previous input's commit is then visible).
+        "lock": "SELECT id FROM respondent WHERE key = $1 FOR UPDATE",
+        "claim_lock": """
+            WITH claimed AS (
+                INSERT INTO processed_update (channel, update_id, processed_at) VALUES ($1, $2, $3)
+                ON CONFLICT DO NOTHING RETURNING 1)
+            SELECT (SELECT count(*) FROM claimed), (SELECT id FROM respondent WHERE key = $4 FOR UPDATE)""",
+        "load": """
+            SELECT p.id, p.language, r.id, r.campaign_id, r.status, r.ward_code, r.fixed, r.prompt_message_id,
+                   c.code, c.title, c.status, c.ends_at, c.survey_id, s.content_hash,
+                   (SELECT json_agg(json_build_array(a.question_id, a.value) ORDER BY a.id)
+                      FROM answer a WHERE a.response_id = r.id)
+              FROM respondent p
+              LEFT JOIN response r ON r.respondent_id = p.id
+                   AND (r.id = $2::int OR ($2::int IS NULL AND r.status = 'in_progress'))
+              LEFT JOIN campaign c ON c.id = r.campaign_id
+              LEFT JOIN survey s ON s.id = c.survey_id
+             WHERE p.key = $1
+             ORDER BY r.last_activity_at DESC NULLS LAST, r.id DESC
+             LIMIT 1""",
+        "upsert": "INSERT INTO answer (response_id, question_id, value, value_num, answered_at) "
+        "VALUES ($1, $2, COALESCE($3::jsonb, 'null'::jsonb), $4, $5) "
+        "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
+        "value_num = excluded.value_num, answered_at = excluded.answered_at",
+        "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
+        "update": "UPDATE response SET last_activity_at = $2, "
+        "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
+        "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
+        "WHERE id = $1",
+        # the usual case, one answer recorded, in one round trip
+        "upsert_update": """
+            WITH up AS (
+                INSERT INTO answer (response_id, question_id, value, value_num, answered_at)
+                VALUES ($1, $7, COALESCE($8::jsonb, 'null'::jsonb), $9, $2)
+                ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value,
+                    value_num = excluded.value_num, answered_at = excluded.answered_at
+                RETURNING 1)
+            UPDATE response SET last_activity_at = $2,
+                   ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END,
+                   status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at)
+             WHERE id = $1 AND (SELECT count(*) FROM up) = 1""",
+    },
+    "sqlite": {
+        "claim": "INSERT INTO processed_update (channel, update_id, processed_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING RETURNING 1",
+        "load": """
+            SELECT p.id, p.language, r.id, r.campaign_id, r.status, r.ward_code, r.fixed, r.prompt_message_id,
+                   c.code, c.title, c.status, c.ends_at, c.survey_id, s.content_hash,
+                   (SELECT json_group_array(json_array(a.question_id, json(a.value)))
+                      FROM (SELECT question_id, value FROM answer WHERE response_id = r.id ORDER BY id) a)
+              FROM respondent p
+              LEFT JOIN response r ON r.respondent_id = p.id
+                   AND (r.id = ?2 OR (?2 IS NULL AND r.status = 'in_progress'))
+              LEFT JOIN campaign c ON c.id = r.campaign_id
+              LEFT JOIN survey s ON s.id = c.survey_id
+             WHERE p.key = ?1
+             ORDER BY r.last_activity_at DESC, r.id DESC
+             LIMIT 1""",
+        "upsert": "INSERT INTO answer (response_id, question_id, value, value_num, answered_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
+        "value_num = excluded.value_num, answered_at = excluded.answered_at",
+        "delete": "DELETE FROM answer WHERE response_id = ?1 AND question_id = ?2",
+        "update": "UPDATE response SET last_activity_at = ?2, "
+        "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
+        "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
+        "WHERE id = ?1",
+    },
+}
+
+
+class Loaded:
+    """The respondent, their response, its campaign and answers, from one query."""
+
+    __slots__ = (
+        "answers",
+        "campaign_code",
+        "campaign_id",
+        "campaign_status",
+        "campaign_title",
+        "content_hash",
+        "ends_at",
+        "fixed",
+        "id",
+        "language",
+        "prompt_message_id",
+        "respondent_id",
+        "status",
+        "survey_id",
+        "ward_code",
+    )
+
+    def __init__(self, row: Any, sqlite: bool) -> None:
+        (
+            self.respondent_id,
+            self.language,
+            self.id,
+            self.campaign_id,
+            self.status,
+            self.ward_code,
+            fixed,
+            self.prompt_message_id,
+            self.campaign_code,
+            self.campaign_title,
+            self.campaign_status,
+            ends_at,
+            self.survey_id,
+            self.content_hash,
+            answers,
+        ) = tuple(row)
+        if sqlite:
+            fixed = json.loads(fixed) if fixed else []
+            answers = json.loads(answers) if answers else []
+        self.fixed: list[str] = list(fixed or [])
+        self.answers: list[list[Any]] = list(answers or [])
+        self.ends_at: datetime | None = parse_time(ends_at) if ends_at is not None else None
+
+    def state(self) -> engine.State:
+        return engine.State(
+            consented=True,
+            answers=tuple((str(qid), value) for qid, value in self.answers),
+            fixed=frozenset(self.fixed),
+        )
+
+
+@dataclass
+class FastReply:
+    """What the program returns: a duplicate, or the engine's step on a loaded response."""
+
+    duplicate: bool = False
+    loaded: Loaded | None = None
+    step: engine.Step | None = None
+    ward: Any = None
+    survey: Survey | None = None
+    ctx: Context | None = None
+
+
+Lookup = Callable[[Loaded], tuple[Survey, Context]]
+"""Finds the cached questionnaire and context of a loaded response, or raises Fallback."""
+
+
+def reply_program(
+    dialect: str,
+    *,
+    channel: str,
+    update_id: str | None,
+    key: str,
+    response_id: int | None,
+    inp: engine.Input,
+    now: datetime,
+    lookup: Lookup,
+) -> Generator[tuple[str, tuple[Any, ...]], Any, FastReply]:
+    """One answer as a transaction program (see `Database.run_program`): claim the update, lock the
+    respondent (PostgreSQL), load, run the engine, store its decision."""
+    sqlite = dialect == "sqlite"
+    stamp: Any = sqlite_time(now) if sqlite else now
+    if update_id is not None and sqlite:
+        claimed = yield "claim", (channel, update_id, stamp)
+        if claimed is None:
+            return FastReply(duplicate=True)
+    elif update_id is not None:
+        claimed = yield "claim_lock", (channel, update_id, stamp, key)
+        if claimed[0] == 0:
+            return FastReply(duplicate=True)
+    elif not sqlite:
+        yield "lock", (key,)
+    row = yield "load", (key, response_id)
+    if row is None:
+        raise Fallback("no respondent")
+    loaded = Loaded(row, sqlite)
+    if (
+        loaded.id is None
+        or loaded.status != "in_progress"
+        or loaded.campaign_status != "active"
+        or loaded.ends_at is None
+        or now >= loaded.ends_at
+    ):
+        raise Fallback("not an open, unfinished response")
+    survey, ctx = lookup(loaded)
+    step = engine.advance(survey, loaded.state(), inp, ctx)
+    ward_question = ward_question_of(survey)
+    ward_changed = False
+    ward = loaded.ward_code
+    completed = False
+    for event in step.events:
+        if isinstance(event, AnswerRecorded):
+            value: Any = json.dumps(event.value) if sqlite else event.value
+            yield "upsert", (loaded.id, event.question_id, value, numeric(event.value), stamp)
+            if event.question_id == ward_question:
+                ward_changed, ward = True, event.value
+        elif isinstance(event, AnswerRemoved):
+            yield "delete", (loaded.id, event.question_id)
+            if event.question_id == ward_question:
+                ward_changed, ward = True, None
+        elif isinstance(event, SurveyCompleted):
+            completed = True
+    yield (
+        "update",
+        (
+            loaded.id,
+            stamp,
+            ward_changed,
+            ward,
+            "completed" if completed else None,
+            stamp if completed else None,
+        ),
+    )
+    return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
+
+
+_WARD_QUESTIONS: dict[int, str | None] = {}
+
+
+def ward_question_of(survey: Survey) -> str | None:
+    """The id of the questionnaire's ward question (its answer is the response's ward)."""
+    key = id(survey)
+    if key not in _WARD_QUESTIONS:
+        _WARD_QUESTIONS[key] = next((q.id for q in survey.questions if q.type == "ward"), None)
+    return _WARD_QUESTIONS[key]

@@ -1,0 +1,68 @@
+"""Schema migrations (Alembic), run programmatically on our async engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from storage.db import Database
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "storage:migrations")
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def all_revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+async def current_revision(db: Database) -> str | None:
+    def _current(sync_conn: Any) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+async def _run(db: Database, fn: Any, revision: str) -> None:
+    cfg = alembic_config()
+
+    def _apply(sync_conn: Any) -> None:
+        cfg.attributes["connection"] = sync_conn
+        fn(cfg, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_apply)
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    await _run(db, command.upgrade, revision)
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    await _run(db, command.downgrade, revision)
+
+
+async def revision_autogenerate(db: Database, message: str) -> None:  # pragma: no cover - developer tool
+    cfg = alembic_config()
+
+    def _gen(sync_conn: Any) -> None:
+        cfg.attributes["connection"] = sync_conn
+        command.revision(cfg, message=message, autogenerate=True)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_gen)

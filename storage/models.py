@@ -1,0 +1,233 @@
+"""SQLModel tables. One Alembic migration chain (storage/migrations) creates them.
+
+Identity and answers are kept apart: a `Respondent` is a keyed hash of the messaging-app user id; the raw
+chat id needed to send reminders lives in `ChannelAddress`, deletable on request and at campaign close.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(nullable: bool = False) -> Any:
+    return Field(sa_column=sa.Column(JSONType, nullable=nullable))
+
+
+class AdminUnit(SQLModel, table=True):
+    """A ward (phường), commune (xã) or special zone (đặc khu), from `vietnam-provinces`."""
+
+    __tablename__ = "admin_unit"
+    code: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str
+    kind: str
+    province_code: int = Field(index=True)
+    search_key: str = Field(index=True)
+
+
+class SurveyVersion(SQLModel, table=True):
+    """A published questionnaire version: immutable once published."""
+
+    __tablename__ = "survey"
+    __table_args__ = (sa.UniqueConstraint("survey_key", "version", name="uq_survey_key_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_key: str = Field(index=True)
+    version: int
+    content_hash: str
+    definition: dict[str, Any] = _json()
+    published_at: datetime = _utc()
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    title: str
+    starts_at: datetime = _utc()
+    ends_at: datetime = _utc()
+    timezone: str = "Asia/Ho_Chi_Minh"
+    status: str = "draft"  # draft | active | closed
+    target_per_ward: int | None = None
+    reminder_policy: dict[str, Any] = _json()
+    created_at: datetime = _utc()
+    launched_at: datetime | None = _utc(nullable=True)
+    closed_at: datetime | None = _utc(nullable=True)
+
+
+class CampaignWard(SQLModel, table=True):
+    __tablename__ = "campaign_ward"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    ward_code: int = Field(foreign_key="admin_unit.code", primary_key=True)
+
+
+class Respondent(SQLModel, table=True):
+    """A person, pseudonymously: `key` = HMAC-SHA256(secret, channel + ":" + channel user id)."""
+
+    __tablename__ = "respondent"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    language: str = "vi"
+    consent_at: datetime | None = _utc(nullable=True)
+    opted_out: bool = False
+    invitations: bool = False  # agreed to be invited to future surveys
+    created_at: datetime = _utc()
+
+
+class ChannelAddress(SQLModel, table=True):
+    """How to reach a respondent on a channel (a Telegram chat id). Kept apart from answers."""
+
+    __tablename__ = "channel_address"
+    __table_args__ = (sa.UniqueConstraint("respondent_id", "channel", name="uq_address_respondent_channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    respondent_id: int = Field(foreign_key="respondent.id", index=True, ondelete="CASCADE")
+    channel: str
+    address: str
+    unreachable: bool = False
+    updated_at: datetime = _utc()
+
+
+class Response(SQLModel, table=True):
+    """One respondent's answers to one campaign."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "respondent_id", name="uq_response_campaign_respondent"),
+        sa.Index("ix_response_campaign_ward_status", "campaign_id", "ward_code", "status"),
+        sa.Index("ix_response_status_activity", "status", "last_activity_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    respondent_id: int = Field(foreign_key="respondent.id", index=True, ondelete="CASCADE")
+    ward_code: int | None = Field(default=None, foreign_key="admin_unit.code")
+    status: str = "in_progress"  # in_progress | completed | abandoned
+    channel: str
+    fixed: list[str] = _json()  # answers that came with the entry point (the ward of a per-ward link)
+    started_at: datetime = _utc()
+    completed_at: datetime | None = _utc(nullable=True, index=True)
+    last_activity_at: datetime = _utc()
+    reminders_sent: int = 0
+    prompt_message_id: int | None = None  # the channel message that shows the current question
+
+
+class Answer(SQLModel, table=True):
+    __tablename__ = "answer"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_id", name="uq_answer_response_question"),
+        sa.Index("ix_answer_question_num", "question_id", "value_num"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", ondelete="CASCADE")
+    question_id: str
+    value: Any = _json(nullable=True)
+    value_num: float | None = None  # numeric answers (scales, numbers) for aggregation in SQL
+    answered_at: datetime = _utc()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An update already applied: a redelivered update changes nothing."""
+
+    __tablename__ = "processed_update"
+    channel: str = Field(primary_key=True)
+    update_id: str = Field(primary_key=True)
+    processed_at: datetime = _utc(index=True)
+
+
+class Operator(SQLModel, table=True):
+    __tablename__ = "operator"
+    telegram_user_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    name: str = ""
+    added_at: datetime = _utc()
+    added_by: str = ""
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(index=True)
+    actor: str  # "cli:<user>", "telegram:<id>", "web:<name>"
+    action: str
+    arguments: dict[str, Any] = _json()
+    outcome: str = "ok"  # ok | denied | error
+
+
+class OfficialChat(SQLModel, table=True):
+    """A group chat of officials that receives digests for a scope of wards."""
+
+    __tablename__ = "official_chat"
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(unique=True, sa_type=sa.BigInteger)
+    title: str = ""
+    scope: list[int] | None = _json(nullable=True)  # ward codes; NULL means all wards
+    schedule: str = "weekly mon 08:00"
+    language: str = "vi"
+    active: bool = True
+    subscribed_at: datetime = _utc()
+    subscribed_by: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class SubscriptionCode(SQLModel, table=True):
+    """A one-time code an operator hands to officials to subscribe a group chat."""
+
+    __tablename__ = "subscription_code"
+    code: str = Field(primary_key=True)
+    scope: list[int] | None = _json(nullable=True)
+    schedule: str = "weekly mon 08:00"
+    language: str = "vi"
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)
+    used_by_chat: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send later, by the paced sender. Nothing bulk is sent any other way."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = "telegram"
+    recipient: str
+    recipient_kind: str = "private"  # private | group
+    kind: str  # reminder | invitation | digest | notice
+    payload: dict[str, Any] = _json()
+    dedupe_key: str = Field(unique=True)
+    status: str = "pending"  # pending | sent | failed | unreachable | cancelled
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    last_error: str | None = None
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class WebUser(SQLModel, table=True):
+    """A dashboard login (operator or official)."""
+
+    __tablename__ = "web_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    password_hash: str
+    role: str  # operator | official
+    scope: list[int] | None = _json(nullable=True)
+    disabled: bool = False
+    created_at: datetime = _utc()
+
+
+class AppSecret(SQLModel, table=True):
+    """Named values the application generates once (never user secrets set in the environment)."""
+
+    __tablename__ = "app_meta"
+    name: str = Field(primary_key=True)
+    value: str
+
+
+METADATA = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Repositories: async functions taking a connection, returning dataclasses from `storage.records`."""

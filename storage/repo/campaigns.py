@@ -1,0 +1,185 @@
+"""Campaigns: a survey version asked in chosen wards between two dates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.records import CampaignRecord, ReminderPolicy
+from storage.repo.sql import admin_unit, campaign, campaign_ward, channel_address, response, survey
+
+CODE_PATTERN = re.compile(r"^[a-z0-9-]{3,32}$")
+
+
+class CampaignError(ValueError):
+    """A campaign operation that cannot be done, with a message for the operator."""
+
+
+class CampaignNotFound(CampaignError, LookupError):
+    pass
+
+
+_SELECT = sa.select(
+    campaign,
+    survey.c.survey_key,
+    survey.c.version.label("survey_version"),
+).join(survey, survey.c.id == campaign.c.survey_id)
+
+
+def _record(row: Any, wards: Sequence[int]) -> CampaignRecord:
+    return CampaignRecord(
+        id=row.id,
+        code=row.code,
+        title=row.title,
+        survey_id=row.survey_id,
+        survey_key=row.survey_key,
+        survey_version=row.survey_version,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        timezone=row.timezone,
+        status=row.status,
+        target_per_ward=row.target_per_ward,
+        reminder_policy=ReminderPolicy.from_json(row.reminder_policy),
+        created_at=row.created_at,
+        launched_at=row.launched_at,
+        closed_at=row.closed_at,
+        ward_codes=tuple(wards),
+    )
+
+
+async def ward_codes(conn: AsyncConnection, campaign_id: int) -> list[int]:
+    q = (
+        sa.select(campaign_ward.c.ward_code)
+        .where(campaign_ward.c.campaign_id == campaign_id)
+        .order_by(campaign_ward.c.ward_code)
+    )
+    return list((await conn.execute(q)).scalars())
+
+
+async def create(
+    conn: AsyncConnection,
+    *,
+    code: str,
+    survey_id: int,
+    title: str,
+    wards: Sequence[int],
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    target_per_ward: int | None = None,
+    reminder_policy: ReminderPolicy | None = None,
+) -> CampaignRecord:
+    if not CODE_PATTERN.match(code):
+        raise CampaignError(f"invalid campaign code {code!r}: use 3-32 lower-case letters, digits and '-'")
+    if ends_at <= starts_at:
+        raise CampaignError(
+            f"the campaign must end after it starts (starts {starts_at:%Y-%m-%d %H:%M}, ends {ends_at:%Y-%m-%d %H:%M})"
+        )
+    if target_per_ward is not None and target_per_ward < 1:
+        raise CampaignError("the target per ward must be 1 or more")
+    unique_wards = sorted(set(wards))
+    if not unique_wards:
+        raise CampaignError("a campaign needs at least one ward")
+    known = set((await conn.execute(sa.select(admin_unit.c.code).where(admin_unit.c.code.in_(unique_wards)))).scalars())
+    unknown = [w for w in unique_wards if w not in known]
+    if unknown:
+        shown = ", ".join(str(w) for w in unknown[:10])
+        raise CampaignError(f"unknown ward code(s): {shown}; see 'khaosat wards list'")
+    exists = (await conn.execute(sa.select(campaign.c.id).where(campaign.c.code == code))).first()
+    if exists is not None:
+        raise CampaignError(f"a campaign with code {code!r} already exists")
+    new_id = (
+        await conn.execute(
+            campaign.insert()
+            .values(
+                code=code,
+                survey_id=survey_id,
+                title=title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=timezone,
+                status="draft",
+                target_per_ward=target_per_ward,
+                reminder_policy=(reminder_policy or ReminderPolicy()).to_json(),
+                created_at=now,
+            )
+            .returning(campaign.c.id)
+        )
+    ).scalar_one()
+    await conn.execute(campaign_ward.insert(), [{"campaign_id": new_id, "ward_code": w} for w in unique_wards])
+    return await get(conn, code)
+
+
+async def get(conn: AsyncConnection, code: str) -> CampaignRecord:
+    row = (await conn.execute(_SELECT.where(campaign.c.code == code))).first()
+    if row is None:
+        raise CampaignNotFound(f"no campaign with code {code!r}; see 'khaosat campaign list'")
+    return _record(row, await ward_codes(conn, row.id))
+
+
+async def get_by_id(conn: AsyncConnection, campaign_id: int) -> CampaignRecord:
+    row = (await conn.execute(_SELECT.where(campaign.c.id == campaign_id))).one()
+    return _record(row, await ward_codes(conn, row.id))
+
+
+async def list_all(conn: AsyncConnection, status: str | None = None) -> list[CampaignRecord]:
+    q = _SELECT.order_by(campaign.c.created_at.desc(), campaign.c.id.desc())
+    if status is not None:
+        q = q.where(campaign.c.status == status)
+    rows = (await conn.execute(q)).all()
+    return [_record(r, await ward_codes(conn, r.id)) for r in rows]
+
+
+async def open_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignRecord]:
+    """Campaigns taking answers now."""
+    q = _SELECT.where(campaign.c.status == "active", campaign.c.starts_at <= now, campaign.c.ends_at > now)
+    rows = (await conn.execute(q.order_by(campaign.c.starts_at, campaign.c.id))).all()
+    return [_record(r, await ward_codes(conn, r.id)) for r in rows]
+
+
+async def launch(conn: AsyncConnection, code: str, now: datetime) -> CampaignRecord:
+    c = await get(conn, code)
+    if c.status == "active":
+        raise CampaignError(f"campaign {code!r} is already active")
+    if c.status == "closed":
+        raise CampaignError(f"campaign {code!r} is closed and cannot be launched again")
+    if c.ends_at <= now:
+        raise CampaignError(f"campaign {code!r} ended on {c.ends_at:%Y-%m-%d %H:%M} UTC; change its dates first")
+    await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="active", launched_at=now))
+    return await get(conn, code)
+
+
+async def close(conn: AsyncConnection, code: str, now: datetime) -> tuple[CampaignRecord, int, int]:
+    """Close a campaign: in-progress responses become abandoned and the chat addresses of its respondents are
+    deleted (unless they are answering another open campaign). Returns (campaign, abandoned, addresses)."""
+    c = await get(conn, code)
+    if c.status == "closed":
+        raise CampaignError(f"campaign {code!r} is already closed")
+    await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="closed", closed_at=now))
+    abandoned = (
+        await conn.execute(
+            response.update()
+            .where(response.c.campaign_id == c.id, response.c.status == "in_progress")
+            .values(status="abandoned")
+        )
+    ).rowcount
+    others = (
+        sa.select(response.c.respondent_id)
+        .join(campaign, campaign.c.id == response.c.campaign_id)
+        .where(campaign.c.status == "active", response.c.status == "in_progress", campaign.c.id != c.id)
+    )
+    mine = sa.select(response.c.respondent_id).where(response.c.campaign_id == c.id)
+    deleted = (
+        await conn.execute(
+            channel_address.delete().where(
+                channel_address.c.respondent_id.in_(mine), channel_address.c.respondent_id.not_in(others)
+            )
+        )
+    ).rowcount
+    return await get(conn, code), int(abandoned or 0), int(deleted or 0)

@@ -1,0 +1,280 @@
+"""The conversation service on SQLite and PostgreSQL: one transaction per input, idempotent updates,
+serialised double taps, resume after a restart, consent and deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import sqlalchemy as sa
+
+from flows import engine
+from flows.events import AnswerRecorded, ConsentRequested, InputIgnored, QuestionAsked, SurveyCompleted
+from storage.conversation import (
+    ConversationService,
+    DeleteMyData,
+    GiveConsent,
+    Reply,
+    Restart,
+    SetLanguage,
+    Start,
+    Who,
+    respondent_key,
+)
+from storage.db import Database
+from storage.repo import campaigns
+from storage.repo.sql import answer, channel_address, processed_update, respondent, response
+from tests.conftest import Clock, create_live_campaign
+
+SECRET = b"test-secret"
+ALICE = Who("telegram", "1001", address="1001", language="vi")
+_updates = itertools.count(1)
+
+
+def uid() -> int:
+    return next(_updates)
+
+
+def asked(outcome: Any) -> QuestionAsked:
+    event = outcome.events[-1]
+    assert isinstance(event, QuestionAsked), outcome
+    return event
+
+
+async def count(db: Database, table: sa.Table, *where: Any) -> int:
+    async with db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table).where(*where))).scalar_one())
+
+
+async def begin(service: ConversationService, who: Who = ALICE, ward: int | None = 70) -> Any:
+    first = await service.handle(who, Start("hn-2026", ward), uid())
+    assert isinstance(first.events[0], ConsentRequested)
+    return await service.handle(who, GiveConsent(True, "hn-2026", ward), uid())
+
+
+async def test_nothing_is_stored_before_consent_and_decline_keeps_nothing(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await service.handle(ALICE, Start("hn-2026", 70), uid())
+    assert out.kind == "events" and isinstance(out.events[0], ConsentRequested)
+    assert await count(db, respondent) == 0
+    declined = await service.handle(ALICE, GiveConsent(False, "hn-2026", 70), uid())
+    assert declined.kind == "declined"
+    assert await count(db, respondent) == 0
+    assert await count(db, response) == 0
+    assert await count(db, channel_address) == 0
+
+
+async def test_walk_with_deep_link_stores_every_answer(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    q = asked(out)
+    assert (q.question_id, q.number, q.total) == ("age_group", 1, 17)  # the ward came with the link
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(response))).one()
+        person = (await conn.execute(sa.select(respondent))).one()
+        address = (await conn.execute(sa.select(channel_address))).one()
+    assert row.ward_code == 70 and row.status == "in_progress" and row.fixed == ["ward"]
+    assert person.key == respondent_key(SECRET, "telegram", "1001") and person.consent_at is not None
+    assert address.address == "1001" and address.respondent_id == person.id
+    answers = {
+        "age_group": "30_44",
+        "gender": None,
+        "used_service": "no",
+        "gave_feedback": "yes",
+        "sat_feedback": 2,
+        "transparency": "dk",
+        "environment": 3,
+        "top_issues": ["waste", "flooding"],
+        "overall_satisfaction": 4,
+        "comment": "Cần thêm <b>cây xanh</b>'; DROP TABLE answer; --",
+    }
+    while True:
+        q = asked(out)
+        value = answers[q.question_id]
+        inp: engine.Input = engine.Skip(q.question_id) if value is None else engine.Answer(value, q.question_id)
+        out = await service.handle(ALICE, Reply(inp, out.response_id), uid())
+        if isinstance(out.events[-1], SurveyCompleted):
+            break
+    async with db.read() as conn:
+        stored = dict((await conn.execute(sa.select(answer.c.question_id, answer.c.value))).all())
+        nums = dict((await conn.execute(sa.select(answer.c.question_id, answer.c.value_num))).all())
+        row = (await conn.execute(sa.select(response))).one()
+    assert stored == {"ward": 70, **answers}
+    assert nums["overall_satisfaction"] == 4.0 and nums["transparency"] is None and nums["age_group"] is None
+    assert row.status == "completed" and row.completed_at == clock()
+    again = await service.handle(ALICE, Start("hn-2026", 70), uid())
+    assert again.kind == "already_completed"
+
+
+async def test_repeated_update_changes_nothing_and_returns_the_current_view(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    update = uid()
+    first = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), update)
+    assert isinstance(first.events[0], AnswerRecorded)
+    clock.advance(minutes=5)
+    second = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), update)
+    assert second.duplicate
+    assert asked(second).question_id == "gender"  # what to show again, if the first reply was lost
+    assert await count(db, answer) == 2  # ward + age_group
+    async with db.read() as conn:
+        last = (await conn.execute(sa.select(response.c.last_activity_at))).scalar_one()
+    assert last == clock.now - __import__("datetime").timedelta(minutes=5)
+    assert await count(db, processed_update, processed_update.c.update_id == str(update)) == 1
+
+
+async def test_fifty_concurrent_identical_taps_store_exactly_one_answer(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    tap = Reply(engine.Answer("45_59", "age_group"), out.response_id)
+    results = await asyncio.gather(*(service.handle(ALICE, tap, uid()) for _ in range(50)))
+    recorded = [r for r in results if any(isinstance(e, AnswerRecorded) for e in r.events)]
+    ignored = [r for r in results if r.events and isinstance(r.events[0], InputIgnored)]
+    assert len(recorded) == 1
+    assert len(ignored) == 49
+    assert all(r.events[0].reason == "already_answered" for r in ignored)
+    assert await count(db, answer, answer.c.question_id == "age_group") == 1
+    assert await count(db, answer) == 2
+
+
+async def test_concurrent_people_do_not_block_each_other(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    people = [Who("telegram", str(2000 + i), address=str(2000 + i)) for i in range(20)]
+    starts = await asyncio.gather(*(begin(service, p) for p in people))
+    replies = await asyncio.gather(
+        *(
+            service.handle(p, Reply(engine.Answer("60_plus", "age_group"), s.response_id), uid())
+            for p, s in zip(people, starts, strict=True)
+        )
+    )
+    assert all(asked(r).question_id == "gender" for r in replies)
+    assert await count(db, answer, answer.c.question_id == "age_group") == 20
+
+
+async def test_resume_after_restart_on_the_same_database(db: Database, db_url: str, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service, ward=None)
+    for value, qid in [(235, "ward"), ("18_29", "age_group"), ("male", "gender")]:
+        out = await service.handle(ALICE, Reply(engine.Answer(value, qid), out.response_id), uid())
+    await db.dispose()  # the process goes away
+
+    fresh = Database(db_url)
+    try:
+        service2 = ConversationService(fresh, SECRET, clock)
+        view = await service2.view(ALICE)
+        q = asked(view)
+        assert (q.question_id, q.number) == ("used_service", 4)
+        # any message (here plain /start) resumes at the next unanswered question
+        again = await service2.handle(ALICE, Start(), uid())
+        assert asked(again).question_id == "used_service"
+        assert again.ward_code == 235
+    finally:
+        await fresh.dispose()
+
+
+async def test_back_removes_the_answer_and_reanswering_updates_it(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service, ward=None)
+    out = await service.handle(ALICE, Reply(engine.Answer(70, "ward"), out.response_id), uid())
+    back = await service.handle(ALICE, Reply(engine.Back("age_group"), out.response_id), uid())
+    q = asked(back)
+    assert q.question_id == "ward" and q.previous == 70
+    async with db.read() as conn:
+        ward = (await conn.execute(sa.select(response.c.ward_code))).scalar_one()
+    assert ward is None and await count(db, answer) == 0
+    out = await service.handle(ALICE, Reply(engine.Text("dong da"), out.response_id), uid())
+    assert out.ward_code == 235
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(answer.c.value))).scalar_one() == 235
+
+
+async def test_stale_button_from_another_response_is_ignored(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    stale = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id + 999), uid())
+    assert isinstance(stale.events[0], InputIgnored)
+    assert await count(db, answer) == 1
+
+
+async def test_text_from_someone_not_answering_starts_the_conversation(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await service.handle(ALICE, Reply(engine.Text("xin chào")), uid())
+    assert isinstance(out.events[0], ConsentRequested) and out.campaign_code == "hn-2026"
+
+
+async def test_choose_between_open_campaigns(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    await create_live_campaign(db, clock(), code="hn-moi-truong", title="Môi trường")
+    service = ConversationService(db, SECRET, clock)
+    out = await service.handle(ALICE, Start(), uid())
+    assert out.kind == "choose_campaign"
+    assert [c.code for c in out.campaigns] == ["hn-2026", "hn-moi-truong"]
+
+
+async def test_closed_and_unknown_campaigns(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    assert (await service.handle(ALICE, Start("nope"), uid())).kind == "unknown_campaign"
+    async with db.write() as conn:
+        _, abandoned, addresses = await campaigns.close(conn, "hn-2026", clock())
+    assert (abandoned, addresses) == (1, 1)
+    late = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    assert late.kind == "campaign_closed"
+    assert await count(db, answer) == 1
+    assert await count(db, channel_address) == 0
+
+
+async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    out = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    english = await service.handle(ALICE, SetLanguage("en"), uid())
+    assert english.kind == "language_set" and asked(english).label == "Your gender?"
+    restarted = await service.handle(ALICE, Restart(), uid())
+    assert asked(restarted).question_id == "age_group"
+    assert await count(db, answer) == 1  # the ward from the link stays
+
+    # a completed response in another campaign is kept but unlinked
+    await create_live_campaign(db, clock(), code="hn-ngan", wards=[70])
+    done = await service.handle(ALICE, GiveConsent(True, "hn-ngan", 70), uid())
+    while not isinstance(done.events[-1], SurveyCompleted):
+        q = asked(done)
+        inp = (
+            engine.Skip(q.question_id)
+            if not q.required
+            else engine.Answer(q.options[-1].value if q.type != "multi_choice" else [q.options[0].value], q.question_id)
+        )
+        if q.type == "number":
+            inp = engine.Text("2", q.question_id)
+        done = await service.handle(ALICE, Reply(inp, done.response_id), uid())
+    key = respondent_key(SECRET, "telegram", "1001")
+    deleted = await service.handle(ALICE, DeleteMyData(), uid())
+    assert deleted.kind == "deleted"
+    assert await count(db, respondent, respondent.c.key == key) == 0
+    assert await count(db, channel_address) == 0
+    assert await count(db, response, response.c.status == "in_progress") == 0
+    async with db.read() as conn:
+        kept = (
+            await conn.execute(
+                sa.select(response.c.id, respondent.c.key)
+                .join(respondent, respondent.c.id == response.c.respondent_id)
+                .where(response.c.status == "completed")
+            )
+        ).all()
+    assert len(kept) == 1 and kept[0].key.startswith("anon:")
+    assert await count(db, answer, answer.c.response_id == kept[0].id) > 5
+    # the person can start afresh, with no trace of the earlier responses
+    again = await service.handle(ALICE, Start("hn-ngan", 70), uid())
+    assert isinstance(again.events[0], ConsentRequested)
