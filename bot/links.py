@@ -1,0 +1,32 @@
+"""Links that bring a citizen into a campaign: Telegram deep links (`/start <payload>`) and web links."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+_PAYLOAD = re.compile(r"^(?P<code>[a-z0-9-]{3,32})(?:_(?P<ward>\d{1,7}))?$")
+
+
+def start_payload(campaign_code: str, ward_code: int | None = None) -> str:
+    """The /start payload: "<campaign>_<ward>" (fits Telegram's 64 characters of A-Za-z0-9_-)."""
+    return campaign_code if ward_code is None else f"{campaign_code}_{ward_code}"
+
+
+def parse_start_payload(payload: str) -> tuple[str, int | None] | None:
+    """(campaign code, ward code or None), or None when the payload is not one of ours."""
+    match = _PAYLOAD.match(payload.strip())
+    if match is None:
+        return None
+    ward = match.group("ward")
+    return match.group("code"), int(ward) if ward else None
+
+
+def deep_link(bot_username: str, campaign_code: str, ward_code: int | None = None) -> str:
+    return f"https://t.me/{bot_username.lstrip('@')}?start={start_payload(campaign_code, ward_code)}"
+
+
+def web_link(public_url: str, campaign_code: str, ward_code: int | None = None) -> str:
+    base = public_url.rstrip("/")
+    path = f"/s/{quote(campaign_code)}" + (f"/{ward_code}" if ward_code is not None else "")
+    return base + path

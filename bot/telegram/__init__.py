@@ -1,0 +1,1 @@
+"""The Telegram channel (aiogram 3): routers, callbacks, rendering, polling and webhook transports."""
