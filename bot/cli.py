@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from bot.commands import db, survey, wards
+from bot.commands import db, run, survey, wards
 
 
 @click.group(
@@ -22,7 +20,4 @@ def main() -> None:
 main.add_command(survey.survey)
 main.add_command(db.db)
 main.add_command(wards.wards)
-
-
-def run() -> None:  # pragma: no cover - console entry point helper
-    sys.exit(main())
+main.add_command(run.run)

@@ -313,9 +313,17 @@ def advance(survey: Survey, state: State, inp: Input, ctx: Context) -> Step:
 
 
 def _record(survey: Survey, state: State, ctx: Context, q: Question, value: JSONValue) -> Step:
+    number, total = progress(survey, state, q)
+    recorded = AnswerRecorded(
+        q.id,
+        value,
+        label=survey.text(q.label, ctx.language),
+        display=display_answer(survey, q.id, value, ctx),
+        progress_text=message("progress", ctx.language, number=number, total=total),
+    )
     before = replace(state, answers=(*state.answers, (q.id, value)))
     state = _normalise(survey, before)
-    return Step(state, (AnswerRecorded(q.id, value), *_removed(before, state), _next(survey, state, ctx)))
+    return Step(state, (recorded, *_removed(before, state), _next(survey, state, ctx)))
 
 
 def _removed(before: State, after: State) -> list[Event]:

@@ -44,6 +44,11 @@ class QuestionAsked:
 class AnswerRecorded:
     question_id: str
     value: JSONValue
+    label: str = ""
+    """The question, as it was asked (for a channel to show "question: answer")."""
+    display: str = ""
+    """The answer as the respondent reads it ("Hài lòng", "3 lần", "(bỏ qua)")."""
+    progress_text: str = ""
     kind: str = field(default="answer_recorded", init=False)
 
 

@@ -149,6 +149,10 @@ class Outcome:
     """The message that showed the question just answered (before this update)."""
     campaigns: tuple[CampaignChoice, ...] = ()
     answers: dict[str, JSONValue] = field(default_factory=dict)
+    resumed: bool = False
+    """The person was already answering: this shows where they are, nothing new was started."""
+    fixed: tuple[str, ...] = ()
+    """Answers that came with the entry point (see `engine.State.fixed`)."""
 
 
 class ConversationService:
@@ -191,6 +195,13 @@ class ConversationService:
         """The current state of the person's conversation, changing nothing (a resume)."""
         async with self.db.read() as conn:
             return await self._view(conn, who, self.clock())
+
+    async def mark_unreachable(self, channel: str, address: str) -> None:
+        """The person blocked the bot: stop reminders and invitations to this address."""
+        from storage.repo import addresses
+
+        async with self.db.write() as conn:
+            await addresses.mark_unreachable(conn, channel, address, self.clock())
 
     async def set_prompt(self, response_id: int, message_id: int | None) -> None:
         """Remember which channel message shows the current question (to edit it once answered)."""
@@ -243,6 +254,7 @@ class ConversationService:
             ward_code=result.ward,
             prompt_message_id=loaded.prompt_message_id,
             answers=step.state.answer_map,
+            fixed=tuple(loaded.fixed),
         )
 
     async def _claim_update(self, conn: AsyncConnection, channel: str, update_id: str, now: datetime) -> bool:
@@ -346,6 +358,7 @@ class ConversationService:
             campaign_title=row.campaign_title,
             ward_code=extra.pop("ward_code", row.ward_code),
             prompt_message_id=row.prompt_message_id,
+            fixed=tuple(row.fixed or ()),
             **extra,
         )
 
@@ -443,7 +456,7 @@ class ConversationService:
         ctx = await self._context(conn, row.campaign_id, language)
         state = await self._state(conn, row)
         step = engine.resume(survey_def, state, ctx)
-        return self._outcome("events", row, survey_def, ctx, step.events, answers=state.answer_map)
+        return self._outcome("events", row, survey_def, ctx, step.events, answers=state.answer_map, resumed=True)
 
     async def _consent(
         self, conn: AsyncConnection, who: Who, person: Any, action: GiveConsent, now: datetime

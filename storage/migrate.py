@@ -57,6 +57,31 @@ async def downgrade(db: Database, revision: str) -> None:
     await _run(db, command.downgrade, revision)
 
 
+class SchemaBehind(RuntimeError):
+    """PostgreSQL is behind the latest revision: an operator must upgrade it deliberately."""
+
+
+async def prepare(db: Database, province: int, *, auto: bool) -> str:
+    """Make the schema current and seed the province's wards on a new database. With `auto` (at start-up),
+    SQLite (embedded, zero set-up) is migrated automatically and PostgreSQL behind the latest revision is
+    refused with the command to run; without it (`khaosat db upgrade`), both are migrated."""
+    from storage.repo import wards
+
+    current = await current_revision(db)
+    head = head_revision()
+    if current != head:
+        if auto and not db.is_sqlite:
+            raise SchemaBehind(
+                f"the database is at revision {current or 'none (empty)'} but this version of khaosat needs "
+                f"{head}; run 'khaosat db upgrade' first"
+            )
+        await upgrade(db)
+    async with db.write() as conn:
+        if await wards.count(conn, province) == 0:
+            await wards.import_province(conn, province)
+    return head
+
+
 async def revision_autogenerate(db: Database, message: str) -> None:  # pragma: no cover - developer tool
     cfg = alembic_config()
 

@@ -46,24 +46,10 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
 
 
 async def ensure_schema(db: Database, cfg: Settings, *, auto: bool) -> str:
-    """Make sure the schema is current. SQLite (embedded) is migrated automatically when `auto`;
-    PostgreSQL behind the latest revision is refused with the command to run."""
+    """`storage.migrate.prepare` with its refusal turned into a CLI error."""
     from storage import migrate
-    from storage.repo import wards
 
-    current = await migrate.current_revision(db)
-    head = migrate.head_revision()
-    if current != head:
-        if db.is_sqlite and auto:
-            await migrate.upgrade(db)
-        elif auto:
-            raise click.ClickException(
-                f"the database is at revision {current or 'none (empty)'} but this version of khaosat needs {head}; "
-                "run 'khaosat db upgrade' first"
-            )
-        else:
-            await migrate.upgrade(db)
-    async with db.write() as conn:
-        if await wards.count(conn, cfg.province) == 0:
-            await wards.import_province(conn, cfg.province)
-    return head
+    try:
+        return await migrate.prepare(db, cfg.province, auto=auto)
+    except migrate.SchemaBehind as e:
+        raise click.ClickException(str(e)) from None

@@ -1,0 +1,152 @@
+"""The running application: database, conversation service, Telegram bot (polling or webhook), the web
+server, and (when enabled) the scheduler, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.context import AppContext, utc_now
+from bot.settings import Settings
+from storage import migrate
+from storage.conversation import ConversationService
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+CONTEXT_KEY: web.AppKey[AppContext] = web.AppKey("khaosat", AppContext)
+
+
+class StartupError(RuntimeError):
+    """The application cannot start; the message says what to fix."""
+
+
+class Application:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.service = ConversationService(self.db, settings.secret(), clock or utc_now)
+        self.ctx = AppContext(settings, self.db, self.service, clock or utc_now)
+        self.bot: Any = None
+        self.dispatcher: Any = None
+        self.processor: Any = None
+        self.web_app: web.Application | None = None
+        self.stopped = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._runner: web.AppRunner | None = None
+        self._on_stop: list[Callable[[], Any]] = []
+
+    @property
+    def web_port(self) -> int | None:
+        """The port the web server listens on (useful when WEB_PORT=0 picks a free one)."""
+        if self._runner is None:
+            return None
+        for site in self._runner.sites:
+            server = getattr(site, "_server", None)
+            if server is not None and server.sockets:
+                return int(server.sockets[0].getsockname()[1])
+        return None
+
+    async def start(self) -> None:
+        cfg = self.settings
+        token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
+        if not token:
+            raise StartupError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env "
+                "(see README, 'Running the Telegram bot')"
+            )
+        if cfg.telegram_mode == "webhook" and not (cfg.webhook_url and cfg.webhook_secret):
+            raise StartupError("TELEGRAM_MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        try:
+            await migrate.prepare(self.db, cfg.province, auto=True)
+        except migrate.SchemaBehind as e:
+            raise StartupError(str(e)) from None
+        except OSError as e:
+            raise StartupError(f"cannot reach the database: {e}") from None
+        await self._start_telegram(token)
+        self.web_app = web.Application()
+        self.web_app[CONTEXT_KEY] = self.ctx
+        if cfg.telegram_mode == "webhook":
+            from bot.telegram.transport import webhook_handler
+
+            secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
+            self.web_app.router.add_post(cfg.webhook_path, webhook_handler(self.processor, secret))
+            self._runner = web.AppRunner(self.web_app, shutdown_timeout=30)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, cfg.web_host, cfg.web_port).start()
+            await self.bot.set_webhook(
+                cfg.webhook_url,
+                secret_token=secret,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
+            log.info("webhook mode: %s -> %s:%s%s", cfg.webhook_url, cfg.web_host, self.web_port, cfg.webhook_path)
+        else:
+            from bot.telegram.transport import poll
+
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            allowed = self.dispatcher.resolve_used_update_types()
+            self._tasks.append(asyncio.create_task(poll(self.bot, self.processor, self._stop, allowed_updates=allowed)))
+            log.info("polling mode")
+
+    async def _start_telegram(self, token: str) -> None:
+        from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+
+        from bot.telegram.client import make_bot
+        from bot.telegram.dispatcher import build_dispatcher, set_citizen_commands
+        from bot.telegram.transport import UpdateProcessor
+
+        self.bot = make_bot(token, self.settings.telegram_api_base)
+        try:
+            me = await self.bot.get_me()
+        except TelegramUnauthorizedError:
+            await self.bot.session.close()
+            raise StartupError("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token") from None
+        except (TelegramAPIError, OSError) as e:
+            await self.bot.session.close()
+            raise StartupError(f"cannot reach Telegram at {self.settings.telegram_api_base}: {e}") from None
+        self.ctx.bot_username = me.username
+        self.ctx.extras["bot"] = self.bot
+        self.dispatcher = build_dispatcher(self.ctx)
+        self.processor = UpdateProcessor(self.dispatcher, self.bot)
+        await set_citizen_commands(self.bot)
+        log.info("bot @%s ready", me.username)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish those in flight, then close everything."""
+        self._stop.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for callback in reversed(self._on_stop):
+            result = callback()
+            if asyncio.iscoroutine(result):
+                await result
+        if self.bot is not None:
+            await self.bot.session.close()
+            self.bot = None
+        await self.db.dispose()
+        self.stopped.set()
+
+    async def run(self) -> None:
+        """Start, then run until SIGTERM or SIGINT; stop gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping: finishing updates in flight")
+            await self.stop()

@@ -1,0 +1,320 @@
+"""The citizen's conversation in a private chat: thin handlers that unpack a button or a text, call the
+conversation service, and show its outcome."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType, ContentType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+
+from bot.context import AppContext
+from bot.links import parse_start_payload
+from bot.telegram import render
+from bot.telegram.callbacks import (
+    AnswerCb,
+    BackCb,
+    CampaignCb,
+    ConfirmCb,
+    ConsentCb,
+    DoneCb,
+    LangCb,
+    PageCb,
+    ResumeCb,
+    SkipCb,
+    ToggleCb,
+    selected_of,
+)
+from bot.telegram.presenter import Presenter, answer_callback
+from bot.telegram.texts import t
+from flows import engine
+from flows.events import QuestionAsked
+from storage.conversation import (
+    DeleteMyData,
+    GiveConsent,
+    Outcome,
+    Reply,
+    Restart,
+    SetLanguage,
+    Start,
+    Who,
+)
+
+MAX_TYPED = 1000  # longer texts get a polite explanation (a text question's own limit is checked by the engine)
+
+
+def who(user: User, chat_id: int) -> Who:
+    code = (user.language_code or "").lower()
+    language = "en" if code.startswith("en") else "vi"
+    return Who("telegram", str(user.id), address=str(chat_id), language=language)
+
+
+def setup() -> Router:
+    router = Router(name="citizens")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+
+    # --- commands ------------------------------------------------------------------------------------
+
+    @router.message(CommandStart())
+    async def start(message: Message, command: CommandObject, bot: Bot, app: AppContext, event_update: Update) -> None:
+        assert message.from_user is not None
+        action = Start()
+        if command.args:
+            parsed = parse_start_payload(command.args)
+            action = Start(parsed[0], parsed[1]) if parsed else Start("\x00invalid")
+        outcome = await app.service.handle(who(message.from_user, message.chat.id), action, event_update.update_id)
+        await Presenter(bot, app, message.chat.id).show(outcome)
+
+    @router.message(Command("help"))
+    async def help_(message: Message, app: AppContext) -> None:
+        assert message.from_user is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        await message.answer(render.render_template("help.html", view.language))
+
+    @router.message(Command("lang"))
+    async def lang(message: Message, app: AppContext) -> None:
+        assert message.from_user is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    render.button(t("lang_vi", view.language), LangCb(lang="vi").pack()),
+                    render.button(t("lang_en", view.language), LangCb(lang="en").pack()),
+                ]
+            ]
+        )
+        await message.answer(t("choose_language", view.language), reply_markup=markup)
+
+    @router.message(Command("restart"))
+    async def restart(message: Message, app: AppContext) -> None:
+        await confirm(message, app, "restart", "confirm_restart", "yes_restart")
+
+    @router.message(Command("delete_my_data"))
+    async def delete_my_data(message: Message, app: AppContext) -> None:
+        await confirm(message, app, "delete", "confirm_delete", "yes_delete")
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, bot: Bot, app: AppContext) -> None:
+        assert message.from_user is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        if view.kind == "events" and view.response_id is not None and view.prompt_message_id is not None:
+            await Presenter(bot, app, message.chat.id).edit(view.prompt_message_id)
+            await app.service.set_prompt(view.response_id, None)
+        await message.answer(t("cancelled", view.language))
+
+    async def confirm(message: Message, app: AppContext, action: str, question: str, yes: str) -> None:
+        assert message.from_user is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        lang = view.language
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    render.button(t(yes, lang), ConfirmCb(action=action, yes=True).pack()),
+                    render.button(t("no_keep", lang), ConfirmCb(action=action, yes=False).pack()),
+                ]
+            ]
+        )
+        await message.answer(t(question, lang), reply_markup=markup)
+
+    @router.message(F.text.startswith("/"))
+    async def unknown_command(message: Message, app: AppContext) -> None:
+        assert message.from_user is not None and message.text is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        command = message.text.split()[0][:64]
+        await message.answer(t("unknown_command", view.language, command=command), parse_mode=None)
+
+    # --- typed answers and anything else -----------------------------------------------------------
+
+    @router.message(F.content_type == ContentType.TEXT)
+    async def text(message: Message, bot: Bot, app: AppContext, event_update: Update) -> None:
+        assert message.from_user is not None and message.text is not None
+        person = who(message.from_user, message.chat.id)
+        if len(message.text) > MAX_TYPED:
+            view = await app.service.view(person)
+            current = view.events[-1] if view.events else None
+            if not (isinstance(current, QuestionAsked) and current.type == "text"):
+                await message.answer(t("too_long", view.language, length=len(message.text)))
+                return
+        outcome = await app.service.handle(person, Reply(engine.Text(message.text)), event_update.update_id)
+        await Presenter(bot, app, message.chat.id, source_message_id=message.message_id).show(outcome)
+
+    @router.message()
+    async def not_text(message: Message, app: AppContext) -> None:
+        if message.from_user is None:
+            return
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        await message.answer(t("not_text", view.language))
+
+    # --- buttons -------------------------------------------------------------------------------------
+
+    async def reply(
+        callback: CallbackQuery, bot: Bot, app: AppContext, update: Update, action: Reply | Start | GiveConsent
+    ) -> None:
+        assert callback.message is not None
+        chat_id = callback.message.chat.id
+        presenter = Presenter(bot, app, chat_id, callback)
+        try:
+            outcome = await app.service.handle(who(callback.from_user, chat_id), action, update.update_id)
+            if isinstance(action, GiveConsent) and outcome.resumed and outcome.prompt_message_id is not None:
+                # a second tap on "agree": the question is already on screen
+                presenter.toast = t("consent_given", outcome.language)
+                return
+            await presenter.show(outcome)
+        finally:
+            await answer_callback(callback, presenter.toast)
+
+    @router.callback_query(AnswerCb.filter())
+    async def on_answer(
+        callback: CallbackQuery, callback_data: AnswerCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        inp = engine.Answer(callback_data.v, callback_data.q)
+        await reply(callback, bot, app, event_update, Reply(inp, callback_data.r))
+
+    @router.callback_query(DoneCb.filter())
+    async def on_done(
+        callback: CallbackQuery, callback_data: DoneCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        view = await app.service.view(who(callback.from_user, callback.message.chat.id if callback.message else 0))
+        current = view.events[-1] if view.events else None
+        values = [str(o.value) for o in current.options] if isinstance(current, QuestionAsked) else []
+        inp = engine.Answer(selected_of(callback_data.m, values), callback_data.q)
+        await reply(callback, bot, app, event_update, Reply(inp, callback_data.r))
+
+    @router.callback_query(BackCb.filter())
+    async def on_back(
+        callback: CallbackQuery, callback_data: BackCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        await reply(callback, bot, app, event_update, Reply(engine.Back(callback_data.q), callback_data.r))
+
+    @router.callback_query(SkipCb.filter())
+    async def on_skip(
+        callback: CallbackQuery, callback_data: SkipCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        await reply(callback, bot, app, event_update, Reply(engine.Skip(callback_data.q), callback_data.r))
+
+    @router.callback_query(ConsentCb.filter())
+    async def on_consent(
+        callback: CallbackQuery, callback_data: ConsentCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        if callback_data.agree and callback.message is not None:
+            lang = who(callback.from_user, callback.message.chat.id).language or "vi"
+            original = callback.message.html_text if isinstance(callback.message, Message) else ""
+            presenter = Presenter(bot, app, callback.message.chat.id)
+            await presenter.edit(callback.message.message_id, f"{original}\n\n<b>{t('consent_given', lang)}</b>")
+        action = GiveConsent(callback_data.agree, callback_data.code, callback_data.ward)
+        await reply(callback, bot, app, event_update, action)
+
+    @router.callback_query(CampaignCb.filter())
+    async def on_campaign(
+        callback: CallbackQuery, callback_data: CampaignCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        if callback.message is not None:
+            await Presenter(bot, app, callback.message.chat.id).edit(callback.message.message_id)
+        await reply(callback, bot, app, event_update, Start(callback_data.code))
+
+    @router.callback_query(ToggleCb.filter())
+    async def on_toggle(callback: CallbackQuery, callback_data: ToggleCb, bot: Bot, app: AppContext) -> None:
+        """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done")."""
+        assert callback.message is not None
+        view = await app.service.view(who(callback.from_user, callback.message.chat.id))
+        current = view.events[-1] if view.events else None
+        if (
+            not isinstance(current, QuestionAsked)
+            or current.question_id != callback_data.q
+            or view.response_id != callback_data.r
+        ):
+            await answer_callback(callback, t("already_answered", view.language))
+            return
+        values = [str(o.value) for o in current.options]
+        chosen = selected_of(callback_data.m, values)
+        if len(chosen) > current.max_selections:
+            await answer_callback(callback, t("max_selected", view.language, max=current.max_selections))
+            return
+        markup = render.question_keyboard(current, callback_data.r, view.language, selected=chosen)
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=callback.message.chat.id, message_id=callback.message.message_id, reply_markup=markup
+            )
+        except TelegramBadRequest:
+            pass  # a double tap: "message is not modified"
+        finally:
+            await answer_callback(callback)
+
+    @router.callback_query(PageCb.filter())
+    async def on_page(callback: CallbackQuery, callback_data: PageCb, bot: Bot, app: AppContext) -> None:
+        assert callback.message is not None
+        view = await app.service.view(who(callback.from_user, callback.message.chat.id))
+        current = view.events[-1] if view.events else None
+        if not isinstance(current, QuestionAsked) or current.question_id != callback_data.q:
+            await answer_callback(callback, t("already_answered", view.language))
+            return
+        markup = render.question_keyboard(current, callback_data.r, view.language, page=callback_data.page)
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=callback.message.chat.id, message_id=callback.message.message_id, reply_markup=markup
+            )
+        except TelegramBadRequest:
+            pass  # the same page again: "message is not modified"
+        finally:
+            await answer_callback(callback)
+
+    @router.callback_query(LangCb.filter())
+    async def on_lang(
+        callback: CallbackQuery, callback_data: LangCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        assert callback.message is not None
+        chat_id = callback.message.chat.id
+        presenter = Presenter(bot, app, chat_id, None)
+        try:
+            await presenter.edit(callback.message.message_id)
+            outcome = await app.service.handle(
+                who(callback.from_user, chat_id), SetLanguage(callback_data.lang), event_update.update_id
+            )
+            await presenter.show(outcome)
+        finally:
+            await answer_callback(callback)
+
+    @router.callback_query(ConfirmCb.filter(F.action.in_({"restart", "delete"})))
+    async def on_confirm(
+        callback: CallbackQuery, callback_data: ConfirmCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> None:
+        assert callback.message is not None
+        chat_id = callback.message.chat.id
+        presenter = Presenter(bot, app, chat_id, None)
+        person = who(callback.from_user, chat_id)
+        try:
+            await presenter.edit(callback.message.message_id)
+            if not callback_data.yes:
+                view = await app.service.view(person)
+                await presenter.send(t("kept", view.language))
+                return
+            if callback_data.action == "restart":
+                before = await app.service.view(person)
+                outcome = await app.service.handle(person, Restart(), event_update.update_id)
+                if outcome.kind == "events":
+                    await presenter.edit(before.prompt_message_id)
+                    await presenter.send(t("restarted", outcome.language))
+            else:
+                before = await app.service.view(person)
+                await presenter.edit(before.prompt_message_id)
+                outcome = await app.service.handle(person, DeleteMyData(), event_update.update_id)
+            await presenter.show(outcome)
+        finally:
+            await answer_callback(callback)
+
+    @router.callback_query(ResumeCb.filter())
+    async def on_resume(callback: CallbackQuery, bot: Bot, app: AppContext, event_update: Update) -> None:
+        await reply(callback, bot, app, event_update, Start())
+
+    @router.callback_query()
+    async def unknown_button(callback: CallbackQuery, app: AppContext) -> None:
+        """Forged or outdated button data: say so, change nothing."""
+        language = "en" if (callback.from_user.language_code or "").startswith("en") else "vi"
+        await answer_callback(callback, t("expired", language))
+
+    return router
+
+
+__all__ = ["Outcome", "setup"]

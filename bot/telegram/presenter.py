@@ -1,0 +1,195 @@
+"""Shows an `Outcome` of the conversation service in a Telegram chat.
+
+The chat reads as a clean record: each question is one message; once answered it is edited to show the
+answer without buttons; a question left with "back" loses its buttons too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.context import AppContext
+from bot.telegram import render
+from bot.telegram.callbacks import CampaignCb
+from bot.telegram.texts import t
+from flows import engine
+from flows.events import (
+    AnswerRecorded,
+    AnswerRejected,
+    AnswerRemoved,
+    ConsentDeclined,
+    ConsentRequested,
+    InputIgnored,
+    QuestionAsked,
+    SurveyCompleted,
+)
+from storage.conversation import Outcome
+
+log = logging.getLogger(__name__)
+
+NOTICE_KINDS = {
+    "no_campaign",
+    "unknown_campaign",
+    "campaign_closed",
+    "campaign_not_started",
+    "already_completed",
+    "deleted",
+    "nothing_to_restart",
+}
+
+
+class Presenter:
+    def __init__(
+        self,
+        bot: Bot,
+        app: AppContext,
+        chat_id: int,
+        callback: CallbackQuery | None = None,
+        source_message_id: int | None = None,
+    ) -> None:
+        self.bot = bot
+        self.app = app
+        self.chat_id = chat_id
+        self.callback = callback
+        self.source_message_id = source_message_id
+        """The person's message being answered (a typed answer), if any."""
+        self.toast: str | None = None
+        """A short text for the callback answer (the caller answers the callback exactly once)."""
+
+    # --- sending, tolerant of messages that are gone or unchanged -----------------------------------
+
+    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+        try:
+            return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+        except TelegramForbiddenError:
+            await self.app.service.mark_unreachable("telegram", str(self.chat_id))
+            return None
+
+    async def edit(self, message_id: int | None, text: str | None = None) -> None:
+        """Replace a message's text (and drop its buttons); a message already gone or unchanged is fine."""
+        if message_id is None:
+            return
+        try:
+            if text is None:
+                await self.bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=message_id)
+            else:
+                await self.bot.edit_message_text(text, chat_id=self.chat_id, message_id=message_id)
+        except TelegramBadRequest as e:
+            log.debug("edit of message %s in chat %s skipped: %s", message_id, self.chat_id, e.message)
+        except TelegramForbiddenError:
+            await self.app.service.mark_unreachable("telegram", str(self.chat_id))
+
+    # --- outcomes ------------------------------------------------------------------------------------
+
+    async def show(self, outcome: Outcome) -> None:
+        lang = outcome.language
+        if outcome.kind in NOTICE_KINDS:
+            await self.send(t(outcome.kind, lang, title=outcome.campaign_title or ""))
+            return
+        if outcome.kind == "choose_campaign":
+            rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
+            markup = InlineKeyboardMarkup(inline_keyboard=rows)
+            await self.send(t("choose_campaign", lang, count=len(outcome.campaigns)), markup)
+            return
+        if outcome.kind == "declined":
+            if self.callback is not None and self.callback.message is not None:
+                await self.edit(self.callback.message.message_id)
+            await self.send(t("declined", lang))
+            return
+        if outcome.kind == "language_set":
+            await self.send(t("language_set", lang))
+        if outcome.duplicate and not outcome.events:
+            return
+        await self.show_events(outcome)
+
+    async def show_events(self, outcome: Outcome) -> None:
+        lang = outcome.language
+        prompt_id = outcome.prompt_message_id
+        if self.callback is not None and self.callback.message is not None:
+            prompt_id = self.callback.message.message_id
+        for event in outcome.events:
+            if isinstance(event, ConsentRequested):
+                assert outcome.survey is not None and outcome.campaign_code is not None
+                survey = outcome.survey
+                rendered = render.consent(
+                    event.text,
+                    survey.text(survey.title, lang),
+                    survey.text(survey.intro, lang),
+                    outcome.campaign_code,
+                    outcome.campaign_title,
+                    outcome.ward_code,
+                    lang,
+                )
+                await self.send(rendered.text, rendered.markup)
+            elif isinstance(event, ConsentDeclined):
+                await self.send(t("declined", lang))
+            elif isinstance(event, AnswerRecorded):
+                text = render.answered(event.progress_text, event.label, event.display, lang, event.value is None)
+                await self.edit(prompt_id, text)
+                prompt_id = None
+            elif isinstance(event, AnswerRemoved):
+                if prompt_id is not None and self.callback is not None and self.callback.message is not None:
+                    message = self.callback.message
+                    old = message.html_text if isinstance(message, Message) and message.text else ""
+                    note = f"\n<i>{t('went_back', lang)}</i>"
+                    await self.edit(prompt_id, (old + note) if old else None)
+                    prompt_id = None
+            elif isinstance(event, AnswerRejected):
+                markup = None
+                if event.candidates and outcome.response_id is not None:
+                    markup = render.candidates_keyboard(event.candidates, outcome.response_id, event.question_id)
+                if self.callback is not None and not event.candidates:
+                    self.toast = event.text
+                await self.send(event.text, markup)
+                if self._question_out_of_sight(outcome) and outcome.survey is not None and outcome.ctx is not None:
+                    # they came back after a while (or the question was put away): show it again
+                    step = engine.resume(outcome.survey, _state_of(outcome), outcome.ctx)
+                    for again in step.events:
+                        if isinstance(again, QuestionAsked):
+                            await self.ask(outcome, again)
+            elif isinstance(event, InputIgnored):
+                if self.callback is not None:
+                    self.toast = event.text
+                else:
+                    await self.send(event.text)
+            elif isinstance(event, QuestionAsked):
+                await self.ask(outcome, event)
+            elif isinstance(event, SurveyCompleted):
+                await self.send(render.render_template("completed.html", lang, text=event.text))
+                if outcome.response_id is not None:
+                    await self.app.service.set_prompt(outcome.response_id, None)
+
+    def _question_out_of_sight(self, outcome: Outcome) -> bool:
+        """A typed answer that is not right under its question: the question is not on the person's screen."""
+        if self.callback is not None or self.source_message_id is None:
+            return False
+        prompt = outcome.prompt_message_id
+        return prompt is None or self.source_message_id - prompt > 1
+
+    async def ask(self, outcome: Outcome, event: QuestionAsked) -> None:
+        assert outcome.response_id is not None
+        previous = ""
+        if event.has_previous and outcome.survey is not None and outcome.ctx is not None:
+            previous = engine.display_answer(outcome.survey, event.question_id, event.previous, outcome.ctx)
+        rendered = render.question(event, outcome.response_id, outcome.language, previous)
+        sent = await self.send(rendered.text, rendered.markup)
+        if sent is not None:
+            await self.app.service.set_prompt(outcome.response_id, sent.message_id)
+
+
+def _state_of(outcome: Outcome) -> engine.State:
+    fixed = frozenset(outcome.fixed)
+    return engine.State(consented=True, answers=tuple(outcome.answers.items()), fixed=fixed)
+
+
+async def answer_callback(callback: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answer a callback query (stops the button's spinner); an expired query is not an error."""
+    try:
+        await callback.answer(text, **kwargs)
+    except TelegramBadRequest as e:
+        log.debug("callback %s not answered: %s", callback.id, e.message)

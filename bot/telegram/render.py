@@ -1,0 +1,178 @@
+"""Turning engine events into Telegram messages: Jinja2 templates (HTML, autoescaped, so nothing a
+respondent typed can inject markup) and inline keyboards built from `CallbackData` classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.telegram.callbacks import (
+    AnswerCb,
+    BackCb,
+    ConsentCb,
+    DoneCb,
+    PageCb,
+    SkipCb,
+    ToggleCb,
+    mask_of,
+)
+from bot.telegram.texts import t
+from flows.events import QuestionAsked
+from flows.questions import Option
+
+WARDS_PER_PAGE = 10
+MAX_MESSAGE = 4096
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+def render_template(name: str, language: str, **values: Any) -> str:
+    template = environment().get_template(name)
+
+    def translate(key: str, **params: Any) -> str:
+        return t(key, language, **params)
+
+    text = template.render(t=translate, lang=language, **values).strip()
+    return _fit(text)
+
+
+def _fit(text: str) -> str:
+    """Telegram allows 4096 characters; the questionnaire's texts are far shorter, but never fail on it."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return text[: MAX_MESSAGE - 1] + "…"
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def _rows(buttons: list[InlineKeyboardButton], labels: list[str]) -> list[list[InlineKeyboardButton]]:
+    """Short labels two or three to a row, long ones one per row."""
+    longest = max((len(label) for label in labels), default=0)
+    per_row = 1 if longest > 18 else 2 if longest > 8 else 3
+    if all(label.isdigit() for label in labels):  # a 0-10 rating
+        per_row = 6
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def question(
+    event: QuestionAsked,
+    response_id: int,
+    language: str,
+    previous_text: str = "",
+    selected: list[str] | None = None,
+    page: int = 0,
+) -> Rendered:
+    """A question message with its buttons (choices, back, skip)."""
+    text = render_template("question.html", language, event=event, previous=previous_text)
+    return Rendered(text, question_keyboard(event, response_id, language, selected, page))
+
+
+def question_keyboard(
+    event: QuestionAsked, response_id: int, language: str, selected: list[str] | None = None, page: int = 0
+) -> InlineKeyboardMarkup:
+    r, q = response_id, event.question_id
+    rows: list[list[InlineKeyboardButton]] = []
+    options = list(event.options)
+    if event.type == "multi_choice":
+        values = [str(o.value) for o in options]
+        chosen = selected if selected is not None else _previous_selection(event)
+        mask = mask_of(chosen, values)
+        buttons = []
+        for i, option in enumerate(options):
+            on = bool(mask & (1 << i))
+            label = ("✓ " if on else "") + option.label
+            buttons.append(button(label, ToggleCb(r=r, q=q, m=mask ^ (1 << i)).pack()))
+        rows += _rows(buttons, [o.label for o in options])
+        count = bin(mask).count("1")
+        rows.append([button(t("done", language, count=count), DoneCb(r=r, q=q, m=mask).pack())])
+    elif event.type == "ward":
+        pages = max(1, -(-len(options) // WARDS_PER_PAGE))
+        page = min(max(page, 0), pages - 1)
+        shown = options[page * WARDS_PER_PAGE : (page + 1) * WARDS_PER_PAGE]
+        buttons = [button(o.label, AnswerCb(r=r, q=q, v=str(o.value)).pack()) for o in shown]
+        rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        if pages > 1:
+            nav = []
+            if page > 0:
+                nav.append(button(t("prev_page", language), PageCb(r=r, q=q, page=page - 1).pack()))
+            nav.append(button(t("page", language, page=page + 1, pages=pages), PageCb(r=r, q=q, page=page).pack()))
+            if page < pages - 1:
+                nav.append(button(t("next_page", language), PageCb(r=r, q=q, page=page + 1).pack()))
+            rows.append(nav)
+    elif options:
+        buttons = [button(o.label, AnswerCb(r=r, q=q, v=str(o.value)).pack()) for o in options]
+        rows += _rows(buttons, [o.label for o in options])
+    nav_row = []
+    if event.can_go_back:
+        nav_row.append(button(t("back", language), BackCb(r=r, q=q).pack()))
+    if not event.required:
+        nav_row.append(button(t("skip", language), SkipCb(r=r, q=q).pack()))
+    if nav_row:
+        rows.append(nav_row)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _previous_selection(event: QuestionAsked) -> list[str]:
+    if event.has_previous and isinstance(event.previous, list):
+        return [str(v) for v in event.previous]
+    return []
+
+
+def candidates_keyboard(options: tuple[Option, ...], response_id: int, question_id: str) -> InlineKeyboardMarkup:
+    buttons = [button(o.label, AnswerCb(r=response_id, q=question_id, v=str(o.value)).pack()) for o in options]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def answered(progress: str, label: str, answer: str, language: str, skipped: bool = False) -> str:
+    return render_template("answered.html", language, progress=progress, label=label, answer=answer, skipped=skipped)
+
+
+def left(progress: str, label: str, note: str, language: str) -> str:
+    return render_template("left.html", language, progress=progress, label=label, note=note)
+
+
+def consent(
+    text: str,
+    title: str,
+    intro: str,
+    campaign_code: str,
+    campaign_title: str | None,
+    ward: int | None,
+    language: str,
+) -> Rendered:
+    body = render_template(
+        "consent.html", language, title=title, intro=intro, consent=text, campaign_title=campaign_title
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(t("agree", language), ConsentCb(agree=True, code=campaign_code, ward=ward).pack()),
+                button(t("decline", language), ConsentCb(agree=False, code=campaign_code, ward=ward).pack()),
+            ]
+        ]
+    )
+    return Rendered(body, markup)

@@ -1,0 +1,229 @@
+"""Getting updates in and acknowledging them only after their effects are committed.
+
+- `UpdateProcessor` feeds one update to the dispatcher: one person's updates in order, different people
+  in parallel. It decides whether the update may be acknowledged: yes when handled (or when a bug made it
+  fail: logged once, with the update id, and not retried forever); no when the database or Telegram is
+  unreachable for a moment, so that Telegram delivers it again.
+- `poll()` is a getUpdates loop that confirms an offset only after every update before it was processed
+  (aiogram's own polling confirms offsets while handlers still run).
+- `webhook_handler()` answers 2xx only after processing (aiogram's default webhook handler answers first),
+  401 without the right secret header, 400 for a body that is not an update, 503 on a transient failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+    import sqlalchemy.exc
+
+    return (
+        OSError,
+        asyncio.TimeoutError,
+        sqlite3.OperationalError,
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.DisconnectionError,
+        sqlalchemy.exc.TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        TelegramNetworkError,
+        TelegramServerError,
+        TelegramRetryAfter,
+    )
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that will likely go away: the update must be processed again later."""
+    if isinstance(error, _transient_errors()):
+        return True
+    cause = error.__cause__ or error.__context__
+    return cause is not None and cause is not error and isinstance(cause, _transient_errors())
+
+
+class KeyedLocks:
+    """An asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, asyncio.Lock] = {}
+        self._users: dict[Any, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def __call__(self, key: Any) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key]
+                del self._locks[key]
+
+
+def sender_of(update: Update) -> Any:
+    """Whose update this is (for ordering): the user, else the chat, else the update itself."""
+    event = update.event if update.event_type != "unknown" else None
+    user = getattr(event, "from_user", None)
+    if user is not None:
+        return ("user", user.id)
+    chat = getattr(event, "chat", None)
+    if chat is not None:
+        return ("chat", chat.id)
+    return ("update", update.update_id)
+
+
+class UpdateProcessor:
+    def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
+        self.dispatcher = dispatcher
+        self.bot = bot
+        self.locks = KeyedLocks()
+        self.in_flight = 0
+        self.handled = 0
+        self.failed = 0
+        self.retried = 0
+
+    async def process(self, update: Update) -> bool:
+        """Handle one update; True when it may be acknowledged."""
+        self.in_flight += 1
+        try:
+            async with self.locks(sender_of(update)):
+                try:
+                    await self.dispatcher.feed_update(self.bot, update)
+                except Exception as e:
+                    if is_transient(e):
+                        self.retried += 1
+                        log.warning("update %s not processed, Telegram will deliver it again: %r", update.update_id, e)
+                        return False
+                    self.failed += 1
+                    log.exception("update %s failed", update.update_id)
+                    return True
+                self.handled += 1
+                return True
+        finally:
+            self.in_flight -= 1
+
+
+async def poll(
+    bot: Bot,
+    processor: UpdateProcessor,
+    stop: asyncio.Event,
+    *,
+    timeout: int = 25,
+    allowed_updates: list[str] | None = None,
+    backoff: tuple[float, float] = (0.5, 30.0),
+) -> None:
+    """Long polling that confirms an update only once it and every update before it were processed."""
+    offset: int | None = None
+    delay = backoff[0]
+    while not stop.is_set():
+        fetch = asyncio.ensure_future(
+            bot.get_updates(
+                offset=offset, timeout=timeout, allowed_updates=allowed_updates, request_timeout=timeout + 10
+            )
+        )
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if fetch not in done:
+            fetch.cancel()
+            break
+        try:
+            updates = fetch.result()
+        except Exception as e:
+            log.warning("getUpdates failed, retrying in %.1f s: %r", delay, e)
+            await _sleep_or_stop(stop, delay)
+            delay = min(delay * 2, backoff[1])
+            continue
+        if not updates:
+            delay = backoff[0]
+            continue
+        first_failed = await process_batch(processor, updates)
+        if first_failed is None:
+            offset = max(u.update_id for u in updates) + 1
+            delay = backoff[0]
+        else:
+            offset = first_failed  # it and the ones after it come again (those done are deduplicated)
+            log.warning("update %s will be fetched again in %.1f s", first_failed, delay)
+            await _sleep_or_stop(stop, delay)
+            delay = min(delay * 2, backoff[1])
+    if offset is not None:
+        # confirm what was processed before stopping, so a restart does not receive it again
+        try:
+            await bot.get_updates(offset=offset, timeout=0, limit=1, request_timeout=10)
+        except Exception as e:
+            log.info("could not confirm processed updates before stopping: %r", e)
+
+
+async def process_batch(processor: UpdateProcessor, updates: list[Update]) -> int | None:
+    """Process a batch (people in parallel, each person's updates in order). Returns the id of the first
+    update that must be delivered again, or None."""
+    by_sender: dict[Any, list[Update]] = defaultdict(list)
+    for update in sorted(updates, key=lambda u: u.update_id):
+        by_sender[sender_of(update)].append(update)
+    failed: list[int] = []
+
+    async def run(chain: list[Update]) -> None:
+        for update in chain:
+            if not await processor.process(update):
+                failed.append(update.update_id)
+                return  # keep this person's later updates for the retry, in order
+
+    await asyncio.gather(*(run(chain) for chain in by_sender.values()))
+    return min(failed) if failed else None
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+def webhook_handler(
+    processor: UpdateProcessor, secret: str | None
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    expected = (secret or "").encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if expected:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not hmac.compare_digest(given, expected):
+                log.warning("webhook call without the right secret from %s", request.remote)
+                return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
+        try:
+            body = await request.read()
+            if len(body) > 1_000_000:
+                return web.json_response({"ok": False, "error": "body too large"}, status=413)
+            data = json.loads(body)
+            update = Update.model_validate(data, context={"bot": processor.bot})
+        except (ValueError, ValidationError, UnicodeDecodeError):
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        if await processor.process(update):
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False, "error": "temporarily unavailable"}, status=503)
+
+    return handle
