@@ -58,11 +58,8 @@ class Application:
     async def start(self) -> None:
         cfg = self.settings
         token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
-        if not token:
-            raise StartupError(
-                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env "
-                "(see README, 'Running the Telegram bot')"
-            )
+        if cfg.telegram_mode == "webhook" and not token:
+            raise StartupError("TELEGRAM_MODE=webhook needs TELEGRAM_BOT_TOKEN (from @BotFather)")
         if cfg.telegram_mode == "webhook" and not (cfg.webhook_url and cfg.webhook_secret):
             raise StartupError("TELEGRAM_MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
         try:
@@ -71,29 +68,42 @@ class Application:
             raise StartupError(str(e)) from None
         except OSError as e:
             raise StartupError(f"cannot reach the database: {e}") from None
-        await self._start_telegram(token)
+
+        from web.app import setup_web
+
         self.web_app = web.Application()
         self.web_app[CONTEXT_KEY] = self.ctx
-        if cfg.telegram_mode == "webhook":
+        setup_web(self.web_app, self.ctx)
+        if token:
+            await self._start_telegram(token)
+        else:
+            log.warning(
+                "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off (see README, 'Running the Telegram bot')"
+            )
+        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
+        if token and cfg.telegram_mode == "webhook":
             from bot.telegram.transport import webhook_handler
 
-            secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
             self.web_app.router.add_post(cfg.webhook_path, webhook_handler(self.processor, secret))
-            self._runner = web.AppRunner(self.web_app, shutdown_timeout=30)
-            await self._runner.setup()
+        self._runner = web.AppRunner(self.web_app, shutdown_timeout=30, access_log=None)
+        await self._runner.setup()
+        try:
             await web.TCPSite(self._runner, cfg.web_host, cfg.web_port).start()
+        except OSError as e:
+            raise StartupError(f"cannot listen on {cfg.web_host}:{cfg.web_port}: {e.strerror}") from None
+        log.info("web server on http://%s:%s", cfg.web_host, self.web_port)
+        if not token:
+            return
+        allowed = self.dispatcher.resolve_used_update_types()
+        if cfg.telegram_mode == "webhook":
             await self.bot.set_webhook(
-                cfg.webhook_url,
-                secret_token=secret,
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
-                drop_pending_updates=False,
+                cfg.webhook_url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
             )
-            log.info("webhook mode: %s -> %s:%s%s", cfg.webhook_url, cfg.web_host, self.web_port, cfg.webhook_path)
+            log.info("webhook mode: Telegram posts to %s", cfg.webhook_url)
         else:
             from bot.telegram.transport import poll
 
             await self.bot.delete_webhook(drop_pending_updates=False)
-            allowed = self.dispatcher.resolve_used_update_types()
             self._tasks.append(asyncio.create_task(poll(self.bot, self.processor, self._stop, allowed_updates=allowed)))
             log.info("polling mode")
 

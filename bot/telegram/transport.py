@@ -19,7 +19,7 @@ import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -197,10 +197,8 @@ async def process_batch(processor: UpdateProcessor, updates: list[Update]) -> in
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 def webhook_handler(

@@ -1,0 +1,15 @@
+"""Mounts every web part on the application's aiohttp server."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.context import AppContext
+
+
+def setup_web(app: web.Application, ctx: AppContext) -> None:
+    from web import dashboard, health, survey
+
+    health.setup(app, ctx)
+    survey.setup(app, ctx)
+    dashboard.setup(app, ctx)

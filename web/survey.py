@@ -1,0 +1,11 @@
+"""The citizen web survey: /s/<campaign>[/<ward>]."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.context import AppContext
+
+
+def setup(app: web.Application, ctx: AppContext) -> None:
+    pass
