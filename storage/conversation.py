@@ -205,10 +205,7 @@ class ConversationService:
 
     async def set_prompt(self, response_id: int, message_id: int | None) -> None:
         """Remember which channel message shows the current question (to edit it once answered)."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                response.update().where(response.c.id == response_id).values(prompt_message_id=message_id)
-            )
+        await self.db.run_program(fastpath.set_prompt_program(response_id, message_id), fastpath.SQL)
 
     # --- internals -----------------------------------------------------------------------------------
 

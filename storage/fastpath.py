@@ -75,6 +75,7 @@ SQL: dict[str, dict[str, str]] = {
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
+        "set_prompt": "UPDATE response SET prompt_message_id = $2 WHERE id = $1",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
@@ -113,6 +114,7 @@ SQL: dict[str, dict[str, str]] = {
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = ?1 AND question_id = ?2",
+        "set_prompt": "UPDATE response SET prompt_message_id = ?2 WHERE id = ?1",
         "update": "UPDATE response SET last_activity_at = ?2, "
         "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
         "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
@@ -258,6 +260,10 @@ def reply_program(
         ),
     )
     return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
+
+
+def set_prompt_program(response_id: int, message_id: int | None) -> Generator[tuple[str, tuple[Any, ...]], Any, None]:
+    yield "set_prompt", (response_id, message_id)
 
 
 _WARD_QUESTIONS: dict[int, str | None] = {}

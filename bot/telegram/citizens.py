@@ -176,10 +176,7 @@ def setup() -> Router:
     async def on_done(
         callback: CallbackQuery, callback_data: DoneCb, bot: Bot, app: AppContext, event_update: Update
     ) -> None:
-        view = await app.service.view(who(callback.from_user, callback.message.chat.id if callback.message else 0))
-        current = view.events[-1] if view.events else None
-        values = [str(o.value) for o in current.options] if isinstance(current, QuestionAsked) else []
-        inp = engine.Answer(selected_of(callback_data.m, values), callback_data.q)
+        inp = engine.Answer(callback_data.m, callback_data.q)  # the engine reads the selection's bit mask
         await reply(callback, bot, app, event_update, Reply(inp, callback_data.r))
 
     @router.callback_query(BackCb.filter())

@@ -27,9 +27,15 @@ class MultiChoice(QuestionKind[MultiChoiceQuestion]):
         return q.min_selections, q.max_selections if q.max_selections is not None else n
 
     def parse_value(self, q: MultiChoiceQuestion, survey: Survey, value: JSONValue, ctx: Context) -> Parsed:
+        """A list of choice values, or a bit mask over the choices in order (bit i = choice i), as a
+        keyboard that keeps its selection in the button data sends it."""
+        known = [o.value for o in self.options(q, survey, ctx)]
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0 or value >= 1 << len(known):
+                return Rejected("invalid_choice")
+            value = [str(v) for i, v in enumerate(known) if value & (1 << i)]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return Rejected("invalid_choice")
-        known = [o.value for o in self.options(q, survey, ctx)]
         if any(v not in known for v in value):
             return Rejected("invalid_choice")
         chosen = [v for v in known if v in value]  # questionnaire order, no duplicates

@@ -1,0 +1,213 @@
+"""Faults under load, with the bot as a real process behind its webhook: kill -9 in the middle, a database
+that goes away for a few seconds. Telegram's redelivery is played by the harness (an update is re-sent until
+it gets a 2xx). Every acknowledged answer must be stored, none twice, and everyone must be able to finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bench.fake_telegram import FastTelegram
+from bench.load import BotProcess, Pacer, Stats, khaosat_process, prepare_khaosat, walk
+from storage.conversation import respondent_key
+from storage.db import Database
+from storage.repo.sql import answer, respondent, response
+
+CITIZENS = 24
+
+
+def intended(update: dict[str, Any]) -> tuple[str, Any] | None:
+    """(question, value) an acknowledged answering update was meant to store, when the update says it."""
+    data = update.get("callback_query", {}).get("data", "")
+    if data.startswith("a:"):
+        _, _, qid, value = data.split(":", 3)
+        return qid, value
+    return None
+
+
+async def check_nothing_lost(db_url: str, stats: Stats) -> dict[str, int]:
+    db = Database(db_url)
+    try:
+        async with db.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(respondent.c.key, answer.c.question_id, answer.c.value, response.c.status)
+                    .join(response, response.c.respondent_id == respondent.c.id)
+                    .join(answer, answer.c.response_id == response.c.id)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    stored: dict[str, dict[str, Any]] = defaultdict(dict)
+    statuses: dict[str, set[str]] = defaultdict(set)
+    for key, qid, value, status in rows:
+        assert qid not in stored[key], f"{qid} stored twice for {key}"
+        stored[key][qid] = value
+        statuses[key].add(status)
+    lost = duplicated = 0
+    for user_id, update in stats.acknowledged:
+        meant = intended(update)
+        if meant is None:
+            continue
+        key = respondent_key(b"bench", "telegram", str(user_id))
+        qid, value = meant
+        if qid not in stored[key]:
+            lost += 1
+        elif str(stored[key][qid]) != value:
+            duplicated += 1  # applied to another question, or twice
+    completed = sum(1 for s in statuses.values() if s == {"completed"})
+    return {"lost": lost, "duplicated": duplicated, "completed": completed, "respondents": len(stored)}
+
+
+async def run_walkers(tg: FastTelegram, bot: BotProcess, stats: Stats, seed: int) -> list[asyncio.Task[None]]:
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    wards = [70, 235, 4, 8]
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(random.Random(seed + i).random() * 0.5)
+        try:
+            await walk(tg, http, bot.url, 800_000 + i, wards[i % 4], stats, Pacer(None), wait_reply=False)
+        except Exception as e:
+            stats.errors.append(f"{type(e).__name__}: {e}")
+
+    walkers = [asyncio.create_task(one(i)) for i in range(CITIZENS)]
+
+    async def close_when_done() -> None:
+        await asyncio.gather(*walkers, return_exceptions=True)
+        await http.close()
+
+    return [*walkers, asyncio.create_task(close_when_done())]
+
+
+@pytest.fixture
+async def telegram() -> Any:
+    tg = FastTelegram()
+    await tg.start()
+    yield tg
+    await tg.stop()
+
+
+async def test_kill_9_under_load_loses_nothing(telegram: FastTelegram, db_url: str, db: Database) -> None:
+    await prepare_khaosat(db_url)
+    bot = khaosat_process(db_url, telegram)
+    await bot.start(telegram)
+    stats = Stats()
+    tasks = await run_walkers(telegram, bot, stats, seed=1)
+    try:
+        while stats.answers < CITIZENS * 5:  # a third of the way through
+            await asyncio.sleep(0.01)
+        bot.kill()  # kill -9 in the middle of the load
+        await bot.proc.wait()  # type: ignore[union-attr]
+        await asyncio.sleep(0.5)  # Telegram keeps re-sending, into refused connections
+        await bot.start(telegram)
+        await asyncio.wait_for(asyncio.gather(*tasks), 180)
+    finally:
+        await bot.stop()
+        for task in tasks:
+            task.cancel()
+    result = await check_nothing_lost(db_url, stats)
+    print(
+        f"kill -9 under load: lost: {result['lost']}, duplicated: {result['duplicated']}, "
+        f"redeliveries: {stats.redeliveries}"
+    )
+    assert stats.errors == []
+    assert stats.redeliveries > 0, "the kill happened while updates were in flight"
+    assert result == {"lost": 0, "duplicated": 0, "completed": CITIZENS, "respondents": CITIZENS}
+
+
+class Proxy:
+    """A TCP proxy in front of PostgreSQL that can be cut, to make the database unavailable."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.down = False
+        self.connections: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.connections |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.connections -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self.down = True
+        for w in list(self.connections):
+            w.close()
+
+    def restore(self) -> None:
+        self.down = False
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_database_unavailable_for_a_few_seconds(telegram: FastTelegram, db_url: str, db: Database) -> None:
+    await prepare_khaosat(db_url)
+    proxy: Proxy | None = None
+    bot_url = db_url
+    if not db.is_sqlite:
+        proxy = Proxy(5432)
+        await proxy.start()
+        bot_url = db_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        assert bot_url != db_url
+    bot = khaosat_process(bot_url, telegram)
+    await bot.start(telegram)
+    stats = Stats()
+    tasks = await run_walkers(telegram, bot, stats, seed=2)
+    locker: sqlite3.Connection | None = None
+    try:
+        while stats.answers < CITIZENS * 4:
+            await asyncio.sleep(0.01)
+        before = stats.redeliveries
+        if proxy is not None:
+            proxy.cut()  # PostgreSQL "restarts": connections drop, new ones are refused
+        else:  # another program holds SQLite's write lock
+            locker = sqlite3.connect(db_url.split("///", 1)[1], timeout=1)
+            locker.execute("BEGIN EXCLUSIVE")
+        await asyncio.sleep(3)
+        if proxy is not None:
+            proxy.restore()
+        elif locker is not None:
+            locker.rollback()
+            locker.close()
+        await asyncio.wait_for(asyncio.gather(*tasks), 180)
+    finally:
+        await bot.stop()
+        if proxy is not None:
+            await proxy.stop()
+    result = await check_nothing_lost(db_url, stats)
+    assert stats.errors == []
+    if proxy is not None:
+        assert stats.redeliveries > before, "the bot answered non-2xx while the database was away"
+    assert result == {"lost": 0, "duplicated": 0, "completed": CITIZENS, "respondents": CITIZENS}
