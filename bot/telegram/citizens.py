@@ -52,7 +52,7 @@ def who(user: User, chat_id: int) -> Who:
 
 def setup() -> Router:
     router = Router(name="citizens")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)  # no sender: not a person, ignore
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
 
     # --- commands ------------------------------------------------------------------------------------
