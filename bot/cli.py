@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from bot.commands import db, run, survey, wards
+from bot.commands import audit, campaign, db, export, operators, run, stats, survey, wards
 
 
 @click.group(
@@ -21,3 +21,8 @@ main.add_command(survey.survey)
 main.add_command(db.db)
 main.add_command(wards.wards)
 main.add_command(run.run)
+main.add_command(campaign.campaign)
+main.add_command(export.export)
+main.add_command(stats.stats)
+main.add_command(operators.operators)
+main.add_command(audit.audit)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,27 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=0, le=65535)
     operator_ids: str = ""
 
+    # scheduler: reminders, invitations, digests and the paced outbox sender
+    scheduler_enabled: bool = True
+    scheduler_lock_file: Path | None = None
+    scheduler_standby_seconds: float = Field(default=10.0, gt=0, le=3600)
+    send_rate_global: float = Field(default=30.0, gt=0, le=1000)
+    send_rate_private: float = Field(default=1.0, gt=0, le=100)
+    send_rate_group_per_min: float = Field(default=20.0, gt=0, le=1000)
+    send_max_attempts: int = Field(default=6, ge=1, le=100)
+    send_retry_base_seconds: float = Field(default=5.0, gt=0, le=86400)
+    send_retry_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    digest_alert_threshold: float = Field(default=20.0, gt=0, le=100)
+    subscription_code_days: int = Field(default=7, ge=1, le=365)
+
+    telegram_bot_username: str | None = None
+    public_url: str | None = None
+
+    @field_validator("scheduler_lock_file", mode="before")
+    @classmethod
+    def _optional_path(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -56,6 +78,27 @@ class Settings(BaseSettings):
             if part and not part.lstrip("-").isdigit():
                 raise ValueError(f"{part!r} is not a Telegram user id (comma-separated numbers)")
         return value
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            raise ValueError(
+                f"{value!r} is not a Telegram bot username (e.g. khaosat_hanoi_bot, without https://t.me/)"
+            )
+        return name
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+", value.strip()):
+            raise ValueError(f"{value!r} is not a web address (e.g. https://khaosat.example.gov.vn)")
+        return value.strip().rstrip("/")
 
     @field_validator("webhook_path")
     @classmethod

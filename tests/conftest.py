@@ -161,6 +161,7 @@ async def create_live_campaign(
     wards: list[int] | None = None,
     title: str = "Khảo sát Hà Nội 2026",
     days: int = 30,
+    allow_overlap: bool = False,
 ) -> object:
     """Publish the bundled survey and launch a campaign over some Hanoi wards."""
     from flows.loader import bundled_survey_path, load_survey
@@ -179,4 +180,4 @@ async def create_live_campaign(
             ends_at=now + timedelta(days=days),
             now=now,
         )
-        return await campaigns.launch(conn, code, now)
+        return await campaigns.launch(conn, code, now, allow_overlap=allow_overlap)

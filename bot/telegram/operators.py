@@ -1,10 +1,431 @@
-"""Operator commands in a private chat with the bot (/campaigns, /stats, /launch, /close, /links)."""
+"""Operator commands in a private chat with the bot: /campaigns, /stats CODE, /launch CODE, /close CODE (with a
+confirmation button) and /links CODE.
+
+Only users in the `operator` table may use them (seeded from OPERATOR_IDS at start-up; managed with
+`khaosat operators`). Anyone else gets a plain "not allowed" and an audit row with outcome "denied". Every
+operator action writes an audit row ("telegram:<user id>", the same action names as the CLI); a change and
+its row are written in one transaction. Group chats are left to the other routers.
+
+Include this router before the citizens' router, so that these commands are never taken for answers.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+import html
+import logging
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
+
+from bot.telegram.callbacks import ConfirmCb
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from storage.records import CampaignRecord
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = "Bạn không có quyền dùng lệnh này. / You are not allowed to use this command."
+MESSAGE_LIMIT = 4000  # Telegram's limit is 4096 characters; leave room for HTML entities
+
+OPERATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "vi": [
+        ("campaigns", "Danh sách đợt khảo sát"),
+        ("stats", "Thống kê một đợt: /stats MÃ"),
+        ("launch", "Bắt đầu một đợt: /launch MÃ"),
+        ("close", "Kết thúc một đợt: /close MÃ"),
+        ("links", "Liên kết theo phường, xã: /links MÃ"),
+    ],
+    "en": [
+        ("campaigns", "List campaigns"),
+        ("stats", "Campaign statistics: /stats CODE"),
+        ("launch", "Launch a campaign: /launch CODE"),
+        ("close", "Close a campaign: /close CODE"),
+        ("links", "Links per ward: /links CODE"),
+    ],
+}
+ACTIONS = {
+    "campaigns": "campaign.list",
+    "stats": "stats",
+    "launch": "campaign.launch",
+    "close": "campaign.close",
+    "links": "campaign.links",
+}
+STATUS = {"draft": "nháp / draft", "active": "đang chạy / active", "closed": "đã kết thúc / closed"}
+NOTE = (
+    "<i>Tỷ lệ hài lòng: câu trả lời 4–5 trên số câu trả lời hợp lệ (không tính “Không rõ”), khoảng tin cậy Wilson "
+    "95%. Người trả lời tự nguyện tham gia. &lt;10: dưới 10 câu trả lời; k/n: 10–29; ⚠: 30–59.\n"
+    "Satisfaction: answers 4–5 among valid answers (“don't know” excluded), 95% Wilson interval. "
+    "Respondents opted in. &lt;10: under 10 answers; k/n: 10–29; ⚠: 30–59.</i>"
+)
 
 
 def setup() -> Router:
     router = Router(name="operators")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(campaigns_command, Command("campaigns"))
+    router.message.register(stats_command, Command("stats"))
+    router.message.register(launch_command, Command("launch"))
+    router.message.register(close_command, Command("close"))
+    router.message.register(links_command, Command("links"))
+    router.callback_query.register(close_confirmed, ConfirmCb.filter(F.action == "close"))
     return router
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def actor(user_id: int) -> str:
+    return f"telegram:{user_id}"
+
+
+async def _record(app: AppContext, user_id: int, action: str, arguments: dict[str, Any], outcome: str) -> None:
+    from storage.repo import audit
+
+    async with app.db.write() as conn:
+        await audit.record(conn, actor(user_id), action, arguments, outcome, now=app.clock())
+
+
+async def _allowed(message: Message, app: AppContext, command: str) -> bool:
+    """True for an operator; anyone else gets "not allowed" and a "denied" audit row."""
+    from storage.repo import operators
+
+    user = message.from_user
+    if user is not None:
+        async with app.db.read() as conn:
+            if await operators.is_operator(conn, user.id):
+                return True
+    await _record(app, user.id if user else 0, ACTIONS[command], {"text": (message.text or "")[:200]}, "denied")
+    await message.answer(NOT_ALLOWED)
+    return False
+
+
+def chunks(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Lines joined into messages of at most `limit` characters (a longer line is cut)."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        out.append(current)
+    return out
+
+
+async def _send(message: Message, lines: Sequence[str]) -> None:
+    for text in chunks(lines):
+        await message.answer(text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+async def _answer(query: CallbackQuery, text: str, alert: bool = False) -> None:
+    """Answer a button press; a query that is too old (or not a real one) is no reason to fail."""
+    with suppress(TelegramBadRequest):
+        await query.answer(text[:200], show_alert=alert)
+
+
+async def _edit(message: Message | None, text: str) -> None:
+    """Replace the confirmation's text (and its buttons); a message gone or unchanged is no reason to fail."""
+    if message is not None:
+        with suppress(TelegramBadRequest):
+            await message.edit_text(text)
+
+
+def _usage(command: str) -> str:
+    return f"Cách dùng / Usage: /{command} MÃ_ĐỢT / CODE (ví dụ / e.g. /{command} hn-2026)"
+
+
+def _when(c: CampaignRecord, value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    return str(value.astimezone(ZoneInfo(c.timezone)).strftime(fmt))
+
+
+async def _campaign(message: Message, app: AppContext, command: CommandObject, name: str) -> CampaignRecord | None:
+    """The campaign named in the command, or None after telling the operator (and the audit log) why not."""
+    from storage.repo import campaigns
+
+    user_id = message.from_user.id if message.from_user else 0
+    code = (command.args or "").strip().split()[0] if (command.args or "").strip() else ""
+    if not code:
+        await _record(app, user_id, ACTIONS[name], {"error": "no campaign code"}, "error")
+        await message.answer(_usage(name))
+        return None
+    try:
+        async with app.db.read() as conn:
+            return await campaigns.get(conn, code)
+    except campaigns.CampaignNotFound:
+        await _record(app, user_id, ACTIONS[name], {"code": code, "error": "unknown campaign"}, "error")
+        await message.answer(
+            f"Không có đợt khảo sát “{html.escape(code)}”. Xem /campaigns. / "
+            f"No campaign “{html.escape(code)}”. See /campaigns.",
+            parse_mode="HTML",
+        )
+        return None
+
+
+def _share(share: Any) -> str:
+    from reports import stats as pure
+
+    kind = share.kind
+    if kind is pure.CellKind.HIDDEN:
+        return "&lt;10"
+    if kind is pure.CellKind.COUNTS_ONLY:
+        return f"{share.k}/{share.n} hài lòng / satisfied"
+    text = pure.format_share(share, "vi")
+    if kind is pure.CellKind.UNSTABLE:
+        text = text.replace("ít phản hồi", "ít phản hồi / few responses")
+    return text
+
+
+# --- commands ------------------------------------------------------------------------------------------------
+
+
+async def campaigns_command(message: Message, app: AppContext) -> None:
+    from storage.repo import campaigns, stats
+
+    if not await _allowed(message, app, "campaigns"):
+        return
+    async with app.db.read() as conn:
+        found = await campaigns.list_all(conn)
+        totals = {c.id: await stats.response_totals(conn, c.id) for c in found}
+    await _record(app, message.from_user.id if message.from_user else 0, "campaign.list", {}, "ok")
+    if not found:
+        await message.answer("Chưa có đợt khảo sát nào. / No campaigns yet.")
+        return
+    lines = [f"<b>Đợt khảo sát / Campaigns</b> ({len(found)})"]
+    for c in found:
+        t = totals[c.id]
+        lines += [
+            "",
+            f"<code>{html.escape(c.code)}</code> · {STATUS.get(c.status, c.status)}",
+            html.escape(c.title),
+            f"{_when(c, c.starts_at, '%d/%m/%Y')} – {_when(c, c.ends_at, '%d/%m/%Y')}"
+            f" · {len(c.ward_codes)} phường, xã / wards"
+            f" · {t.completed}/{t.started} hoàn thành / completed",
+        ]
+    await _send(message, lines)
+
+
+async def stats_command(message: Message, command: CommandObject, app: AppContext) -> None:
+    from reports import stats as pure
+    from storage.repo import stats, surveys
+
+    if not await _allowed(message, app, "stats"):
+        return
+    c = await _campaign(message, app, command, "stats")
+    if c is None:
+        return
+    async with app.db.read() as conn:
+        survey = await surveys.definition(conn, c.survey_id)
+        qid = survey.reporting.overall
+        progress = await stats.ward_progress(conn, c.id)
+        totals = await stats.response_totals(conn, c.id)
+        by_ward = await stats.scale_counts(conn, c.id, [qid], by_ward=True) if qid else {}
+        overall = (await stats.scale_counts(conn, c.id, [qid]))[(qid, None)] if qid else {}
+    await _record(app, message.from_user.id if message.from_user else 0, "stats", {"code": c.code}, "ok")
+    rate = f"{pure.format_percent(totals.completion_rate)}" if totals.completion_rate is not None else "-"
+    lines = [
+        f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>) · {STATUS.get(c.status, c.status)}",
+        f"Phản hồi / Responses: {totals.started} · hoàn thành / completed: {totals.completed} · "
+        f"tỷ lệ hoàn thành / completion rate: {rate}",
+    ]
+    if qid:
+        lines.append(f"Hài lòng chung / Overall satisfaction: {_share(pure.index_from_counts(overall).satisfied)}")
+        lines += ["", "<b>Theo phường, xã (hoàn thành · hài lòng) / By ward (completed · satisfied)</b>"]
+        for p in progress:
+            share = pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied
+            lines.append(f"• {html.escape(p.name)}: {p.completed} · {_share(share)}")
+        lines += ["", NOTE]
+    await _send(message, lines)
+
+
+async def launch_command(message: Message, command: CommandObject, app: AppContext) -> None:
+    from storage.repo import audit, campaigns
+
+    if not await _allowed(message, app, "launch"):
+        return
+    c = await _campaign(message, app, command, "launch")
+    if c is None:
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    now = app.clock()
+    try:
+        async with app.db.write() as conn:
+            launched = await campaigns.launch(conn, c.code, now)
+            await audit.record(conn, actor(user_id), "campaign.launch", {"code": c.code}, now=now)
+    except campaigns.CampaignError as e:
+        await _record(app, user_id, "campaign.launch", {"code": c.code, "error": str(e)}, "error")
+        await message.answer(f"Không thực hiện được. / Could not launch: {html.escape(str(e))}", parse_mode="HTML")
+        return
+    until = _when(launched, launched.ends_at)
+    await message.answer(
+        f"Đã bắt đầu đợt khảo sát <code>{html.escape(c.code)}</code> tại {len(launched.ward_codes)} phường, xã; "
+        f"nhận trả lời đến {until}. / Campaign <code>{html.escape(c.code)}</code> launched in "
+        f"{len(launched.ward_codes)} wards, taking answers until {until}. "
+        f"Liên kết / Links: /links {html.escape(c.code)}",
+        parse_mode="HTML",
+    )
+
+
+async def close_command(message: Message, command: CommandObject, app: AppContext) -> None:
+    from storage.repo import stats
+
+    if not await _allowed(message, app, "close"):
+        return
+    c = await _campaign(message, app, command, "close")
+    if c is None:
+        return
+    if c.status == "closed":
+        await message.answer(f"Đợt khảo sát {c.code} đã kết thúc. / Campaign {c.code} is already closed.")
+        return
+    async with app.db.read() as conn:
+        totals = await stats.response_totals(conn, c.id)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="Kết thúc / Close", callback_data=ConfirmCb(action="close", yes=True, arg=c.code).pack()
+                ),
+                InlineKeyboardButton(
+                    text="Hủy / Cancel", callback_data=ConfirmCb(action="close", yes=False, arg=c.code).pack()
+                ),
+            ]
+        ]
+    )
+    code, title = html.escape(c.code), html.escape(c.title)
+    await message.answer(
+        f"Kết thúc đợt khảo sát <code>{code}</code> ({title})? {totals.in_progress} phản hồi đang dở sẽ bị hủy và địa "
+        "chỉ trò chuyện của người tham gia sẽ bị xóa. Không thể hoàn tác.\n"
+        f"Close campaign <code>{code}</code>? {totals.in_progress} in-progress responses will be abandoned and the "
+        "respondents' chat addresses deleted. This cannot be undone.",
+        parse_mode="HTML",
+        reply_markup=keyboard,
+    )
+
+
+async def close_confirmed(query: CallbackQuery, callback_data: ConfirmCb, app: AppContext) -> None:
+    from storage.repo import audit, campaigns, operators
+
+    user_id = query.from_user.id
+    async with app.db.read() as conn:
+        allowed = await operators.is_operator(conn, user_id)
+    if not allowed:
+        await _record(app, user_id, "campaign.close", {"code": callback_data.arg}, "denied")
+        await _answer(query, NOT_ALLOWED, alert=True)
+        return
+    code = callback_data.arg
+    message = query.message if isinstance(query.message, Message) else None
+    if not callback_data.yes:
+        await _answer(query, "Đã hủy. / Cancelled.")
+        await _edit(message, f"Không kết thúc đợt {code}. / Campaign {code} was not closed.")
+        return
+    now = app.clock()
+    try:
+        async with app.db.write() as conn:
+            _, abandoned, addresses = await campaigns.close(conn, code, now)
+            arguments = {"code": code, "abandoned": abandoned, "addresses_deleted": addresses}
+            await audit.record(conn, actor(user_id), "campaign.close", arguments, now=now)
+    except campaigns.CampaignError as e:
+        await _record(app, user_id, "campaign.close", {"code": code, "error": str(e)}, "error")
+        await _answer(query, f"Không thực hiện được. / Could not close: {e}", alert=True)
+        return
+    await _answer(query, "Đã kết thúc. / Closed.")
+    text = (
+        f"Đã kết thúc đợt khảo sát {code}: {abandoned} phản hồi dở dang đã hủy, "
+        f"{addresses} địa chỉ trò chuyện đã xóa. / "
+        f"Campaign {code} closed: {abandoned} in-progress responses abandoned, {addresses} chat addresses deleted."
+    )
+    await _edit(message, text)
+
+
+async def links_command(message: Message, command: CommandObject, app: AppContext) -> None:
+    from bot.links import deep_link
+    from storage.repo import wards
+
+    if not await _allowed(message, app, "links"):
+        return
+    c = await _campaign(message, app, command, "links")
+    if c is None:
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    if c.status == "closed":
+        await _record(app, user_id, "campaign.links", {"code": c.code, "error": "closed"}, "error")
+        await message.answer(
+            f"Đợt khảo sát {c.code} đã kết thúc, liên kết không còn dùng được. / "
+            f"Campaign {c.code} is closed: its links no longer work."
+        )
+        return
+    username = app.bot_username or app.settings.telegram_bot_username
+    if not username:
+        await _record(app, user_id, "campaign.links", {"code": c.code, "error": "bot username unknown"}, "error")
+        await message.answer("Chưa biết tên của bot (TELEGRAM_BOT_USERNAME). / The bot's username is not known.")
+        return
+    async with app.db.read() as conn:
+        units = await wards.get_many(conn, list(c.ward_codes))
+    await _record(app, user_id, "campaign.links", {"code": c.code}, "ok")
+    lines = [f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>): {len(units)} phường, xã / wards"]
+    for u in units:
+        lines.append(f"{u.code} · {html.escape(u.name)}\n{html.escape(deep_link(username, c.code, u.code))}")
+    lines.append(f"<i>Áp phích QR / QR posters: khaosat campaign links {html.escape(c.code)} --qr THƯ_MỤC / DIR</i>")
+    await _send(message, lines)
+
+
+# --- menus ---------------------------------------------------------------------------------------------------
+
+
+async def set_operator_commands(
+    bot: Bot, operator_ids: Iterable[int], citizen_commands: dict[str, Sequence[BotCommand]] | None = None
+) -> list[int]:
+    """Give each operator, in their private chat with the bot, the citizens' commands plus the operator ones
+    (BotCommandScopeChat, Vietnamese and English). Citizens never see the operator commands.
+
+    The citizens' commands are read from the bot (the all-private-chats scope, else the default one) unless
+    given; call this after setting them. Returns the ids Telegram refused (e.g. a user who never started the
+    bot: "chat not found"); those are logged and skipped.
+    """
+    if citizen_commands is None:
+        citizen_commands = {}
+        for language in ("vi", "en"):
+            code = "" if language == "vi" else language
+            found = await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code=code or None)
+            if not found:
+                found = await bot.get_my_commands(scope=BotCommandScopeDefault(), language_code=code or None)
+            citizen_commands[language] = list(found)
+    failed: list[int] = []
+    for user_id in dict.fromkeys(operator_ids):
+        try:
+            for language in ("vi", "en"):
+                own = [BotCommand(command=name, description=text) for name, text in OPERATOR_COMMANDS[language]]
+                names = {b.command for b in own}
+                base = [
+                    b
+                    for b in citizen_commands.get(language) or citizen_commands.get("vi", [])
+                    if b.command not in names
+                ]
+                await bot.set_my_commands(
+                    [*base, *own],
+                    scope=BotCommandScopeChat(chat_id=user_id),
+                    language_code=None if language == "vi" else language,
+                )
+        except TelegramAPIError as e:
+            log.warning("cannot set the operator commands for %s: %s", user_id, e)
+            failed.append(user_id)
+    return failed

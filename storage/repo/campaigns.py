@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -143,7 +145,82 @@ async def open_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignR
     return [_record(r, await ward_codes(conn, r.id)) for r in rows]
 
 
-async def launch(conn: AsyncConnection, code: str, now: datetime) -> CampaignRecord:
+@dataclass(frozen=True)
+class Overlap:
+    """An active campaign sharing wards and dates with another one."""
+
+    code: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    wards: tuple[tuple[int, str], ...]
+    """(code, name) of the shared wards, by code."""
+
+
+async def overlapping(conn: AsyncConnection, c: CampaignRecord) -> list[Overlap]:
+    """The ACTIVE campaigns (other than `c`) that cover one of its wards during overlapping dates."""
+    mine = campaign_ward.alias("mine")
+    q = (
+        sa.select(
+            campaign.c.code,
+            campaign.c.title,
+            campaign.c.starts_at,
+            campaign.c.ends_at,
+            campaign.c.timezone,
+            admin_unit.c.code.label("ward_code"),
+            admin_unit.c.name.label("ward_name"),
+        )
+        .join(campaign_ward, campaign_ward.c.campaign_id == campaign.c.id)
+        .join(mine, sa.and_(mine.c.ward_code == campaign_ward.c.ward_code, mine.c.campaign_id == c.id))
+        .join(admin_unit, admin_unit.c.code == campaign_ward.c.ward_code)
+        .where(
+            campaign.c.status == "active",
+            campaign.c.id != c.id,
+            campaign.c.starts_at < c.ends_at,
+            campaign.c.ends_at > c.starts_at,
+        )
+        .order_by(campaign.c.starts_at, campaign.c.code, admin_unit.c.code)
+    )
+    found: dict[str, Overlap] = {}
+    for row in (await conn.execute(q)).all():
+        prior = found.get(row.code)
+        ward = (row.ward_code, row.ward_name)
+        if prior is None:
+            found[row.code] = Overlap(row.code, row.title, row.starts_at, row.ends_at, row.timezone, (ward,))
+        else:
+            found[row.code] = replace(prior, wards=(*prior.wards, ward))
+    return list(found.values())
+
+
+def _local(value: datetime, tz: str) -> datetime:
+    try:
+        return value.astimezone(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return value
+
+
+def overlap_message(code: str, overlaps: Sequence[Overlap], shown: int = 3) -> str:
+    first = overlaps[0]
+    starts, ends = _local(first.starts_at, first.timezone), _local(first.ends_at, first.timezone)
+    names = ", ".join(f"{name} ({ward})" for ward, name in first.wards[:shown])
+    more = f" and {len(first.wards) - shown} more" if len(first.wards) > shown else ""
+    count = f"{len(first.wards)} ward" + ("s" if len(first.wards) != 1 else "")
+    others = ""
+    if len(overlaps) > 1:
+        rest = ", ".join(repr(o.code) for o in overlaps[1:])
+        others = f" (and with active {'campaign' if len(overlaps) == 2 else 'campaigns'} {rest})"
+    return (
+        f"campaign {code!r} overlaps active campaign {first.code!r} ({starts:%Y-%m-%d %H:%M} to "
+        f"{ends:%Y-%m-%d %H:%M}) in {count}: {names}{more}{others}; close {first.code!r} first, "
+        "or create the campaign again with other wards or dates"
+    )
+
+
+async def launch(conn: AsyncConnection, code: str, now: datetime, *, allow_overlap: bool = False) -> CampaignRecord:
+    """Start taking answers. Refused when the campaign is not a draft, has ended, or (unless `allow_overlap`)
+    when another active campaign covers one of its wards during overlapping dates: a citizen of that ward
+    would be asked the same things twice and both campaigns' figures would count them."""
     c = await get(conn, code)
     if c.status == "active":
         raise CampaignError(f"campaign {code!r} is already active")
@@ -151,6 +228,10 @@ async def launch(conn: AsyncConnection, code: str, now: datetime) -> CampaignRec
         raise CampaignError(f"campaign {code!r} is closed and cannot be launched again")
     if c.ends_at <= now:
         raise CampaignError(f"campaign {code!r} ended on {c.ends_at:%Y-%m-%d %H:%M} UTC; change its dates first")
+    if not allow_overlap:
+        overlaps = await overlapping(conn, c)
+        if overlaps:
+            raise CampaignError(overlap_message(code, overlaps))
     await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="active", launched_at=now))
     return await get(conn, code)
 

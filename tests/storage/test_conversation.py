@@ -214,7 +214,7 @@ async def test_text_from_someone_not_answering_starts_the_conversation(db: Datab
 
 async def test_choose_between_open_campaigns(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
-    await create_live_campaign(db, clock(), code="hn-moi-truong", title="Môi trường")
+    await create_live_campaign(db, clock(), code="hn-moi-truong", title="Môi trường", allow_overlap=True)
     service = ConversationService(db, SECRET, clock)
     out = await service.handle(ALICE, Start(), uid())
     assert out.kind == "choose_campaign"
@@ -247,7 +247,7 @@ async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -
     assert await count(db, answer) == 1  # the ward from the link stays
 
     # a completed response in another campaign is kept but unlinked
-    await create_live_campaign(db, clock(), code="hn-ngan", wards=[70])
+    await create_live_campaign(db, clock(), code="hn-ngan", wards=[70], allow_overlap=True)
     done = await service.handle(ALICE, GiveConsent(True, "hn-ngan", 70), uid())
     while not isinstance(done.events[-1], SurveyCompleted):
         q = asked(done)

@@ -1,0 +1,490 @@
+"""`khaosat campaign ...`: create, list, show, launch, close campaigns and print their links and posters.
+
+Exit codes: 2 when what was typed is wrong (a malformed value, or a campaign, survey or ward that does not
+exist); 1 when the request is understood but cannot be done now (already active, overlapping another
+campaign, closed, a file that cannot be written, the database unreachable).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from bot.commands.ops import DATE_ONLY, audited, local, parse_when, percent, print_table, utc_now
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from storage.records import CampaignRecord
+
+DEFAULT_DAYS = 30
+_CODE = re.compile(r"^[a-z0-9-]{3,32}$")
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns: a published survey asked in chosen wards between two dates."""
+
+
+async def get_campaign(conn: AsyncConnection, code: str) -> CampaignRecord:
+    """The campaign, or a usage error naming the unknown code (exit 2)."""
+    from storage.repo import campaigns
+
+    try:
+        return await campaigns.get(conn, code)
+    except campaigns.CampaignNotFound as e:
+        raise click.BadParameter(str(e), param_hint="'CODE'") from None
+
+
+def _dates(c: CampaignRecord) -> str:
+    return f"{local(c.starts_at, c.timezone)} to {local(c.ends_at, c.timezone)} ({c.timezone})"
+
+
+def _status(c: CampaignRecord, now: Any) -> str:
+    if c.status == "active" and now < c.starts_at:
+        return "active (opens later)"
+    if c.status == "active" and now >= c.ends_at:
+        return "active (ended)"
+    return c.status
+
+
+def _parse_survey(text: str) -> tuple[str, int | None]:
+    key, sep, version = text.strip().partition("@")
+    if not key:
+        raise click.BadParameter(
+            "give the survey's id, e.g. hanoi-ward-satisfaction or hanoi-ward-satisfaction@1", param_hint="'--survey'"
+        )
+    if not sep:
+        return key, None
+    if not version.isdigit() or int(version) < 1:
+        raise click.BadParameter(f"{version!r} is not a version number (e.g. {key}@1)", param_hint="'--survey'")
+    return key, int(version)
+
+
+def _parse_wards(text: str) -> list[int] | None:
+    """None for "all", else the codes (at least one)."""
+    value = text.strip()
+    if value.lower() == "all":
+        return None
+    codes: list[int] = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise click.BadParameter(
+                f"{part!r} is not a ward code: give numbers from 'khaosat wards list', comma-separated, or 'all'",
+                param_hint="'--wards'",
+            )
+        codes.append(int(part))
+    if not codes:
+        raise click.BadParameter(
+            "give 'all' or ward codes, comma-separated (see 'khaosat wards list')", param_hint="'--wards'"
+        )
+    return sorted(set(codes))
+
+
+@campaign.command()
+@click.option("--code", required=True, help="Short name used in links: 3-32 lower-case letters, digits and '-'.")
+@click.option(
+    "--survey",
+    "survey_ref",
+    required=True,
+    metavar="ID[@VERSION]",
+    help="A published survey (latest version unless @VERSION).",
+)
+@click.option(
+    "--wards",
+    "wards_text",
+    required=True,
+    metavar="all|CODE,CODE...",
+    help="'all' wards of the province, or ward codes.",
+)
+@click.option("--starts", metavar="ISO", help="When it opens (default: now).")
+@click.option("--ends", metavar="ISO", help=f"When it closes (default: {DEFAULT_DAYS} days after it opens).")
+@click.option("--target", type=click.IntRange(min=1), metavar="N", help="Completed responses wanted per ward.")
+@click.option("--title", default=None, help="Title shown to citizens and on posters (default: the survey's title).")
+def create(
+    code: str,
+    survey_ref: str,
+    wards_text: str,
+    starts: str | None,
+    ends: str | None,
+    target: int | None,
+    title: str | None,
+) -> None:
+    """Create a campaign as a draft (launch it with 'khaosat campaign launch CODE').
+
+    Dates are ISO: 2026-12-01 or 2026-12-01T08:00; without an offset they are times in the TZ setting
+    (default Asia/Ho_Chi_Minh). A date alone means the start of that day for --starts and the end of that
+    day for --ends.
+
+    \b
+    Examples:
+      khaosat campaign create --code hn-2026 --survey hanoi-ward-satisfaction --wards all \\
+          --starts 2026-12-01 --ends 2026-12-31 --target 100
+      khaosat campaign create --code hk-thu-nghiem --survey hanoi-ward-satisfaction@1 --wards 70,235
+    """
+    from bot.commands.common import settings
+
+    cfg = settings()
+    if not _CODE.match(code):
+        raise click.BadParameter(
+            f"{code!r}: use 3-32 lower-case letters, digits and '-' (e.g. hn-2026)", param_hint="'--code'"
+        )
+    survey_key, survey_version = _parse_survey(survey_ref)
+    ward_codes = _parse_wards(wards_text)
+    now = utc_now()
+    try:
+        starts_at = parse_when(starts, cfg.tz) if starts else now.replace(microsecond=0).astimezone(ZoneInfo(cfg.tz))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--starts'") from None
+    try:
+        ends_at = parse_when(ends, cfg.tz, end_of_day=True) if ends else starts_at + timedelta(days=DEFAULT_DAYS)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--ends'") from None
+    if ends_at <= starts_at:
+        said = f"the end of {ends.strip()}" if ends and DATE_ONLY.match(ends.strip()) else local(ends_at, cfg.tz)
+        raise click.BadParameter(
+            f"the campaign must end after it starts (starts {local(starts_at, cfg.tz)}, ends {said})",
+            param_hint="'--ends'",
+        )
+    if ends_at <= now:
+        raise click.BadParameter(f"{local(ends_at, cfg.tz)} is in the past", param_hint="'--ends'")
+
+    arguments = {
+        "code": code,
+        "survey": survey_ref,
+        "wards": wards_text,
+        "starts": starts_at,
+        "ends": ends_at,
+        "target": target,
+        "title": title,
+    }
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import campaigns, surveys, wards
+
+        async with db.write() as conn:
+            try:
+                found = await surveys.find(conn, survey_key, survey_version)
+            except surveys.SurveyNotFound as e:
+                raise click.BadParameter(str(e), param_hint="'--survey'") from None
+            if ward_codes is None:
+                units = await wards.search(conn, None, cfg.province)
+            else:
+                units = await wards.get_many(conn, ward_codes)
+                unknown = sorted(set(ward_codes) - {u.code for u in units})
+                if unknown:
+                    shown = ", ".join(str(w) for w in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+                    raise click.BadParameter(
+                        f"unknown ward code(s): {shown}; see 'khaosat wards list'", param_hint="'--wards'"
+                    )
+            try:
+                c = await campaigns.create(
+                    conn,
+                    code=code,
+                    survey_id=found.id,
+                    title=(title or found.title).strip(),
+                    wards=[u.code for u in units],
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    now=log.now,
+                    timezone=cfg.tz,
+                    target_per_ward=target,
+                )
+            except campaigns.CampaignError as e:
+                raise click.ClickException(str(e)) from None
+            log.arguments["ward_count"] = len(c.ward_codes)
+            await log.record(conn)
+        names = [f"{u.name} ({u.code})" for u in sorted(units, key=lambda u: u.code)]
+        click.echo(f"created campaign {c.code} (draft): {c.title}")
+        click.echo(f"  survey:  {c.survey_key} v{c.survey_version}")
+        click.echo(
+            f"  wards:   {len(names)}: "
+            + ", ".join(names[:5])
+            + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        )
+        click.echo(f"  dates:   {_dates(c)}")
+        click.echo(f"  target:  {f'{target} completed responses per ward' if target else 'none'}")
+        click.echo(f"next: check it with 'khaosat campaign show {c.code}', then 'khaosat campaign launch {c.code}'")
+
+    audited("campaign.create", arguments, body)
+
+
+@campaign.command(name="list")
+def list_() -> None:
+    """List the campaigns, newest first: status, dates, wards and responses.
+
+    \b
+    Examples:
+      khaosat campaign list
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import campaigns, stats
+
+        async with db.read() as conn:
+            found = await campaigns.list_all(conn)
+            totals = {c.id: await stats.response_totals(conn, c.id) for c in found}
+        if not found:
+            click.echo("no campaign yet; create one with 'khaosat campaign create --help'")
+            return
+        now = utc_now()
+        print_table(
+            ["Code", "Status", "Survey", "Starts", "Ends", "Wards", "Completed", "Started", "Title"],
+            [
+                (
+                    c.code,
+                    _status(c, now),
+                    f"{c.survey_key}@{c.survey_version}",
+                    local(c.starts_at, c.timezone),
+                    local(c.ends_at, c.timezone),
+                    len(c.ward_codes),
+                    totals[c.id].completed,
+                    totals[c.id].started,
+                    c.title,
+                )
+                for c in found
+            ],
+            right=(5, 6, 7),
+        )
+
+    audited("campaign.list", {}, body)
+
+
+@campaign.command()
+@click.argument("code")
+def show(code: str) -> None:
+    """Show a campaign: status, dates, and responses per ward against the target, with completion rates.
+
+    Completion rate: completed responses among those started. "Of target": completed responses as a share
+    of the target per ward.
+
+    \b
+    Examples:
+      khaosat campaign show hn-2026
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import stats
+
+        async with db.read() as conn:
+            c = await get_campaign(conn, code)
+            progress = await stats.ward_progress(conn, c.id)
+            totals = await stats.response_totals(conn, c.id)
+        now = utc_now()
+        click.echo(f"Campaign {c.code}: {c.title}")
+        click.echo(f"  status:      {_status(c, now)}")
+        click.echo(f"  survey:      {c.survey_key} v{c.survey_version}")
+        click.echo(f"  dates:       {_dates(c)}")
+        if c.launched_at:
+            click.echo(f"  launched:    {local(c.launched_at, c.timezone)}")
+        if c.closed_at:
+            click.echo(f"  closed:      {local(c.closed_at, c.timezone)}")
+        click.echo(
+            f"  target:      {f'{c.target_per_ward} completed responses per ward' if c.target_per_ward else 'none'}"
+        )
+        click.echo(
+            f"  responses:   {totals.started} started, {totals.completed} completed, {totals.in_progress} in progress, "
+            f"{totals.abandoned} abandoned; completion rate {percent(totals.completion_rate)}"
+        )
+        if totals.without_ward:
+            click.echo(f"               ({totals.without_ward} in progress have not chosen their ward yet)")
+        reached = sum(1 for p in progress if c.target_per_ward and p.completed >= c.target_per_ward)
+        if c.target_per_ward:
+            click.echo(f"  target met:  {reached} of {len(progress)} wards")
+        print_table(
+            [
+                "Code",
+                "Ward",
+                "Started",
+                "Completed",
+                "Target",
+                "Of target",
+                "Completion rate",
+                "In progress",
+                "Abandoned",
+            ],
+            [
+                (
+                    p.code,
+                    p.name,
+                    p.started,
+                    p.completed,
+                    p.target or "-",
+                    percent(p.of_target),
+                    percent(p.completion_rate),
+                    p.in_progress,
+                    p.abandoned,
+                )
+                for p in progress
+            ],
+            right=(0, 2, 3, 4, 5, 6, 7, 8),
+        )
+
+    audited("campaign.show", {"code": code}, body)
+
+
+@campaign.command()
+@click.argument("code")
+def launch(code: str) -> None:
+    """Launch a draft campaign: from its start date citizens can answer through its links.
+
+    Refused when another active campaign covers one of its wards during overlapping dates.
+
+    \b
+    Examples:
+      khaosat campaign launch hn-2026
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import campaigns
+
+        async with db.write() as conn:
+            await get_campaign(conn, code)
+            try:
+                c = await campaigns.launch(conn, code, log.now)
+            except campaigns.CampaignError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        tz = c.timezone
+        if log.now < c.starts_at:
+            when = f"it opens {local(c.starts_at, tz)} and takes answers until {local(c.ends_at, tz)} ({tz})"
+        else:
+            when = f"taking answers until {local(c.ends_at, tz)} ({tz})"
+        click.echo(f"launched {c.code} in {len(c.ward_codes)} wards: {when}")
+        click.echo(f"links and posters: khaosat campaign links {c.code} --qr posters-{c.code}")
+
+    audited("campaign.launch", {"code": code}, body)
+
+
+@campaign.command()
+@click.argument("code")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def close(code: str, yes: bool) -> None:
+    """Close a campaign: it stops taking answers, responses still in progress become abandoned, and the chat
+    addresses of its respondents are deleted (they were kept only to send reminders). Cannot be undone.
+
+    \b
+    Examples:
+      khaosat campaign close hn-2026
+      khaosat campaign close hn-2026 --yes
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import campaigns, stats
+
+        async with db.read() as conn:
+            c = await get_campaign(conn, code)
+            totals = await stats.response_totals(conn, c.id)
+        if c.status == "closed":
+            raise click.ClickException(f"campaign {code!r} is already closed")
+        if not yes:
+            click.confirm(
+                f"Close campaign {c.code} ({c.title})? {totals.in_progress} response(s) in progress will become "
+                "abandoned and its respondents' chat addresses will be deleted. This cannot be undone.",
+                abort=True,
+            )
+        async with db.write() as conn:
+            try:
+                closed, abandoned, addresses = await campaigns.close(conn, code, log.now)
+            except campaigns.CampaignError as e:
+                raise click.ClickException(str(e)) from None
+            log.arguments.update(abandoned=abandoned, addresses_deleted=addresses)
+            await log.record(conn)
+        click.echo(
+            f"closed {closed.code}: {abandoned} in-progress response(s) marked abandoned, "
+            f"{addresses} chat address(es) deleted"
+        )
+
+    audited("campaign.close", {"code": code}, body)
+
+
+async def bot_username(cfg: Any) -> str:
+    """TELEGRAM_BOT_USERNAME, or the username Telegram gives for TELEGRAM_BOT_TOKEN (getMe)."""
+    if cfg.telegram_bot_username:
+        return str(cfg.telegram_bot_username)
+    token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
+    if not token:
+        raise click.ClickException(
+            "the bot's username is needed for the links: set TELEGRAM_BOT_USERNAME (e.g. khaosat_hanoi_bot) "
+            "or TELEGRAM_BOT_TOKEN in .env"
+        )
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+    from aiogram.utils.token import TokenValidationError
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.telegram_api_base))
+    try:
+        me = await Bot(token=token, session=session).get_me()
+    except (TokenValidationError, TelegramUnauthorizedError):
+        raise click.ClickException(
+            "Telegram refused TELEGRAM_BOT_TOKEN: check the token, or set TELEGRAM_BOT_USERNAME"
+        ) from None
+    except (TelegramAPIError, OSError) as e:
+        raise click.ClickException(
+            f"cannot ask Telegram for the bot's username ({e}); set TELEGRAM_BOT_USERNAME in .env instead"
+        ) from None
+    finally:
+        await session.close()
+    if not me.username:
+        raise click.ClickException("Telegram gave no username for this bot; set TELEGRAM_BOT_USERNAME in .env")
+    return me.username
+
+
+@campaign.command()
+@click.argument("code")
+@click.option(
+    "--qr",
+    "qr_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    metavar="DIR",
+    help="Also draw a printable QR poster (PNG) per ward into DIR, with index.html to print them all.",
+)
+def links(code: str, qr_dir: str | None) -> None:
+    """Print one line per ward: ward code, ward name and the Telegram link that opens the survey for that ward
+    (tab-separated). With --qr, also draw a poster per ward for the ward office's notice board.
+
+    The bot's username comes from TELEGRAM_BOT_USERNAME, or from Telegram with TELEGRAM_BOT_TOKEN.
+
+    \b
+    Examples:
+      khaosat campaign links hn-2026
+      khaosat campaign links hn-2026 > links.tsv
+      khaosat campaign links hn-2026 --qr posters-hn-2026
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from bot.links import deep_link
+        from storage.repo import wards
+
+        async with db.read() as conn:
+            c = await get_campaign(conn, code)
+            units = await wards.get_many(conn, list(c.ward_codes))
+        if c.status == "closed":
+            raise click.ClickException(f"campaign {code!r} is closed: its links no longer open the survey")
+        username = await bot_username(cfg)
+        items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
+        if qr_dir is not None:
+            from pathlib import Path
+
+            from reports.posters import PosterItem, write_posters
+
+            try:
+                written = write_posters(Path(qr_dir), c.code, c.title, [PosterItem(*i) for i in items])
+            except OSError as e:
+                raise click.ClickException(f"cannot write the posters to {qr_dir}: {e.strerror or e}") from None
+            log.arguments["posters"] = len(written) - 1
+        for ward_code, name, link in items:
+            click.echo(f"{ward_code}\t{name}\t{link}")
+        if qr_dir is not None:
+            click.echo(f"{len(items)} posters and index.html written to {qr_dir}", err=True)
+
+    audited("campaign.links", {"code": code, "qr": qr_dir}, body)

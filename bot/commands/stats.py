@@ -1,0 +1,96 @@
+"""`khaosat stats CODE`: the satisfaction index per ward, following the small-cell rules."""
+
+from __future__ import annotations
+
+import click
+
+from bot.commands.ops import audited
+
+NOTES = (
+    "Index: share of answers 4-5 (satisfied, very satisfied) among valid answers of completed responses; "
+    "'don't know' is excluded. In brackets: 95% Wilson interval.",
+    "Respondents chose to take part (opt-in): the interval shows how much the figure could move with a few "
+    "answers more or less, it is not a margin of sampling error.",
+    "Small cells: <10 = fewer than 10 answers (nothing shown); k/n = 10-29 answers (counts only); "
+    "⚠ = 30-59 answers (unstable). Wards are ranked only from 30 answers.",
+)
+
+
+def shown(share: object) -> str:
+    from reports import stats as pure
+
+    assert isinstance(share, pure.Share)
+    if share.kind is pure.CellKind.COUNTS_ONLY:
+        return f"{share.k}/{share.n} satisfied"
+    return pure.format_share(share, "en")
+
+
+@click.command()
+@click.argument("code")
+@click.option(
+    "--question",
+    "question_id",
+    default=None,
+    metavar="QUESTION_ID",
+    help="A 5-level question (default: the survey's overall satisfaction question).",
+)
+def stats(code: str, question_id: str | None) -> None:
+    """Show, per ward: responses, completed responses, and the satisfaction index with its 95% interval.
+
+    Follows the reporting rules: fewer than 10 answers show "<10"; 10-29 show counts only; 30-59 are marked
+    unstable; wards are ranked only from 30 answers.
+
+    \b
+    Examples:
+      khaosat stats hn-2026
+      khaosat stats hn-2026 --question sat_staff
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from bot.commands.campaign import get_campaign
+        from bot.commands.ops import print_table
+        from reports import stats as pure
+        from storage.repo import stats as repo
+        from storage.repo import surveys
+
+        async with db.read() as conn:
+            c = await get_campaign(conn, code)
+            survey = await surveys.definition(conn, c.survey_id)
+            scales = [q.id for q in survey.questions if q.type == "likert5"]
+            qid = question_id or survey.reporting.overall
+            if qid is None:
+                raise click.BadParameter(
+                    f"this survey names no overall question; choose one of: {', '.join(scales)}",
+                    param_hint="'--question'",
+                )
+            if qid not in scales:
+                raise click.BadParameter(
+                    f"{qid!r} is not a 5-level question of {c.survey_key} v{c.survey_version}; "
+                    f"choose one of: {', '.join(scales)}",
+                    param_hint="'--question'",
+                )
+            progress = await repo.ward_progress(conn, c.id)
+            totals = await repo.response_totals(conn, c.id)
+            by_ward = await repo.scale_counts(conn, c.id, [qid], by_ward=True)
+            overall = (await repo.scale_counts(conn, c.id, [qid]))[(qid, None)]
+        log.arguments["question"] = qid
+        indices = {p.code: pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied for p in progress}
+        total = pure.index_from_counts(overall).satisfied
+        click.echo(f"{c.title} ({c.code}), {c.status}")
+        click.echo(f"Question {qid}: {survey.text(survey.question(qid).label, 'vi')}")
+        print_table(
+            ["Code", "Ward", "Responses", "Completed", "Valid answers", "Satisfied (95% interval)"],
+            [
+                (p.code, p.name, p.started, p.completed, pure.format_count(indices[p.code].n), shown(indices[p.code]))
+                for p in progress
+            ],
+            right=(0, 2, 3, 4),
+            footer=("", "All wards", totals.started, totals.completed, pure.format_count(total.n), shown(total)),
+        )
+        ranked = pure.lowest([(p.name, indices[p.code]) for p in progress], k=3)
+        if ranked:
+            click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {pure.format_percent(s.p)}" for name, s in ranked))
+        for note in NOTES:
+            click.echo(note)
+
+    audited("stats", {"code": code, "question": question_id}, body)

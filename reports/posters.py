@@ -1,0 +1,224 @@
+"""Posters for a ward office notice board: the QR code of a ward's deep link with the ward's name and the
+campaign title under it (A4 portrait PNG at 150 dpi), and an index page to print them all at once.
+
+The index is HTML rather than CSV: an operator opens it in any browser by double-clicking, sees every
+poster with its ward and link, and prints them all (one per page) with Ctrl+P; a CSV with Vietnamese names
+opens garbled in many spreadsheet set-ups and cannot show the images. Files are written to a temporary
+folder inside the target folder and moved into place only when every poster has been drawn, so a failure
+leaves no half-written file behind.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+
+from flows.text import fold
+
+WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
+MARGIN = 90
+QR_TOP = 250
+QR_SIZE = 860
+QR_BORDER = 4  # modules of white around the code (the QR standard's quiet zone)
+INDEX_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class PosterItem:
+    ward_code: int
+    ward_name: str
+    link: str
+
+
+def _font_path(bold: bool) -> Path:
+    import matplotlib
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+
+
+_FONTS: dict[tuple[bool, int], Any] = {}
+
+
+def _font(size: int, bold: bool = False) -> Any:
+    key = (bold, size)
+    if key not in _FONTS:
+        _FONTS[key] = ImageFont.truetype(str(_font_path(bold)), size)
+    return _FONTS[key]
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and draw.textlength(candidate, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, sizes: Sequence[int], width: int, max_lines: int, bold: bool) -> Any:
+    """The largest font of `sizes` that sets `text` in at most `max_lines` lines of `width`."""
+    for size in sizes:
+        font = _font(size, bold)
+        lines = _wrap(draw, text, font, width)
+        if len(lines) <= max_lines and all(draw.textlength(x, font=font) <= width for x in lines):
+            return font, lines
+    font = _font(sizes[-1], bold)
+    return font, _wrap(draw, text, font, width)
+
+
+def _centred(draw: ImageDraw.ImageDraw, lines: list[str], font: Any, top: int, fill: str, spacing: int = 12) -> int:
+    y = top
+    for line in lines:
+        box = draw.textbbox((0, 0), line, font=font)
+        draw.text(((WIDTH - (box[2] - box[0])) / 2 - box[0], y), line, font=font, fill=fill)
+        y += (box[3] - box[1]) + spacing + font.size // 5
+    return y
+
+
+def qr_matrix(link: str) -> list[list[bool]]:
+    """The QR code's modules (True = dark), without the quiet zone."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(link)
+    code.make(fit=True)
+    return [list(row) for row in code.get_matrix()]
+
+
+def qr_geometry(modules: int) -> tuple[int, int, int]:
+    """(left, top, module size in pixels) of the code's first module on the poster."""
+    box = QR_SIZE // (modules + 2 * QR_BORDER)
+    size = box * (modules + 2 * QR_BORDER)
+    left = (WIDTH - size) // 2 + box * QR_BORDER
+    top = QR_TOP + (QR_SIZE - size) // 2 + box * QR_BORDER
+    return left, top, box
+
+
+def render(item: PosterItem, campaign_title: str) -> Image.Image:
+    """One poster: a call to scan (Vietnamese, then English), the QR code, the ward, the campaign, the link."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    inner = WIDTH - 2 * MARGIN
+    y = _centred(
+        draw,
+        ["Quét mã QR để tham gia khảo sát"],
+        _fit(draw, "Quét mã QR để tham gia khảo sát", (60, 52, 44), inner, 1, True)[0],
+        80,
+        "black",
+    )
+    _centred(draw, ["Scan the QR code to take the survey"], _font(34), y, "#555555")
+
+    matrix = qr_matrix(item.link)
+    left, top, box = qr_geometry(len(matrix))
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                draw.rectangle(
+                    (left + c * box, top + r * box, left + (c + 1) * box - 1, top + (r + 1) * box - 1), "black"
+                )
+
+    y = QR_TOP + QR_SIZE + 40
+    font, lines = _fit(draw, item.ward_name, (92, 80, 68, 56), inner, 2, True)
+    y = _centred(draw, lines, font, y, "black")
+    font, lines = _fit(draw, campaign_title, (46, 40, 34), inner, 3, False)
+    y = _centred(draw, lines, font, y + 10, "#222222")
+    font, lines = _fit(draw, item.link, (30, 26, 22), inner, 2, False)
+    _centred(draw, lines, font, max(y + 20, HEIGHT - 150), "#555555")
+    return image
+
+
+def filename(item: PosterItem) -> str:
+    """ "70-phuong-hoan-kiem.png": ASCII only, so it survives every file system and e-mail client."""
+    slug = "-".join("".join(ch if ch.isalnum() else " " for ch in fold(item.ward_name)).split())
+    return f"{item.ward_code}-{slug or 'ward'}.png"
+
+
+def _index_html(campaign_code: str, campaign_title: str, items: Sequence[PosterItem]) -> str:
+    e = html.escape
+    cards = "\n".join(
+        f'<section class="poster"><img src="{e(filename(i))}" alt="QR {e(i.ward_name)}">'
+        f'<p class="meta">{i.ward_code} · {e(i.ward_name)} · <a href="{e(i.link)}">{e(i.link)}</a></p></section>'
+        for i in items
+    )
+    rows = "\n".join(
+        f'<tr><td>{i.ward_code}</td><td>{e(i.ward_name)}</td><td><a href="{e(filename(i))}">{e(filename(i))}</a>'
+        f'</td><td><a href="{e(i.link)}">{e(i.link)}</a></td></tr>'
+        for i in items
+    )
+    return f"""<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<title>{e(campaign_title)} ({e(campaign_code)}): áp phích QR / QR posters</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
+.poster img {{ width: 100%; max-width: 620px; display: block; }}
+.meta {{ font-size: 0.9em; color: #555; }}
+@media print {{
+  body {{ margin: 0; }}
+  .screen {{ display: none; }}
+  .poster {{ page-break-after: always; break-after: page; }}
+  .poster img {{ width: 100%; max-width: none; height: auto; }}
+  .meta {{ display: none; }}
+}}
+@page {{ size: A4 portrait; margin: 0; }}
+</style>
+</head>
+<body>
+<div class="screen">
+<h1>{e(campaign_title)}</h1>
+<p>Mã đợt khảo sát / Campaign: <b>{e(campaign_code)}</b> · {len(items)} phường, xã / wards.
+In tất cả áp phích: nhấn Ctrl+P (mỗi trang một áp phích). / Print every poster: press Ctrl+P (one per page).</p>
+<table>
+<tr><th>Mã / Code</th><th>Phường, xã / Ward</th><th>Tệp / File</th><th>Liên kết / Link</th></tr>
+{rows}
+</table>
+</div>
+{cards}
+</body>
+</html>
+"""
+
+
+def write_posters(directory: Path, campaign_code: str, campaign_title: str, items: Sequence[PosterItem]) -> list[Path]:
+    """Draw every poster and the index into `directory` (created if needed); returns the files, index last.
+
+    Raises OSError when the folder cannot be created or written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".posters-", dir=directory))
+    try:
+        names: list[str] = []
+        for item in items:
+            info = PngImagePlugin.PngInfo()
+            info.add_text("Link", item.link)
+            info.add_itxt("Title", f"{item.ward_name} · {campaign_title}")
+            name = filename(item)
+            render(item, campaign_title).save(staging / name, format="PNG", pnginfo=info, optimize=True)
+            names.append(name)
+        (staging / INDEX_NAME).write_text(_index_html(campaign_code, campaign_title, items), encoding="utf-8")
+        written = []
+        for name in [*names, INDEX_NAME]:
+            os.replace(staging / name, directory / name)
+            written.append(directory / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
