@@ -68,6 +68,11 @@ class Application:
             raise StartupError(str(e)) from None
         except OSError as e:
             raise StartupError(f"cannot reach the database: {e}") from None
+        if cfg.operator_id_list:
+            from storage.repo import operators
+
+            async with self.db.write() as conn:
+                await operators.seed(conn, cfg.operator_id_list, self.ctx.clock())
 
         from web.app import setup_web
 
@@ -128,6 +133,12 @@ class Application:
         self.dispatcher = build_dispatcher(self.ctx)
         self.processor = UpdateProcessor(self.dispatcher, self.bot)
         await set_citizen_commands(self.bot)
+        from bot.telegram.operators import set_operator_commands
+        from storage.repo import operators
+
+        async with self.db.read() as conn:
+            operator_ids = await operators.ids(conn)
+        await set_operator_commands(self.bot, operator_ids)
         log.info("bot @%s ready", me.username)
 
     async def stop(self) -> None:
