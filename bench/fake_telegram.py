@@ -86,6 +86,8 @@ class FastTelegram:
             self.webhook = (str(params["url"]), str(params.get("secret_token", "")))
         elif method == "deletewebhook":
             self.webhook = None
+        elif method in ("getmycommands", "getchatadministrators"):
+            result = []
         elif method == "getupdates":
             await asyncio.sleep(float(params.get("timeout", 0) or 0))
             result = []

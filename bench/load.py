@@ -242,6 +242,16 @@ class BotProcess:
                 raise RuntimeError(f"bot did not start: see {self.log.name}")
             await asyncio.sleep(0.05)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the bot process has used so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -330,9 +340,11 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
                         except Exception as e:  # report, keep going
                             stats.errors.append(f"{type(e).__name__}: {e}")
 
+                cpu0 = bot.cpu_seconds()
                 t0 = time.perf_counter()
                 await asyncio.gather(*(one(i) for i in range(citizens)))
                 elapsed = time.perf_counter() - t0
+                cpu = bot.cpu_seconds() - cpu0
         finally:
             await bot.stop()
             await tg.stop()
@@ -355,6 +367,7 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
         "p99": pct(0.99),
         "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
         "redeliveries": stats.redeliveries,
+        "cpu_ms_per_answer": cpu * 1000 / max(stats.answers, 1),
         "errors": stats.errors[:5],
         "error_count": len(stats.errors),
     }
@@ -365,7 +378,7 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"{r['target']:22s} {r['completed']:5d}/{r['citizens']} citizens, {r['answers']:6d} answers{stored} in "
         f"{r['seconds']:6.1f} s = {r['answers_per_s']:6.0f} answers/s; POST->2xx p50 {r['p50']:6.1f} ms, "
-        f"p95 {r['p95']:6.1f} ms, p99 {r['p99']:6.1f} ms"
+        f"p95 {r['p95']:6.1f} ms, p99 {r['p99']:6.1f} ms; bot CPU {r['cpu_ms_per_answer']:.2f} ms/answer"
         + (f"; {r['error_count']} errors e.g. {r['errors'][0]}" if r["error_count"] else "")
     )
 

@@ -58,12 +58,12 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=30)
+        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=90)
         fake.delay("sendMessage", 1.5)  # the reply is slow: the update is in flight when SIGTERM arrives
         update = fake.push_message(601, "/start hn-2026_70")
-        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=15)
+        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=60)
         proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+        output, _ = await asyncio.wait_for(proc.communicate(), 90)
     finally:
         if proc.returncode is None:
             proc.kill()
