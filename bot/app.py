@@ -29,8 +29,12 @@ class StartupError(RuntimeError):
 
 
 class Application:
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, first_run: bool = False
+    ) -> None:
         self.settings = settings
+        self.first_run = first_run
+        """Set up a new database at start (demo campaign, dashboard admin): see `bot.bootstrap`."""
         self.db = Database(settings.database_url)
         self.service = ConversationService(self.db, settings.secret(), clock or utc_now)
         self.ctx = AppContext(settings, self.db, self.service, clock or utc_now)
@@ -97,8 +101,21 @@ class Application:
         except OSError as e:
             raise StartupError(f"cannot listen on {cfg.web_host}:{cfg.web_port}: {e.strerror}") from None
         log.info("web server on http://%s:%s", cfg.web_host, self.web_port)
+        if self.first_run:
+            from bot import bootstrap
+
+            done = await bootstrap.first_run(self.ctx)
+            if done is not None:
+                bootstrap.announce(self.ctx, done, self.web_port)
         if not token:
             return
+        if cfg.scheduler_enabled:
+            from scheduler.app import SchedulerService
+
+            scheduler = SchedulerService(self.ctx, self.bot)
+            await scheduler.start()
+            self._on_stop.append(scheduler.stop)
+            log.info("scheduler started (reminders, digests, the outbox sender)")
         allowed = self.dispatcher.resolve_used_update_types()
         if cfg.telegram_mode == "webhook":
             await self.bot.set_webhook(
@@ -132,6 +149,7 @@ class Application:
         self.ctx.extras["bot"] = self.bot
         self.dispatcher = build_dispatcher(self.ctx)
         self.processor = UpdateProcessor(self.dispatcher, self.bot)
+        self.ctx.extras["update_processor"] = self.processor  # for /metrics
         await set_citizen_commands(self.bot)
         from bot.telegram.operators import set_operator_commands
         from storage.repo import operators

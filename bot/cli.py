@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from bot.commands import audit, campaign, db, export, operators, run, stats, survey, wards
+from bot.commands import audit, campaign, chats, db, export, operators, run, scheduler, stats, survey, users, wards
 
 
 @click.group(
@@ -26,3 +26,6 @@ main.add_command(export.export)
 main.add_command(stats.stats)
 main.add_command(operators.operators)
 main.add_command(audit.audit)
+main.add_command(chats.chats)
+main.add_command(scheduler.scheduler)
+main.add_command(users.users)

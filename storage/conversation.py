@@ -105,6 +105,13 @@ class SetLanguage:
 
 
 @dataclass(frozen=True)
+class SetInvitations:
+    """Whether the person wants to be invited to future surveys (asked when they finish)."""
+
+    yes: bool
+
+
+@dataclass(frozen=True)
 class Restart:
     """Clear the answers of the current response (the person confirmed) and begin again."""
 
@@ -114,7 +121,7 @@ class DeleteMyData:
     """Delete the person's chat address and unfinished answers; unlink their completed responses."""
 
 
-Action = Start | GiveConsent | Reply | SetLanguage | Restart | DeleteMyData
+Action = Start | GiveConsent | Reply | SetLanguage | SetInvitations | Restart | DeleteMyData
 
 
 # --- what channels get back --------------------------------------------------------------------------
@@ -132,7 +139,7 @@ class Outcome:
 
     `kind` is one of: "events" (render `events`), "choose_campaign", "no_campaign", "unknown_campaign",
     "campaign_closed", "campaign_not_started", "already_completed", "declined", "language_set",
-    "deleted", "nothing_to_restart".
+    "invitations_set", "deleted", "nothing_to_restart".
     """
 
     kind: str
@@ -275,6 +282,13 @@ class ConversationService:
             return await self._set_language(conn, who, person, action, now)
         if isinstance(action, Restart):
             return await self._restart(conn, who, person, now)
+        if isinstance(action, SetInvitations):
+            language = self._language(who, person)
+            if person is not None:
+                await conn.execute(
+                    respondent.update().where(respondent.c.id == person.id).values(invitations=action.yes)
+                )
+            return Outcome(kind="invitations_set", language=language)
         return await self._delete(conn, who, person, now)
 
     async def _respondent(self, conn: AsyncConnection, who: Who, lock: bool) -> Any:

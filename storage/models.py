@@ -62,6 +62,7 @@ class Campaign(SQLModel, table=True):
     created_at: datetime = _utc()
     launched_at: datetime | None = _utc(nullable=True)
     closed_at: datetime | None = _utc(nullable=True)
+    invited_at: datetime | None = _utc(nullable=True)  # invitations queued (once, when the campaign opens)
 
 
 class CampaignWard(SQLModel, table=True):
@@ -207,6 +208,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
+    expires_at: datetime | None = _utc(nullable=True)  # not sent after this (a reminder after its campaign)
 
 
 class WebUser(SQLModel, table=True):

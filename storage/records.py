@@ -32,6 +32,8 @@ class ReminderPolicy:
     max_count: int = 2
     quiet_start: str = "21:00"
     quiet_end: str = "07:00"
+    invite: bool = False
+    """When the campaign opens, invite the people who agreed to hear about future surveys."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class ReminderPolicy:
             "max_count": self.max_count,
             "quiet_start": self.quiet_start,
             "quiet_end": self.quiet_end,
+            "invite": self.invite,
         }
 
     @classmethod
@@ -50,6 +53,7 @@ class ReminderPolicy:
             max_count=int(data.get("max_count", 2)),
             quiet_start=str(data.get("quiet_start", "21:00")),
             quiet_end=str(data.get("quiet_end", "07:00")),
+            invite=bool(data.get("invite", False)),
         )
 
 

@@ -1,16 +1,169 @@
-"""Operations: /healthz (is the database reachable?) and /metrics (Prometheus text format)."""
+"""Operations: /healthz (is the database reachable?) and /metrics (Prometheus text format).
+
+/metrics is rendered from a fresh registry at each scrape (several applications can live in one process, as
+in tests, and the database counts are read at scrape time):
+
+    khaosat_database_up                                  1 when the database answered this scrape
+    khaosat_updates_handled_total{channel, result}       Telegram updates (handled | failed | retried) and web
+                                                         survey submissions (handled | duplicate | failed)
+    khaosat_updates_in_flight{channel="telegram"}        updates being processed now
+    khaosat_answers_stored                               answers in the database (every channel and campaign)
+    khaosat_responses{status}                            responses: in_progress | completed | abandoned
+    khaosat_outbox_depth                                 outbox messages waiting to be sent (pending)
+    khaosat_outbox_messages{status}                      outbox messages per status
+    khaosat_send_errors                                  outbox messages given up on (status failed)
+    khaosat_outbox_sends_total{outcome}                  send attempts of this process's paced sender, if it runs here
+    process_* / python_info                              the usual process metrics
+
+The Telegram counters come from the `UpdateProcessor` in `AppContext.extras["update_processor"]`, the
+sender's from `extras["outbox"]`; they are left out while those are not running. Put /metrics behind the
+reverse proxy's access rules: it is meant for the monitoring system, not the public.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 from bot.context import AppContext
+
+log = logging.getLogger(__name__)
+
+DB_TIMEOUT = 5.0
+PROCESSOR_KEY = "update_processor"
+SENDER_KEY = "outbox"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the classic text format every Prometheus reads
+WEB_STATS_KEY = "web_survey_stats"  # web.survey.STATS_KEY (not imported: health stays independent of the survey)
+
+
+@dataclass
+class Snapshot:
+    """Everything one scrape reports, gathered before rendering (the database part is async)."""
+
+    database_up: bool = False
+    answers: int | None = None
+    responses: dict[str, int] = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)
+    telegram: dict[str, int] | None = None
+    telegram_in_flight: int = 0
+    web: dict[str, int] | None = None
+    sender: dict[str, int] | None = None
+
+
+async def snapshot(ctx: AppContext) -> Snapshot:
+    from storage.repo import metrics, outbox
+
+    snap = Snapshot()
+
+    async def read() -> None:
+        async with ctx.db.read() as conn:
+            snap.answers = await metrics.answer_count(conn)
+            snap.responses = await metrics.response_counts(conn)
+            snap.outbox = await outbox.counts(conn)
+
+    try:
+        await asyncio.wait_for(read(), DB_TIMEOUT)
+        snap.database_up = True
+    except Exception as e:  # any failure: report the database as down, keep the in-process counters
+        log.warning("metrics: database not readable: %r", e)
+        snap.answers, snap.responses, snap.outbox = None, {}, {}
+    processor = ctx.extras.get(PROCESSOR_KEY)
+    if processor is not None:
+        snap.telegram = {name: int(getattr(processor, name, 0)) for name in ("handled", "failed", "retried")}
+        snap.telegram_in_flight = int(getattr(processor, "in_flight", 0))
+    web_stats = ctx.extras.get(WEB_STATS_KEY)
+    if web_stats is not None:
+        snap.web = {name: int(getattr(web_stats, name, 0)) for name in ("handled", "duplicate", "failed")}
+    sender = ctx.extras.get(SENDER_KEY)
+    stats = getattr(sender, "stats", None)
+    if stats is not None:
+        try:
+            snap.sender = {f.name: int(getattr(stats, f.name)) for f in fields(stats)}
+        except TypeError:  # not a dataclass: leave it out
+            snap.sender = None
+    return snap
+
+
+class SnapshotCollector:
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        up = GaugeMetricFamily("khaosat_database_up", "1 when the database answered this scrape, else 0.")
+        up.add_metric([], 1 if s.database_up else 0)
+        yield up
+
+        updates = CounterMetricFamily(
+            "khaosat_updates_handled",
+            "Updates handled: Telegram updates (handled, failed, retried) and web survey submissions "
+            "(handled, duplicate, failed).",
+            labels=["channel", "result"],
+        )
+        for channel, counts in (("telegram", s.telegram), ("web", s.web)):
+            for result, n in (counts or {}).items():
+                updates.add_metric([channel, result], n)
+        yield updates
+        if s.telegram is not None:
+            flight = GaugeMetricFamily("khaosat_updates_in_flight", "Updates being processed.", labels=["channel"])
+            flight.add_metric(["telegram"], s.telegram_in_flight)
+            yield flight
+
+        if s.database_up:
+            answers = GaugeMetricFamily("khaosat_answers_stored", "Answers stored in the database.")
+            answers.add_metric([], s.answers or 0)
+            yield answers
+            responses = GaugeMetricFamily("khaosat_responses", "Responses per status.", labels=["status"])
+            for status, n in s.responses.items():
+                responses.add_metric([status], n)
+            yield responses
+            depth = GaugeMetricFamily("khaosat_outbox_depth", "Outbox messages waiting to be sent (pending).")
+            depth.add_metric([], s.outbox.get("pending", 0))
+            yield depth
+            messages = GaugeMetricFamily("khaosat_outbox_messages", "Outbox messages per status.", labels=["status"])
+            for status, n in s.outbox.items():
+                messages.add_metric([status], n)
+            yield messages
+            errors = GaugeMetricFamily("khaosat_send_errors", "Outbox messages given up on (status failed).")
+            errors.add_metric([], s.outbox.get("failed", 0))
+            yield errors
+
+        if s.sender is not None:
+            sends = CounterMetricFamily(
+                "khaosat_outbox_sends",
+                "Send attempts of the paced sender running in this process, by outcome.",
+                labels=["outcome"],
+            )
+            for outcome, n in s.sender.items():
+                sends.add_metric([outcome], n)
+            yield sends
+
+
+def exposition(snap: Snapshot) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(snap))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return generate_latest(registry)
 
 
 def setup(app: web.Application, ctx: AppContext) -> None:
     async def healthz(request: web.Request) -> web.Response:
         ok = await ctx.db.ping()
         body = {"status": "ok" if ok else "unavailable", "database": ctx.db.dialect}
-        return web.json_response(body, status=200 if ok else 503)
+        return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = exposition(await snapshot(ctx))
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

@@ -108,6 +108,11 @@ def _parse_wards(text: str) -> list[int] | None:
 @click.option("--ends", metavar="ISO", help=f"When it closes (default: {DEFAULT_DAYS} days after it opens).")
 @click.option("--target", type=click.IntRange(min=1), metavar="N", help="Completed responses wanted per ward.")
 @click.option("--title", default=None, help="Title shown to citizens and on posters (default: the survey's title).")
+@click.option(
+    "--invite/--no-invite",
+    default=False,
+    help="When it opens, invite the people who asked to hear about new surveys (default: no).",
+)
 def create(
     code: str,
     survey_ref: str,
@@ -116,6 +121,7 @@ def create(
     ends: str | None,
     target: int | None,
     title: str | None,
+    invite: bool,
 ) -> None:
     """Create a campaign as a draft (launch it with 'khaosat campaign launch CODE').
 
@@ -164,9 +170,11 @@ def create(
         "ends": ends_at,
         "target": target,
         "title": title,
+        "invite": invite,
     }
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.records import ReminderPolicy
         from storage.repo import campaigns, surveys, wards
 
         async with db.write() as conn:
@@ -196,6 +204,7 @@ def create(
                     now=log.now,
                     timezone=cfg.tz,
                     target_per_ward=target,
+                    reminder_policy=ReminderPolicy(invite=invite),
                 )
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
@@ -448,21 +457,31 @@ async def bot_username(cfg: Any) -> str:
     metavar="DIR",
     help="Also draw a printable QR poster (PNG) per ward into DIR, with index.html to print them all.",
 )
-def links(code: str, qr_dir: str | None) -> None:
-    """Print one line per ward: ward code, ward name and the Telegram link that opens the survey for that ward
+@click.option(
+    "--channel",
+    type=click.Choice(["telegram", "web"]),
+    default="telegram",
+    show_default=True,
+    help="Where the links open the survey: the Telegram bot, or the web survey at PUBLIC_URL.",
+)
+def links(code: str, qr_dir: str | None, channel: str) -> None:
+    """Print one line per ward: ward code, ward name and the link that opens the survey for that ward
     (tab-separated). With --qr, also draw a poster per ward for the ward office's notice board.
 
-    The bot's username comes from TELEGRAM_BOT_USERNAME, or from Telegram with TELEGRAM_BOT_TOKEN.
+    Telegram links (the default) need the bot's username: TELEGRAM_BOT_USERNAME, or it is asked from Telegram
+    with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) need PUBLIC_URL, the
+    address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70).
 
     \b
     Examples:
       khaosat campaign links hn-2026
       khaosat campaign links hn-2026 > links.tsv
       khaosat campaign links hn-2026 --qr posters-hn-2026
+      khaosat campaign links hn-2026 --channel web --qr posters-web-hn-2026
     """
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
-        from bot.links import deep_link
+        from bot.links import deep_link, web_link
         from storage.repo import wards
 
         async with db.read() as conn:
@@ -470,8 +489,16 @@ def links(code: str, qr_dir: str | None) -> None:
             units = await wards.get_many(conn, list(c.ward_codes))
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is closed: its links no longer open the survey")
-        username = await bot_username(cfg)
-        items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
+        if channel == "web":
+            if not cfg.public_url:
+                raise click.ClickException(
+                    "web links need PUBLIC_URL, the address citizens reach this server at "
+                    "(e.g. https://khaosat.example.gov.vn); set it in .env"
+                )
+            items = [(u.code, u.name, web_link(cfg.public_url, c.code, u.code)) for u in units]
+        else:
+            username = await bot_username(cfg)
+            items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
         if qr_dir is not None:
             from pathlib import Path
 
@@ -487,4 +514,4 @@ def links(code: str, qr_dir: str | None) -> None:
         if qr_dir is not None:
             click.echo(f"{len(items)} posters and index.html written to {qr_dir}", err=True)
 
-    audited("campaign.links", {"code": code, "qr": qr_dir}, body)
+    audited("campaign.links", {"code": code, "qr": qr_dir, "channel": channel}, body)

@@ -7,11 +7,19 @@ import click
 
 @click.command()
 def run() -> None:
-    """Run khaosat: migrate an embedded SQLite database if needed, then run the Telegram bot (polling or
-    webhook, from TELEGRAM_MODE) until stopped with Ctrl-C or SIGTERM.
+    """Run khaosat: the web survey and the dashboard on http://WEB_HOST:WEB_PORT (127.0.0.1:8080 by
+    default), and the Telegram bot when TELEGRAM_BOT_TOKEN is set (polling or webhook, from TELEGRAM_MODE),
+    until stopped with Ctrl-C or SIGTERM. An embedded SQLite database (DATABASE_URL) is created and
+    migrated as needed.
+
+    On the first start with a new database it publishes the bundled questionnaire, launches a 30-day demo
+    campaign "demo" over every ward of PROVINCE and adds the dashboard operator "admin", then prints the
+    survey link and admin's password (once: only its hash is kept). A database that already has a survey, a
+    campaign or a dashboard user is left as it is.
 
     \b
     Examples:
+      khaosat run
       TELEGRAM_BOT_TOKEN=123:ABC khaosat run
       TELEGRAM_MODE=webhook WEBHOOK_URL=https://example.org/telegram/webhook WEBHOOK_SECRET=... khaosat run
     """
@@ -27,7 +35,7 @@ def run() -> None:
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
     async def main() -> None:
-        app = Application(cfg)
+        app = Application(cfg, first_run=True)
         try:
             await app.run()
         except StartupError as e:

@@ -77,9 +77,15 @@ class ConfirmCb(CallbackData, prefix="y"):
 
 
 class ResumeCb(CallbackData, prefix="r"):
-    """"Tiếp tục / Continue" on a reminder: shows the response's current question."""
+    """ "Tiếp tục / Continue" on a reminder: shows the response's current question."""
 
     r: int
+
+
+class InviteCb(CallbackData, prefix="i"):
+    """After the thank-you: invite me (or not) to future surveys."""
+
+    yes: bool
 
 
 def mask_of(selected: list[str], options: list[str]) -> int:

@@ -20,6 +20,7 @@ from bot.telegram.callbacks import (
     ConfirmCb,
     ConsentCb,
     DoneCb,
+    InviteCb,
     LangCb,
     PageCb,
     ResumeCb,
@@ -37,6 +38,7 @@ from storage.conversation import (
     Outcome,
     Reply,
     Restart,
+    SetInvitations,
     SetLanguage,
     Start,
     Who,
@@ -308,6 +310,20 @@ def setup() -> Router:
             await presenter.show(outcome)
         finally:
             await answer_callback(callback)
+
+    @router.callback_query(InviteCb.filter())
+    async def on_invite(
+        callback: CallbackQuery, callback_data: InviteCb, bot: Bot, app: AppContext, event_update: Update
+    ) -> AnswerCallbackQuery:
+        assert callback.message is not None
+        chat_id = callback.message.chat.id
+        presenter = Presenter(bot, app, chat_id)
+        outcome = await app.service.handle(
+            who(callback.from_user, chat_id), SetInvitations(callback_data.yes), event_update.update_id
+        )
+        await presenter.edit(callback.message.message_id)
+        await presenter.send(t("invite_on" if callback_data.yes else "invite_off", outcome.language))
+        return callback.answer()
 
     @router.callback_query(ResumeCb.filter())
     async def on_resume(

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
 
 from bot.context import AppContext
 from bot.telegram import citizens, groups, operators
-from bot.telegram.texts import COMMANDS
+from bot.telegram.texts import COMMANDS, GROUP_COMMANDS
 
 
 def build_dispatcher(app: AppContext) -> Dispatcher:
@@ -25,3 +30,8 @@ async def set_citizen_commands(bot: Bot) -> None:
     await bot.set_my_commands(vi, scope=BotCommandScopeDefault())
     await bot.set_my_commands(vi, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(en, scope=BotCommandScopeAllPrivateChats(), language_code="en")
+    # officials' groups: only their administrators can use these, so only they see them
+    for language, commands in GROUP_COMMANDS.items():
+        menu = [BotCommand(command=c, description=d) for c, d in commands]
+        code = None if language == "vi" else language
+        await bot.set_my_commands(menu, scope=BotCommandScopeAllChatAdministrators(), language_code=code)

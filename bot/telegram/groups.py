@@ -1,10 +1,201 @@
-"""Officials' group chats: /subscribe CODE, /unsubscribe, /digest."""
+"""Officials' group chats: /subscribe CODE, /unsubscribe, /digest. Group administrators only.
+
+An operator issues a one-time code (`khaosat chats code --scope ...`); an official adds the bot to the
+group and sends `/subscribe CODE`. Who is an administrator is asked of Telegram (getChatMember) each time;
+an anonymous administrator (a message sent on behalf of the group itself) counts as one. Replies are in
+Vietnamese and English: the group's language is not known before it subscribes.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+import logging
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.context import AppContext
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
+
+TEXTS: dict[str, str] = {
+    "not_group": "Lệnh này dùng trong nhóm của cán bộ: thêm bot vào nhóm, rồi gửi /subscribe MÃ trong nhóm.\n"
+    "Use this command in the officials' group: add the bot to the group, then send /subscribe CODE there.",
+    "admins_only": "Chỉ quản trị viên của nhóm mới dùng được lệnh này.\n"
+    "Only the group's administrators can use this command.",
+    "usage": "Gửi /subscribe kèm mã do cán bộ vận hành cung cấp, ví dụ: /subscribe K7QP-M2XD\n"
+    "Send /subscribe with the code the operators gave you, e.g. /subscribe K7QP-M2XD",
+    "unknown": "Mã không đúng. Hãy kiểm tra lại mã (8 ký tự, ví dụ K7QP-M2XD) hoặc xin mã mới.\n"
+    "This code is not valid. Check it (8 characters, e.g. K7QP-M2XD) or ask for a new one.",
+    "used": "Mã này đã được dùng. Mỗi mã chỉ dùng được một lần; hãy xin mã mới.\n"
+    "This code has already been used. Each code works only once; ask for a new one.",
+    "expired": "Mã này đã hết hạn ngày {date}. Hãy xin mã mới.\nThis code expired on {date}. Ask for a new one.",
+    "subscribed": "✅ Nhóm đã đăng ký nhận báo cáo khảo sát.\nPhạm vi: {scope_vi}\nLịch gửi: {schedule_vi}\n"
+    "Gửi /digest để xem báo cáo ngay, /unsubscribe để ngừng nhận.\n\n"
+    "✅ This group now receives survey digests.\nScope: {scope_en}\nSchedule: {schedule_en}\n"
+    "Send /digest for a digest now, /unsubscribe to stop.",
+    "unsubscribed": "Đã ngừng gửi báo cáo cho nhóm này. Muốn nhận lại, hãy xin mã mới.\n"
+    "Digests to this group have stopped. To receive them again, ask for a new code.",
+    "not_subscribed": "Nhóm này chưa đăng ký nhận báo cáo. Gửi /subscribe MÃ để đăng ký.\n"
+    "This group is not subscribed to digests. Send /subscribe CODE to subscribe.",
+    "digest_queued": "⏳ Đang gửi báo cáo…\n⏳ Sending the digest…",
+    "no_campaign": "Hiện không có đợt khảo sát nào trong phạm vi của nhóm.\n"
+    "There is no survey campaign in this group's scope right now.",
+    "too_soon": "Báo cáo vừa được gửi cách đây ít phút; vui lòng thử lại sau.\n"
+    "A digest was sent a few minutes ago; please try again later.",
+    "failed": "Không tạo được báo cáo lúc này; vui lòng thử lại sau.\n"
+    "The digest could not be prepared right now; please try again later.",
+}
+
+ANONYMOUS_ADMIN_BOT = 1087968824  # "GroupAnonymousBot", the sender of anonymous administrators' messages
+
+
+async def is_admin(bot: Bot, message: Message) -> bool:
+    """Whether the sender administers the group (asked of Telegram; anonymous administrators count)."""
+    if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+        return True
+    user = message.from_user
+    if user is None or user.id == ANONYMOUS_ADMIN_BOT:
+        return False
+    member = await bot.get_chat_member(message.chat.id, user.id)
+    return member.status in ("creator", "administrator")
+
+
+async def _reply(message: Message, key: str, **params: Any) -> None:
+    await message.answer(TEXTS[key].format(**params), parse_mode=None)
+
+
+async def _scope_text(app: AppContext, scope: tuple[int, ...] | None, lang: str) -> str:
+    from reports.digest import scope_label
+    from storage.repo import wards
+
+    if scope is None:
+        return scope_label(None, lang)
+    async with app.db.read() as conn:
+        names = [u.name for u in await wards.get_many(conn, list(scope))]
+    return scope_label(names, lang, shown=5)
+
+
+async def subscribe(message: Message, command: CommandObject, app: AppContext, bot: Bot) -> None:
+    from scheduler.schedule import parse_schedule
+    from storage.repo import chats
+
+    if message.chat.type not in GROUP_TYPES:
+        await _reply(message, "not_group")
+        return
+    if not await is_admin(bot, message):
+        await _reply(message, "admins_only")
+        return
+    code = (command.args or "").strip()
+    if not code:
+        await _reply(message, "usage")
+        return
+    now = app.clock()
+    user_id = message.from_user.id if message.from_user is not None else None
+    try:
+        async with app.db.write() as conn:
+            chat = await chats.redeem(
+                conn, code=code, chat_id=message.chat.id, title=message.chat.title or "", user_id=user_id, now=now
+            )
+    except chats.CodeRejected as e:
+        log.info("group %s: /subscribe refused (%s)", message.chat.id, e.reason)
+        if e.reason == "expired" and e.expires_at is not None:
+            await _reply(message, "expired", date=e.expires_at.astimezone(_tz(app)).strftime("%d/%m/%Y"))
+        else:
+            await _reply(message, e.reason)
+        return
+    schedule = parse_schedule(chat.schedule)
+    log.info("group %s (%s) subscribed to digests: scope %s", chat.chat_id, chat.title, chat.scope or "all")
+    await _reply(
+        message,
+        "subscribed",
+        scope_vi=await _scope_text(app, chat.scope, "vi"),
+        scope_en=await _scope_text(app, chat.scope, "en"),
+        schedule_vi=f"{schedule.describe('vi')} ({app.settings.tz})",
+        schedule_en=f"{schedule.describe('en')} ({app.settings.tz})",
+    )
+
+
+async def unsubscribe(message: Message, app: AppContext, bot: Bot) -> None:
+    from storage.repo import chats
+
+    if message.chat.type not in GROUP_TYPES:
+        await _reply(message, "not_group")
+        return
+    if not await is_admin(bot, message):
+        await _reply(message, "admins_only")
+        return
+    async with app.db.write() as conn:
+        current = await chats.get(conn, message.chat.id)
+        if current is None or not current.active:
+            stopped = False
+        else:
+            stopped = await chats.set_active(conn, message.chat.id, False)
+    log.info("group %s: /unsubscribe (%s)", message.chat.id, "stopped" if stopped else "was not subscribed")
+    await _reply(message, "unsubscribed" if stopped else "not_subscribed")
+
+
+async def digest_now(message: Message, app: AppContext, bot: Bot) -> None:
+    from scheduler import digests
+
+    if message.chat.type not in GROUP_TYPES:
+        await _reply(message, "not_group")
+        return
+    if not await is_admin(bot, message):
+        await _reply(message, "admins_only")
+        return
+    try:
+        queued = await digests.queue_digest_now(
+            app.db,
+            message.chat.id,
+            app.clock(),
+            _tz(app),
+            app.settings.digest_alert_threshold / 100,
+            request_id=str(message.message_id),
+        )
+    except digests.DigestUnavailable as e:
+        await _reply(message, e.reason)
+        return
+    except Exception:
+        log.exception("group %s: /digest failed", message.chat.id)
+        await _reply(message, "failed")
+        return
+    if queued:
+        sender = app.extras.get("outbox")
+        if sender is not None:
+            sender.wake()
+        await _reply(message, "digest_queued")
+
+
+def _tz(app: AppContext) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(app.settings.tz)
 
 
 def setup() -> Router:
     router = Router(name="groups")
+    router.message.register(subscribe, Command("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"))
+    router.message.register(digest_now, Command("digest"))
+    # A subscribed group that turns into a supergroup: Telegram tells us the new id.
+    router.message.register(_migrated, F.migrate_to_chat_id)
     return router
+
+
+async def _migrated(message: Message, app: AppContext) -> None:
+    from storage.repo import outbox
+
+    new_id = message.migrate_to_chat_id
+    if new_id is None:
+        return
+    async with app.db.write() as conn:
+        await outbox.reroute_group(conn, str(message.chat.id), str(new_id))
+    log.info("group %s became supergroup %s: digests follow", message.chat.id, new_id)
+
+
+__all__ = ["TEXTS", "is_admin", "setup"]

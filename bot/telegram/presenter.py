@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.context import AppContext
 from bot.telegram import render
-from bot.telegram.callbacks import CampaignCb
+from bot.telegram.callbacks import CampaignCb, InviteCb
 from bot.telegram.texts import t
 from flows import engine
 from flows.events import (
@@ -160,7 +160,16 @@ class Presenter:
             elif isinstance(event, QuestionAsked):
                 await self.ask(outcome, event)
             elif isinstance(event, SurveyCompleted):
-                await self.send(render.render_template("completed.html", lang, text=event.text))
+                invite = InlineKeyboardMarkup(
+                    inline_keyboard=[
+                        [
+                            render.button(t("invite_yes", lang), InviteCb(yes=True).pack()),
+                            render.button(t("invite_no", lang), InviteCb(yes=False).pack()),
+                        ]
+                    ]
+                )
+                thanks = render.render_template("completed.html", lang, text=event.text)
+                await self.send(f"{thanks}\n\n{t('invite_question', lang)}", invite)
                 if outcome.response_id is not None:
                     await self.app.service.set_prompt(outcome.response_id, None)
 

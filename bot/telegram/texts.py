@@ -117,6 +117,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "candidates": {"vi": "Có phải bạn muốn chọn:", "en": "Did you mean:"},
     "skipped": {"vi": "(bỏ qua)", "en": "(skipped)"},
+    "invite_question": {
+        "vi": "Bạn có muốn nhận lời mời khi có đợt khảo sát mới không?",
+        "en": "Would you like to be invited when a new survey opens?",
+    },
+    "invite_yes": {"vi": "🔔 Có, mời tôi", "en": "🔔 Yes, invite me"},
+    "invite_no": {"vi": "Không, cảm ơn", "en": "No, thanks"},
+    "invite_on": {
+        "vi": "🔔 Chúng tôi sẽ báo cho bạn khi có khảo sát mới. Gửi /delete_my_data để thôi nhận.",
+        "en": "🔔 We will let you know when a new survey opens. Send /delete_my_data to stop.",
+    },
+    "invite_off": {"vi": "Đã ghi nhận. Cảm ơn bạn!", "en": "Noted. Thank you!"},
 }
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -135,6 +146,20 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("restart", "Start the survey over"),
         ("delete_my_data", "Delete my data"),
         ("cancel", "Pause"),
+    ],
+}
+
+
+GROUP_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "vi": [
+        ("subscribe", "Nhận bản tin định kỳ (kèm mã do cán bộ vận hành cấp)"),
+        ("digest", "Xem bản tin ngay"),
+        ("unsubscribe", "Thôi nhận bản tin"),
+    ],
+    "en": [
+        ("subscribe", "Receive periodic digests (with the code from an operator)"),
+        ("digest", "Show the digest now"),
+        ("unsubscribe", "Stop the digests"),
     ],
 }
 

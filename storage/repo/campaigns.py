@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.records import CampaignRecord, ReminderPolicy
-from storage.repo.sql import admin_unit, campaign, campaign_ward, channel_address, response, survey
+from storage.repo.sql import admin_unit, campaign, campaign_ward, channel_address, respondent, response, survey
 
 CODE_PATTERN = re.compile(r"^[a-z0-9-]{3,32}$")
 
@@ -256,10 +256,13 @@ async def close(conn: AsyncConnection, code: str, now: datetime) -> tuple[Campai
         .where(campaign.c.status == "active", response.c.status == "in_progress", campaign.c.id != c.id)
     )
     mine = sa.select(response.c.respondent_id).where(response.c.campaign_id == c.id)
+    invited = sa.select(respondent.c.id).where(respondent.c.invitations.is_(True), respondent.c.opted_out.is_(False))
     deleted = (
         await conn.execute(
             channel_address.delete().where(
-                channel_address.c.respondent_id.in_(mine), channel_address.c.respondent_id.not_in(others)
+                channel_address.c.respondent_id.in_(mine),
+                channel_address.c.respondent_id.not_in(others),
+                channel_address.c.respondent_id.not_in(invited),  # they asked to hear about new surveys
             )
         )
     ).rowcount

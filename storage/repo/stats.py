@@ -305,3 +305,57 @@ async def comments(
         for r in (await conn.execute(q)).all()
     ]
     return count, found
+
+
+# --- added for the scheduler's digests ------------------------------------------------------------------
+
+
+async def scale_counts_windows(
+    conn: AsyncConnection,
+    campaign_id: int,
+    question_ids: Sequence[str],
+    windows: Sequence[tuple[datetime | None, datetime | None]],
+    wards: Sequence[int] | None = None,
+) -> list[dict[str, dict[int | str, int]]]:
+    """`scale_counts` for several `completed_at` windows (since, until) in ONE grouped pass over the answers:
+    one {question: {1: n, ..., 5: n, "dk": n}} per window, in the order given (every question has an entry).
+
+    A digest needs the period, the previous period and the total (open start); reading the answers once
+    instead of three times keeps it within its time budget over a million answers.
+    """
+    qids = list(dict.fromkeys(question_ids))
+    results: list[dict[str, dict[int | str, int]]] = [{qid: {} for qid in qids} for _ in windows]
+    if not qids or not windows:
+        return results
+    is_dk = answer.c.value_num.is_(None) & (sa.cast(answer.c.value, sa.Text) == _DK_JSON)
+    columns: list[Any] = []
+    for i, (since, until) in enumerate(windows):
+        inside: list[Any] = []
+        if since is not None:
+            inside.append(response.c.completed_at >= since)
+        if until is not None:
+            inside.append(response.c.completed_at < until)
+        within = sa.and_(sa.true(), *inside)
+        columns.append(sa.func.coalesce(sa.func.sum(sa.case((within, 1), else_=0)), 0).label(f"n{i}"))
+        columns.append(sa.func.coalesce(sa.func.sum(sa.case((within & is_dk, 1), else_=0)), 0).label(f"dk{i}"))
+    starts = [since for since, _ in windows]
+    ends = [until for _, until in windows]
+    earliest = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
+    latest = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+    q = (
+        sa.select(answer.c.question_id, answer.c.value_num, *columns)
+        .select_from(answer)
+        .join(response, response.c.id == answer.c.response_id)
+        .where(answer.c.question_id.in_(qids), *_scope(campaign_id, wards, earliest, latest))
+        .group_by(answer.c.question_id, answer.c.value_num)
+    )
+    for row in (await conn.execute(q)).all():
+        for i, result in enumerate(results):
+            histogram = result[row.question_id]
+            n, dk = int(getattr(row, f"n{i}")), int(getattr(row, f"dk{i}"))
+            if row.value_num is not None and n:
+                value = int(row.value_num) if float(row.value_num).is_integer() else row.value_num
+                histogram[value] = histogram.get(value, 0) + n
+            elif row.value_num is None and dk:
+                histogram[DONT_KNOW] = histogram.get(DONT_KNOW, 0) + dk
+    return results

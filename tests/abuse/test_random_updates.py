@@ -117,15 +117,44 @@ nasty_text = st.one_of(
     ),
 )
 commands = st.sampled_from(
-    ["/start", "/start hn-2026_70", "/start hn-2026", "/start nope_1", "/start hn-2026_999999", "/help", "/lang",
-     "/restart", "/delete_my_data", "/cancel", "/stats hn-2026", "/close hn-2026", "/subscribe ABC", "/xyz",
-     "/start@khaosat_test_bot", "/start " + "a" * 200]
+    [
+        "/start",
+        "/start hn-2026_70",
+        "/start hn-2026",
+        "/start nope_1",
+        "/start hn-2026_999999",
+        "/help",
+        "/lang",
+        "/restart",
+        "/delete_my_data",
+        "/cancel",
+        "/stats hn-2026",
+        "/close hn-2026",
+        "/subscribe ABC",
+        "/xyz",
+        "/start@khaosat_test_bot",
+        "/start " + "a" * 200,
+    ]
 )
 callback_data = st.one_of(
     st.text(max_size=64),
     st.from_regex(r"[abtdspkclyr]:[0-9]{1,6}:[a-z_]{1,12}:[a-z0-9_]{1,8}", fullmatch=True),
-    st.sampled_from(["c:1:hn-2026:70", "c:0:hn-2026:", "c:1:nope:", "k:hn-2026", "l:en", "l:fr", "y:restart:1:",
-                     "y:delete:0:", "r:1", "y:close:1:hn-2026", "t:1:top_issues:99999999", "d:1:top_issues:-1"]),
+    st.sampled_from(
+        [
+            "c:1:hn-2026:70",
+            "c:0:hn-2026:",
+            "c:1:nope:",
+            "k:hn-2026",
+            "l:en",
+            "l:fr",
+            "y:restart:1:",
+            "y:delete:0:",
+            "r:1",
+            "y:close:1:hn-2026",
+            "t:1:top_issues:99999999",
+            "d:1:top_issues:-1",
+        ]
+    ),
 )
 user = st.sampled_from(USERS)
 
@@ -137,35 +166,85 @@ def sender(uid: int) -> dict[str, Any]:
 @st.composite
 def updates(draw: st.DrawFn) -> dict[str, Any]:
     uid = draw(user)
-    kind = draw(st.sampled_from(["text", "command", "callback", "group", "channel", "sticker", "edited", "member",
-                                 "inline", "location", "no_from"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "text",
+                "command",
+                "callback",
+                "group",
+                "channel",
+                "sticker",
+                "edited",
+                "member",
+                "inline",
+                "location",
+                "no_from",
+            ]
+        )
+    )
     private = {"id": uid, "type": "private"}
     base = {"message_id": draw(st.integers(1, 10**6)), "date": 1_800_000_000, "chat": private, "from": sender(uid)}
     if kind == "text":
         return {"message": {**base, "text": draw(nasty_text)}}
     if kind == "command":
         text = draw(commands)
-        return {"message": {**base, "text": text,
-                            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}}
+        return {
+            "message": {
+                **base,
+                "text": text,
+                "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+            }
+        }
     if kind == "callback":
-        return {"callback_query": {"id": str(draw(st.integers(1, 10**12))), "from": sender(uid),
-                                   "chat_instance": "1", "data": draw(callback_data),
-                                   "message": {**base, "text": "x"}}}
+        return {
+            "callback_query": {
+                "id": str(draw(st.integers(1, 10**12))),
+                "from": sender(uid),
+                "chat_instance": "1",
+                "data": draw(callback_data),
+                "message": {**base, "text": "x"},
+            }
+        }
     if kind == "group":
         chat = {"id": -100 - uid, "type": draw(st.sampled_from(["group", "supergroup"])), "title": "Nhóm <i>"}
         return {"message": {**base, "chat": chat, "text": draw(st.one_of(nasty_text, commands))}}
     if kind == "channel":
-        return {"channel_post": {"message_id": 1, "date": 1, "chat": {"id": -1001, "type": "channel", "title": "C"},
-                                 "text": draw(nasty_text)}}
+        return {
+            "channel_post": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": -1001, "type": "channel", "title": "C"},
+                "text": draw(nasty_text),
+            }
+        }
     if kind == "sticker":
-        return {"message": {**base, "sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular",
-                                                "width": 1, "height": 1, "is_animated": False, "is_video": False}}}
+        return {
+            "message": {
+                **base,
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            }
+        }
     if kind == "edited":
         return {"edited_message": {**base, "text": draw(nasty_text), "edit_date": 1}}
     if kind == "member":
-        return {"my_chat_member": {"chat": private, "from": sender(uid), "date": 1,
-                                   "old_chat_member": {"status": "member", "user": sender(uid)},
-                                   "new_chat_member": {"status": "kicked", "user": sender(uid), "until_date": 0}}}
+        return {
+            "my_chat_member": {
+                "chat": private,
+                "from": sender(uid),
+                "date": 1,
+                "old_chat_member": {"status": "member", "user": sender(uid)},
+                "new_chat_member": {"status": "kicked", "user": sender(uid), "until_date": 0},
+            }
+        }
     if kind == "inline":
         return {"inline_query": {"id": "1", "from": sender(uid), "query": draw(nasty_text), "offset": ""}}
     if kind == "location":
@@ -180,21 +259,34 @@ async def consistent(db: Database) -> list[str]:
     """Problems with the stored answers: any answer to a question hidden by the answers before it."""
     problems = []
     async with db.read() as conn:
-        rows = (await conn.execute(sa.select(response.c.id, response.c.fixed, campaign.c.survey_id).join(
-            campaign, campaign.c.id == response.c.campaign_id))).all()
+        rows = (
+            await conn.execute(
+                sa.select(response.c.id, response.c.fixed, campaign.c.survey_id).join(
+                    campaign, campaign.c.id == response.c.campaign_id
+                )
+            )
+        ).all()
         for row in rows:
             survey_def = await surveys.definition(conn, row.survey_id)
-            answers = tuple((q, v) for q, v in (await conn.execute(
-                sa.select(answer.c.question_id, answer.c.value).where(answer.c.response_id == row.id)
-                .order_by(answer.c.id))).all())
+            answers = tuple(
+                (q, v)
+                for q, v in (
+                    await conn.execute(
+                        sa.select(answer.c.question_id, answer.c.value)
+                        .where(answer.c.response_id == row.id)
+                        .order_by(answer.c.id)
+                    )
+                ).all()
+            )
             state = engine.State(consented=True, answers=answers, fixed=frozenset(row.fixed or ()))
             if engine._normalise(survey_def, state) != state:
                 problems.append(f"response {row.id}: answers to hidden or unknown questions {answers}")
     return problems
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(batch=st.lists(updates(), min_size=1, max_size=8))
 def test_random_updates_never_crash_and_keep_the_database_consistent(
     running: Running, batch: list[dict[str, Any]]

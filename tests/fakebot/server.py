@@ -503,6 +503,7 @@ class _Fault:
     description: str
     retry_after: int | None
     chat_id: int | None
+    migrate_to_chat_id: int | None = None
 
 
 class AttrDict(dict[str, Any]):
@@ -516,16 +517,24 @@ class AttrDict(dict[str, Any]):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, description: str, *, retry_after: int | None = None, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        parameters: dict[str, Any] = {}
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
         return body
 
 
@@ -1086,6 +1095,23 @@ class FakeBotAPI:
         """time.monotonic() of every successful send (optionally to one chat), in order."""
         return [r.time for r in self.send_log if chat_id is None or r.chat_id == chat_id]
 
+    def send_rate(self, chat_id: int | None = None) -> float:
+        """Successful sends per second between the first and the last one (0.0 with fewer than two)."""
+        times = self.send_times(chat_id)
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def peak_sends(self, window: float = 1.0, chat_id: int | None = None) -> int:
+        """The most successful sends (optionally to one chat) in any window [t, t + window)."""
+        times = sorted(self.send_times(chat_id))
+        peak, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= window:
+                start += 1
+            peak = max(peak, end - start + 1)
+        return peak
+
     def rate_violations(
         self, global_per_sec: int = 30, per_chat_per_sec: int = 1, per_group_per_min: int = 20
     ) -> list[str]:
@@ -1179,16 +1205,24 @@ class FakeBotAPI:
         description: str | None = None,
         retry_after: int | None = None,
         chat_id: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
-        """The next ``count`` calls of ``method`` (to ``chat_id`` only, if given) fail with ``status``."""
+        """The next ``count`` calls of ``method`` (to ``chat_id`` only, if given) fail with ``status``.
+
+        ``migrate_to_chat_id`` answers as Telegram does for a group that became a supergroup (400 with
+        ``parameters.migrate_to_chat_id``; pass status 400)."""
         if status == 429 and retry_after is None:
             retry_after = 1
         if description is None:
             if status == 429:
                 description = f"Too Many Requests: retry after {retry_after}"
+            elif migrate_to_chat_id is not None:
+                description = "Bad Request: group chat was upgraded to a supergroup chat"
             else:
                 description = _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
-        self._faults.append(_Fault(method.lower(), status, count, description, retry_after, chat_id))
+        self._faults.append(
+            _Fault(method.lower(), status, count, description, retry_after, chat_id, migrate_to_chat_id)
+        )
 
     def block(self, chat_id: int, description: str | None = None) -> None:
         """Every send (and edit) to the chat answers 403, as when the user blocked the bot."""
@@ -1280,7 +1314,12 @@ class FakeBotAPI:
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
-                raise ApiError(fault.status, fault.description, retry_after=fault.retry_after)
+                raise ApiError(
+                    fault.status,
+                    fault.description,
+                    retry_after=fault.retry_after,
+                    migrate_to_chat_id=fault.migrate_to_chat_id,
+                )
         if chat_id is not None and (name.startswith(("send", "edit")) or name in ("copymessage", "forwardmessage")):
             if chat_id in self._blocked:
                 raise ApiError(403, self._blocked[chat_id])

@@ -235,6 +235,23 @@ async def test_closed_and_unknown_campaigns(db: Database, clock: Clock) -> None:
     assert await count(db, channel_address) == 0
 
 
+async def test_closing_keeps_the_address_of_people_who_asked_for_invitations(db: Database, clock: Clock) -> None:
+    from storage.conversation import SetInvitations
+
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    bob = Who("telegram", "1002", address="1002")
+    await begin(service)
+    await begin(service, bob)
+    assert (await service.handle(bob, SetInvitations(True), uid())).kind == "invitations_set"
+    async with db.write() as conn:
+        _, _, deleted = await campaigns.close(conn, "hn-2026", clock())
+    assert deleted == 1
+    async with db.read() as conn:
+        kept = (await conn.execute(sa.select(channel_address.c.address))).scalars().all()
+    assert kept == ["1002"]
+
+
 async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)

@@ -35,6 +35,7 @@ def bot_settings(fake: FakeBotAPI, db_url: str, tmp_path: Path, mode: str = "pol
         "web_port": port,
         "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
         "webhook_secret": WEBHOOK_SECRET,
+        "scheduler_enabled": False,  # tests of the scheduler start it themselves
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -103,6 +103,12 @@ async def test_walk_the_survey_by_deep_link(fake: FakeBotAPI, db: Database, db_u
             row = (await conn.execute(sa.select(response))).one()
         assert row.status == "completed" and row.ward_code == 70
 
+        assert alice.labels(alice.last()) == ["🔔 Có, mời tôi", "Không, cảm ơn"]
+        await alice.press("🔔 Có, mời tôi")
+        assert alice.last().visible_text.startswith("🔔 Chúng tôi sẽ báo cho bạn khi có khảo sát mới.")
+        async with db.read() as conn:
+            assert (await conn.execute(sa.select(respondent.c.invitations))).scalar_one() is True
+
         await alice.say("/start hn-2026_70")
         assert alice.last().visible_text == "Bạn đã hoàn thành đợt khảo sát “Khảo sát Hà Nội 2026” rồi. Cảm ơn bạn!"
         # every button press got its callback answered (no endless spinner)

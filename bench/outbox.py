@@ -1,0 +1,118 @@
+"""Benchmark: the paced sender delivering the outbox to the fake Telegram Bot API at the configured ceiling.
+
+Queues N messages (to N different private chats by default; `--per-chat` sends several to each chat) in a
+fresh database, then drains the outbox through the real aiogram Bot over HTTP to the fake Bot API, which
+refuses (429) anything over Telegram's limits. Prints the sustained rate (messages per second between the first
+and the last send) against the ceiling, the busiest second, and the limit violations seen by the fake.
+Target: at least 90% of the ceiling sustained, zero violations.
+
+    python -m bench.outbox                                   # 10,000 messages at 30/s (about 6 minutes)
+    python -m bench.outbox --count 2000 --rate 100           # a higher ceiling (the fake enforces it too)
+    python -m bench.outbox --db postgresql --count 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scheduler.outbox import OutboxSender, Outgoing, TelegramTransport
+from scheduler.pacing import Limits
+from storage import migrate
+from storage.db import Database
+from storage.repo import outbox
+from storage.repo.outbox import NewMessage
+from tests.fakebot import FakeBotAPI
+
+PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def run(url: str, label: str, count: int, per_chat: int, limits: Limits) -> None:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        now = datetime.now(UTC)
+        payload = Outgoing(text="👋 Chào bạn! Bạn đang trả lời dở khảo sát <b>Hà Nội 2026</b>.").to_payload()
+        messages = [NewMessage(str(1_000_000 + i // per_chat), "notice", payload, f"bench:{i}") for i in range(count)]
+        for start in range(0, count, 5000):
+            async with db.write() as conn:
+                await outbox.enqueue_many(conn, messages[start : start + 5000], now)
+        async with FakeBotAPI(
+            enforce_limits=True,
+            global_per_sec=int(limits.global_per_sec),
+            per_chat_per_sec=max(1, int(limits.private_per_sec)),
+            per_group_per_min=int(limits.group_per_min),
+        ) as fake:
+            bot = fake.make_bot()
+            try:
+                sender = OutboxSender(db, TelegramTransport(bot), clock=lambda: datetime.now(UTC), limits=limits)
+                t0 = time.perf_counter()
+                stats = await sender.drain()
+                elapsed = time.perf_counter() - t0
+            finally:
+                await bot.session.close()
+            rate = fake.send_rate()
+            rejected = sum(1 for e in fake.errors if e[2] == 429)
+            violations = fake.rate_violations(
+                int(limits.global_per_sec), max(1, int(limits.private_per_sec)), int(limits.group_per_min)
+            )
+        async with db.read() as conn:
+            left = await outbox.counts(conn)
+        ceiling = limits.global_per_sec
+        print(
+            f"  {label}: {stats.sent:,} of {count:,} sent in {elapsed:.1f} s; sustained {rate:.2f} msg/s = "
+            f"{100 * rate / ceiling:.1f}% of the {ceiling:g}/s ceiling; busiest second {fake.peak_sends(1.0)}; "
+            f"429s {rejected}; limit violations {len(violations)}; outbox {left}"
+        )
+        for violation in violations[:5]:
+            print(f"    {violation}")
+    finally:
+        await db.dispose()
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_SERVER)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--per-chat", type=int, default=1, help="messages to each chat (1 per second per chat)")
+    parser.add_argument("--rate", type=float, default=None, help="global ceiling (default SEND_RATE_GLOBAL, 30)")
+    args = parser.parse_args()
+    from bot.settings import load_settings
+
+    cfg = load_settings()
+    limits = Limits(args.rate or cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min)
+    print(
+        f"khaosat outbox benchmark: {args.count:,} messages, {args.per_chat} per chat, ceiling "
+        f"{limits.global_per_sec:g}/s overall, {limits.private_per_sec:g}/s per chat ({os.cpu_count()} CPUs)"
+    )
+    if args.db == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", "SQLite", args.count, args.per_chat, limits)
+    else:
+        name = f"khaosat_bench_{secrets.token_hex(3)}"
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        try:
+            base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
+            await run(f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.count, args.per_chat, limits)
+        finally:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,164 @@
+"""`khaosat chats ...`: officials' group chats that receive digests, and the codes that subscribe them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from bot.commands.common import ensure_schema, run
+
+
+@click.group()
+def chats() -> None:
+    """Officials' group chats that receive digests: issue subscription codes, list, remove."""
+
+
+def parse_scope(value: str) -> list[int] | None:
+    """'all' -> None (every ward); '70,235' -> [70, 235]. Raises click.BadParameter otherwise."""
+    text = value.strip()
+    if text.lower() == "all":
+        return None
+    codes: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise click.BadParameter(
+                f"{part!r} is not a ward code: use 'all' or ward codes separated by commas, e.g. 70,235 "
+                "(see 'khaosat wards list')",
+                param_hint="'--scope'",
+            )
+        codes.append(int(part))
+    return codes
+
+
+@chats.command()
+@click.option("--scope", required=True, help="'all', or ward codes separated by commas (e.g. 70,235).")
+@click.option(
+    "--schedule",
+    default="weekly mon 08:00",
+    show_default=True,
+    help='"daily HH:MM", "weekly DAY HH:MM" or a cron expression, in the TZ time zone.',
+)
+@click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--days", type=click.IntRange(1, 365), default=None, help="Days the code stays valid (default 7).")
+def code(scope: str, schedule: str, language: str, days: int | None) -> None:
+    """Issue a one-time code that subscribes a group chat to digests.
+
+    An official adds the bot to the group and sends /subscribe CODE there (group administrators only).
+
+    \b
+    Examples:
+      khaosat chats code --scope all --schedule "daily 08:00"
+      khaosat chats code --scope 70,235 --schedule "weekly mon 08:00" --lang en
+      khaosat chats code --scope 70 --schedule "0 17 * * 5"
+    """
+    from scheduler.schedule import ScheduleError, parse_schedule
+
+    wards = parse_scope(scope)
+    try:
+        parsed = parse_schedule(schedule)
+    except ScheduleError as e:
+        raise click.BadParameter(str(e), param_hint="'--schedule'") from None
+
+    async def main(database, cfg):  # type: ignore[no-untyped-def]
+        from zoneinfo import ZoneInfo
+
+        from bot.context import utc_now
+        from storage.repo import chats as repo
+        from storage.repo import wards as ward_repo
+
+        await ensure_schema(database, cfg, auto=True)
+        tz = ZoneInfo(cfg.tz)
+        valid = timedelta(days=days if days is not None else cfg.subscription_code_days)
+        async with database.write() as conn:
+            try:
+                record = await repo.issue_code(
+                    conn, scope=wards, schedule=parsed.text, language=language, now=utc_now(), valid_for=valid
+                )
+            except repo.ChatError as e:
+                raise click.BadParameter(str(e), param_hint="'--scope'") from None
+            units = await ward_repo.get_many(conn, list(record.scope)) if record.scope is not None else []
+        click.echo(f"code {record.display} (valid until {record.expires_at.astimezone(tz):%Y-%m-%d %H:%M} {cfg.tz})")
+        if record.scope is None:
+            click.echo("scope: all wards")
+        else:
+            click.echo("scope: " + ", ".join(f"{u.name} ({u.code})" for u in units))
+        click.echo(f"schedule: {parsed.text} ({parsed.describe('en')}, {cfg.tz}); language: {language}")
+        # In groups, bots in privacy mode see only commands addressed to them: /subscribe@<bot> is the sure way.
+        command = f"/subscribe@{cfg.telegram_bot_username}" if cfg.telegram_bot_username else "/subscribe"
+        click.echo(f"An administrator of the officials' group adds the bot and sends: {command} {record.display}")
+
+    run(main)
+
+
+@chats.command(name="list")
+@click.option("--codes", "show_codes", is_flag=True, help="List the subscription codes instead.")
+def list_(show_codes: bool) -> None:
+    """List subscribed group chats (tab-separated): chat id, state, schedule, language, scope, title.
+
+    \b
+    Examples:
+      khaosat chats list
+      khaosat chats list --codes
+    """
+
+    async def main(database, cfg):  # type: ignore[no-untyped-def]
+        from zoneinfo import ZoneInfo
+
+        from bot.context import utc_now
+        from storage.repo import chats as repo
+
+        await ensure_schema(database, cfg, auto=True)
+        tz = ZoneInfo(cfg.tz)
+        async with database.read() as conn:
+            if show_codes:
+                codes = await repo.list_codes(conn)
+                if not codes:
+                    click.echo("no subscription codes; issue one with 'khaosat chats code --scope ...'")
+                    return
+                now = utc_now()
+                for c in codes:
+                    if c.used_at is not None:
+                        state = f"used by {c.used_by_chat} {c.used_at.astimezone(tz):%Y-%m-%d %H:%M}"
+                    elif c.expires_at <= now:
+                        state = "expired"
+                    else:
+                        state = f"valid until {c.expires_at.astimezone(tz):%Y-%m-%d %H:%M}"
+                    scope = "all" if c.scope is None else ",".join(map(str, c.scope))
+                    click.echo(f"{c.display}\t{state}\t{c.schedule}\t{c.language}\t{scope}")
+                return
+            found = await repo.list_chats(conn)
+        if not found:
+            click.echo("no group chats subscribed; issue a code with 'khaosat chats code --scope ...'")
+            return
+        for chat in found:
+            scope = "all" if chat.scope is None else ",".join(map(str, chat.scope))
+            state = "active" if chat.active else "paused"
+            click.echo(f"{chat.chat_id}\t{state}\t{chat.schedule}\t{chat.language}\t{scope}\t{chat.title}")
+
+    run(main)
+
+
+@chats.command(context_settings={"ignore_unknown_options": True})
+@click.argument("chat_id", type=int)
+def remove(chat_id: int) -> None:
+    """Stop digests to a group chat and forget it (what is still queued for it is cancelled).
+
+    \b
+    Examples:
+      khaosat chats remove -1001234567890
+    """
+
+    async def main(database, cfg):  # type: ignore[no-untyped-def]
+        from storage.repo import chats as repo
+
+        await ensure_schema(database, cfg, auto=True)
+        async with database.write() as conn:
+            try:
+                chat = await repo.remove(conn, chat_id)
+            except repo.ChatError as e:
+                raise click.ClickException(str(e)) from None
+        click.echo(f"removed group chat {chat.chat_id} ({chat.title or 'untitled'}); it gets no more digests")
+
+    run(main)

@@ -1,0 +1,211 @@
+"""`khaosat users ...`: logins for the web dashboard (operators and officials)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.commands.ops import audited
+
+
+@click.group()
+def users() -> None:
+    """Dashboard logins. Operators see every campaign and can launch and close campaigns, issue digest codes and
+    download exports; officials see the campaigns of their wards (read only).
+
+    The dashboard is at http://WEB_HOST:WEB_PORT/dashboard/ (or PUBLIC_URL/dashboard/) while 'khaosat run'
+    runs. Passwords are stored as argon2 hashes only.
+    """
+
+
+def _scope(role: str, scope: str | None) -> list[int] | None:
+    from bot.commands.chats import parse_scope
+
+    if role == "operator":
+        if scope is not None and scope.strip().lower() != "all":
+            raise click.BadParameter("operators see every ward; give --scope only to officials", param_hint="'--scope'")
+        return None
+    if scope is None:
+        raise click.BadParameter(
+            "an official needs --scope: ward codes separated by commas (e.g. 70,235; see 'khaosat wards list'), "
+            "or 'all' for every ward",
+            param_hint="'--scope'",
+        )
+    return parse_scope(scope)
+
+
+def read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """The new password: one line of standard input, or typed twice at a prompt (not echoed). Refused with a
+    message when too short."""
+    from web.auth import password_problem
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+    else:
+        password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem is not None:
+        raise click.ClickException(problem)
+    return password
+
+
+STDIN_HELP = "Read the password from the first line of standard input (for scripts) instead of asking."
+
+
+@users.command()
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "official"]), required=True, help="What the user may do.")
+@click.option("--scope", default=None, metavar="all|WARD,...", help="Officials: the ward codes they see, or 'all'.")
+@click.option("--password-stdin", "password_stdin", is_flag=True, help=STDIN_HELP)
+def add(name: str, role: str, scope: str | None, password_stdin: bool) -> None:
+    """Add a dashboard login; asks for its password (at least 10 characters) twice.
+
+    \b
+    Examples:
+      khaosat users add lan.nguyen --role operator
+      khaosat users add hoankiem --role official --scope 70
+      khaosat users add dongda --role official --scope 235,256
+      printf 'a long password\\n' | khaosat users add bot --role official --scope all --password-stdin
+    """
+    from storage.repo import users as repo
+
+    try:
+        login = repo.check_name(name)
+    except repo.UserError as e:
+        raise click.BadParameter(str(e), param_hint="'NAME'") from None
+    wards = _scope(role, scope)
+    password = read_password(password_stdin)
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        from web.auth import hash_password
+
+        password_hash = await asyncio.to_thread(hash_password, password)
+        async with db.write() as conn:
+            try:
+                user = await repo.add(conn, login, password_hash, role, wards, log.now)
+            except repo.UserError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        where = "every ward" if user.scope is None else "wards " + ", ".join(map(str, user.scope))
+        click.echo(f"added {user.role} {user.name!r} ({where})")
+
+    audited("users.add", {"name": login, "role": role, "scope": wards or "all"}, body)
+
+
+@users.command(name="list")
+def list_() -> None:
+    """List the dashboard logins.
+
+    \b
+    Examples:
+      khaosat users list
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from bot.commands.ops import first_lines, local, print_table
+        from storage.repo import users as repo
+
+        async with db.read() as conn:
+            found = await repo.list_all(conn)
+        if not found:
+            click.echo("no dashboard users yet; add one with 'khaosat users add NAME --role operator'")
+            return
+        print_table(
+            ["Name", "Role", "Scope", "State", "Added"],
+            [
+                (
+                    u.name,
+                    u.role,
+                    "all" if u.scope is None else first_lines([str(w) for w in u.scope], 8),
+                    "disabled" if u.disabled else "active",
+                    local(u.created_at, cfg.tz),
+                )
+                for u in found
+            ],
+        )
+
+    audited("users.list", {}, body)
+
+
+@users.command()
+@click.argument("name")
+def remove(name: str) -> None:
+    """Remove a dashboard login (its open sessions end at their next request).
+
+    \b
+    Examples:
+      khaosat users remove hoankiem
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import users as repo
+
+        async with db.write() as conn:
+            try:
+                user = await repo.remove(conn, name)
+            except repo.UserError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        click.echo(f"removed {user.role} {user.name!r}")
+
+    audited("users.remove", {"name": name}, body)
+
+
+@users.command()
+@click.argument("name")
+@click.option("--password-stdin", "password_stdin", is_flag=True, help=STDIN_HELP)
+def passwd(name: str, password_stdin: bool) -> None:
+    """Set a new password for a dashboard login (its open sessions end).
+
+    \b
+    Examples:
+      khaosat users passwd admin
+    """
+    password = read_password(password_stdin, "New password")
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        from storage.repo import users as repo
+        from web.auth import hash_password
+
+        password_hash = await asyncio.to_thread(hash_password, password)
+        async with db.write() as conn:
+            try:
+                user = await repo.set_password(conn, name, password_hash)
+            except repo.UserError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        click.echo(f"password of {user.name!r} changed")
+
+    audited("users.passwd", {"name": name}, body)
+
+
+@users.command()
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Allow the login again.")
+def disable(name: str, enable: bool) -> None:
+    """Stop a dashboard login from logging in (or allow it again with --enable) without removing it.
+
+    \b
+    Examples:
+      khaosat users disable hoankiem
+      khaosat users disable hoankiem --enable
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import users as repo
+
+        async with db.write() as conn:
+            try:
+                user = await repo.set_disabled(conn, name, not enable)
+            except repo.UserError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        click.echo(f"{user.name!r} is {'disabled' if user.disabled else 'enabled'}")
+
+    audited("users.enable" if enable else "users.disable", {"name": name}, body)

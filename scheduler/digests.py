@@ -1,0 +1,295 @@
+"""Digests for officials' group chats: gather the counts (SQL, `storage.repo.stats`), build the messages
+(`reports.digest`) and queue them in the outbox.
+
+Period: a chat's schedule ("daily 08:00", "weekly mon 08:00", cron; in TZ) fires at times F1 < F2 < ...;
+the digest due at F covers completed responses with F_prev <= completed_at < F, and compares with the period
+before it [F_prevprev, F_prev). "Total" figures run from the campaign's start to F. On demand (/digest) the
+period is the current one so far: [last F, now).
+
+One digest per (chat, campaign, period): its messages are queued under the dedupe keys
+"digest:<chat>:c<campaign>:<F as YYYYmmddTHHMMZ>:<part>" (parts 1, 2 ... and "chart"), all in one
+transaction, so a digest is queued at most once, even across restarts; the tick only builds a digest whose
+first key is not in the outbox yet. A digest reports on every launched campaign that ran during the period
+and covers a ward of the chat's scope (usually one); a chat gets nothing while no campaign runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from flows.schema import Likert5Question, MultiChoiceQuestion, SingleChoiceQuestion, Survey
+from reports import digest as content
+from reports.stats import AnswerKey, Lang
+from scheduler.outbox import Outgoing
+from scheduler.schedule import ScheduleError, parse_schedule
+from storage.db import Database
+from storage.records import CampaignRecord
+from storage.repo import campaigns as campaign_repo
+from storage.repo import chats as chat_repo
+from storage.repo import outbox, stats
+from storage.repo import surveys as survey_repo
+from storage.repo import wards as ward_repo
+from storage.repo.chats import OfficialChatRecord
+from storage.repo.outbox import NewMessage
+
+log = logging.getLogger(__name__)
+
+ON_DEMAND_COOLDOWN = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which questions feed a digest, from the questionnaire's `reporting` section and factors."""
+
+    overall: tuple[str, str] | None
+    """(question id, label) of the overall satisfaction question."""
+    factors: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """(factor id, label, its 1-5 scale question ids), in the questionnaire's order of factors."""
+    issues: str | None
+    issues_label: str | None
+    issue_labels: Mapping[str, str]
+    comments: tuple[str, ...]
+
+    @property
+    def scale_questions(self) -> list[str]:
+        ids = [self.overall[0]] if self.overall else []
+        for _, _, qids in self.factors:
+            ids.extend(qids)
+        return list(dict.fromkeys(ids))
+
+
+def plan_for(survey: Survey, language: str) -> Plan:
+    reporting = survey.reporting
+    scale = {q.id: q for q in survey.questions if isinstance(q, Likert5Question)}
+    overall = None
+    if reporting.overall and reporting.overall in scale:
+        overall = (reporting.overall, survey.text(scale[reporting.overall].label, language))
+        factor_of_overall = scale[reporting.overall].factor
+        for f in survey.factors:
+            if f.id == factor_of_overall:
+                overall = (reporting.overall, survey.text(f.label, language))
+    factors = []
+    for f in survey.factors:
+        qids = tuple(q.id for q in scale.values() if q.factor == f.id and q.id != reporting.overall)
+        if qids:
+            factors.append((f.id, survey.text(f.label, language), qids))
+    issues = issues_label = None
+    labels: dict[str, str] = {}
+    if reporting.issues and reporting.issues in survey.index:
+        question = survey.question(reporting.issues)
+        if isinstance(question, MultiChoiceQuestion | SingleChoiceQuestion):
+            issues = question.id
+            issues_label = {"vi": "Vấn đề cần ưu tiên cải thiện", "en": "Issues to improve first"}.get(language)
+            labels = {c.value: survey.text(c.label, language) for c in survey.choices(question)}
+    comments = tuple(q for q in reporting.comments if q in survey.index)
+    return Plan(overall, tuple(factors), issues, issues_label, labels, comments)
+
+
+def _sum(histograms: Sequence[Mapping[int | str, int]]) -> dict[AnswerKey, int]:
+    total: Counter[AnswerKey] = Counter()
+    for h in histograms:
+        total.update(h)
+    return dict(total)
+
+
+async def gather(
+    conn: AsyncConnection,
+    c: CampaignRecord,
+    survey: Survey,
+    scope: Sequence[int] | None,
+    window: content.Window,
+    previous: content.Window,
+    language: str,
+    tz: ZoneInfo,
+    alert_threshold: float,
+    on_demand: bool = False,
+) -> content.DigestInput:
+    """The digest's numbers for a campaign, a scope (ward codes; None = all) and a period: grouped SQL only."""
+    lang: Lang = "en" if language == "en" else "vi"
+    plan = plan_for(survey, lang)
+    wards = None if scope is None else sorted(set(scope) & set(c.ward_codes))
+    qids = plan.scale_questions
+    windows = [(window.start, window.end), (previous.start, previous.end), (None, window.end)]
+    period, before, total = await stats.scale_counts_windows(conn, c.id, qids, windows, wards)
+
+    def counts(question_ids: Sequence[str], label: str) -> content.FactorCounts:
+        return content.FactorCounts(
+            label=label,
+            period=_sum([period[q] for q in question_ids]),
+            previous=_sum([before[q] for q in question_ids]),
+            total=_sum([total[q] for q in question_ids]),
+        )
+
+    overall = counts([plan.overall[0]], plan.overall[1]) if plan.overall else None
+    factors = [counts(q, label) for _, label, q in plan.factors]
+    scope_codes = list(c.ward_codes) if wards is None else wards
+    names = {u.code: u.name for u in await ward_repo.get_many(conn, scope_codes)}
+    ward_overall: list[tuple[str, Mapping[int | str, int]]] = []
+    if plan.overall is not None and len(scope_codes) > 1:
+        by_ward = await stats.scale_counts(conn, c.id, [plan.overall[0]], wards, None, window.end, by_ward=True)
+        ward_overall = [(names.get(code, str(code)), by_ward.get((plan.overall[0], code), {})) for code in scope_codes]
+    completed_total = await stats.completed_count(conn, c.id, wards, None, window.end)
+    completed_period = await stats.completed_count(conn, c.id, wards, window.start, window.end)
+    started = (await stats.response_totals(conn, c.id, wards)).started
+    issues: dict[str, int] = {}
+    if plan.issues is not None:
+        chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
+        issues = {plan.issue_labels.get(value, value): n for value, n in chosen.items()}
+    n_comments, recent = await stats.comments(
+        conn, c.id, plan.comments, wards, window.start, window.end, limit=content.MAX_COMMENTS
+    )
+    return content.DigestInput(
+        language=lang,
+        campaign_title=c.title,
+        scope_label=content.scope_label(None if scope is None else [names.get(w, str(w)) for w in wards or []], lang),
+        period=window,
+        timezone=tz.key,
+        responses_period=completed_period,
+        responses_total=completed_total,
+        started_total=started,
+        overall=overall,
+        factors=factors,
+        ward_overall=ward_overall,
+        issues_label=plan.issues_label,
+        issues=issues,
+        issues_base=completed_total,
+        comments_count=n_comments,
+        comments=[(comment.ward_name, comment.text) for comment in recent],
+        alert_threshold=alert_threshold,
+        on_demand=on_demand,
+    )
+
+
+async def build(data: content.DigestInput) -> list[Outgoing]:
+    """The digest's messages: the text (one or more messages of <= 4096 characters), then the chart."""
+    view = content.compute(data)
+    messages = [Outgoing(text=part) for part in content.render(view)]
+    png = await asyncio.to_thread(content.chart_png, view)
+    if png is not None:
+        messages.append(Outgoing(photo=png, caption=content.caption(view)))
+    return messages
+
+
+def _keys(prefix: str, messages: Sequence[Outgoing]) -> list[str]:
+    keys = []
+    for number, message in enumerate(messages, start=1):
+        keys.append(f"{prefix}:chart" if message.photo is not None else f"{prefix}:{number}")
+    return keys
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%MZ")
+
+
+async def _enqueue(
+    db: Database, chat: OfficialChatRecord, prefix: str, messages: Sequence[Outgoing], now: datetime, expires: datetime
+) -> int:
+    rows = [
+        NewMessage(
+            recipient=str(chat.chat_id),
+            recipient_kind="group",
+            kind="digest",
+            payload=message.to_payload(),
+            dedupe_key=key,
+            expires_at=expires,
+        )
+        for key, message in zip(_keys(prefix, messages), messages, strict=True)
+    ]
+    async with db.write() as conn:
+        if await outbox.existing_keys(conn, [rows[0].dedupe_key]):
+            return 0
+        return await outbox.enqueue_many(conn, rows, now)
+
+
+async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_threshold: float) -> int:
+    """For every active chat whose schedule has fired since it subscribed, queue the digest of the latest
+    period unless it is queued already. Returns how many digests were queued."""
+    async with db.read() as conn:
+        chats = await chat_repo.list_chats(conn, active_only=True)
+    queued = 0
+    for chat in chats:
+        try:
+            schedule = parse_schedule(chat.schedule)
+        except ScheduleError as e:
+            log.error("official chat %s has an unusable schedule: %s", chat.chat_id, e)
+            continue
+        fire = schedule.last_fire(now, tz)
+        if fire is None or fire <= chat.subscribed_at:
+            continue
+        start = schedule.previous_fire(fire, tz)
+        window = content.Window(start, fire)
+        previous = content.Window(schedule.previous_fire(start, tz), start)
+        expires = schedule.next_fire(fire, tz)
+        async with db.read() as conn:
+            campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, start, fire)
+        for campaign_id in campaign_ids:
+            prefix = f"digest:{chat.chat_id}:c{campaign_id}:{_stamp(fire)}"
+            async with db.read() as conn:
+                if await outbox.existing_keys(conn, [f"{prefix}:1"]):
+                    continue
+                c = await campaign_repo.get_by_id(conn, campaign_id)
+                survey = await survey_repo.definition(conn, c.survey_id)
+                data = await gather(conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold)
+            messages = await build(data)
+            if await _enqueue(db, chat, prefix, messages, now, expires):
+                queued += 1
+                log.info("digest for chat %s, campaign %s, period ending %s queued", chat.chat_id, c.code, fire)
+    return queued
+
+
+class DigestUnavailable(Exception):
+    """/digest cannot be answered now; `reason`: not_subscribed, no_campaign or too_soon."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def queue_digest_now(
+    db: Database, chat_id: int, now: datetime, tz: ZoneInfo, alert_threshold: float, request_id: str
+) -> int:
+    """/digest: queue the current period's digest so far, for each campaign in the chat's scope; `request_id`
+    (the command's message id) makes a redelivered command a no-op. Returns how many messages were queued."""
+    async with db.read() as conn:
+        chat = await chat_repo.get(conn, chat_id)
+        if chat is None or not chat.active:
+            raise DigestUnavailable("not_subscribed")
+        if await outbox.queued_since(
+            conn, f"digest-now:{chat_id}:{request_id}:", datetime.min.replace(tzinfo=now.tzinfo)
+        ):
+            return 0  # the same command again (a redelivered update)
+        if await outbox.queued_since(conn, f"digest-now:{chat_id}:", now - ON_DEMAND_COOLDOWN):
+            raise DigestUnavailable("too_soon")
+    schedule = parse_schedule(chat.schedule)
+    fire = schedule.last_fire(now, tz)
+    if fire is None:
+        start = now - timedelta(days=1)
+        previous = content.Window(start - timedelta(days=1), start)
+    else:
+        start = fire if fire < now else schedule.previous_fire(fire, tz)
+        previous = content.Window(schedule.previous_fire(start, tz), start)
+    window = content.Window(start, now)
+    async with db.read() as conn:
+        campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, window.start, window.end)
+    if not campaign_ids:
+        raise DigestUnavailable("no_campaign")
+    total = 0
+    for campaign_id in campaign_ids:
+        async with db.read() as conn:
+            c = await campaign_repo.get_by_id(conn, campaign_id)
+            survey = await survey_repo.definition(conn, c.survey_id)
+            data = await gather(
+                conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold, on_demand=True
+            )
+        messages = await build(data)
+        prefix = f"digest-now:{chat_id}:{request_id}:c{campaign_id}"
+        total += await _enqueue(db, chat, prefix, messages, now, now + timedelta(hours=1))
+    return total

@@ -1,0 +1,237 @@
+"""Minute-tick jobs for respondents: reminders to finish, invitations when a campaign opens, campaign close.
+
+Reminders follow each campaign's policy (`ReminderPolicy`): delays after the respondent's last activity
+(default 24 h, then 72 h), at most `max_count`, none during quiet hours (default 21:00-07:00 in TZ: a
+reminder that falls due at night waits for the morning tick), none after the campaign ends (the outbox row
+expires with the campaign), none to people who opted out or blocked the bot, and only to people with a
+Telegram chat address. Each reminder is queued with the response's reminder count raised in the same
+transaction, under the dedupe key "reminder:c<campaign>:r<response>:<n>", so a tick that runs twice, or
+after a crash, queues nothing twice.
+
+Just before sending, the sender asks `no_longer_wanted` whether a queued reminder or invitation should still go
+(the person may have answered, finished, opted out or deleted their data meanwhile).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.telegram.callbacks import CampaignCb, ResumeCb
+from flows import engine
+from flows.schema import Survey
+from scheduler.outbox import Button, Outgoing, quiet_hours_end
+from storage.db import Database
+from storage.records import CampaignRecord
+from storage.repo import campaigns as campaign_repo
+from storage.repo import outbox
+from storage.repo import reminders as repo
+from storage.repo import surveys as survey_repo
+from storage.repo.outbox import NewMessage, OutboxRecord
+
+log = logging.getLogger(__name__)
+
+TEXTS: dict[str, dict[str, str]] = {
+    "reminder": {
+        "vi": "👋 Chào bạn! Bạn đang trả lời dở khảo sát <b>{title}</b>: đã xong {done}/{total} câu. "
+        "Chỉ còn vài phút nữa thôi. Bấm “Tiếp tục” để làm tiếp từ câu {next}. "
+        "Khảo sát mở đến {end}. Cảm ơn bạn!",
+        "en": "👋 Hello! You are part-way through the survey <b>{title}</b>: {done} of {total} questions "
+        "answered. It only takes a few more minutes. Press “Continue” to pick up at question {next}. "
+        "The survey is open until {end}. Thank you!",
+    },
+    "reminder_not_started": {
+        "vi": "👋 Chào bạn! Bạn đã đồng ý tham gia khảo sát <b>{title}</b> nhưng chưa trả lời câu nào. "
+        "Chỉ mất khoảng 5 phút. Bấm “Tiếp tục” để bắt đầu. Khảo sát mở đến {end}. Cảm ơn bạn!",
+        "en": "👋 Hello! You agreed to take part in the survey <b>{title}</b> but have not answered yet. "
+        "It takes about 5 minutes. Press “Continue” to begin. The survey is open until {end}. Thank you!",
+    },
+    "continue": {"vi": "▶ Tiếp tục", "en": "▶ Continue"},
+    "invitation": {
+        "vi": "📣 Chào bạn! Bạn đã đồng ý nhận lời mời tham gia các khảo sát mới. Đợt khảo sát <b>{title}</b> "
+        "vừa mở và kéo dài đến {end}. Chỉ mất khoảng 5 phút, câu trả lời được tổng hợp ẩn danh. "
+        "Bấm “Tham gia” để bắt đầu.",
+        "en": "📣 Hello! You agreed to be invited to new surveys. The survey <b>{title}</b> has just opened and "
+        "runs until {end}. It takes about 5 minutes, and answers are reported anonymously. "
+        "Press “Take part” to begin.",
+    },
+    "join": {"vi": "▶ Tham gia", "en": "▶ Take part"},
+}
+
+
+def text(key: str, language: str, **params: object) -> str:
+    entry = TEXTS[key]
+    return (entry.get(language) or entry["vi"]).format(**params)
+
+
+def _language(language: str) -> str:
+    return language if language in ("vi", "en") else "vi"
+
+
+def reminder_message(survey: Survey, c: CampaignRecord, due: repo.DueReminder, tz: ZoneInfo) -> Outgoing | None:
+    """The reminder for one response: how far they got, and the "Tiếp tục / Continue" button (None if the
+    questionnaire is in fact complete)."""
+    lang = _language(due.language)
+    state = engine.State(consented=True, answers=due.answers, fixed=frozenset(due.fixed))
+    current = engine.current_question(survey, state)
+    if current is None:
+        return None
+    number, total = engine.progress(survey, state, current)
+    params = {
+        "title": html.escape(c.title),
+        "done": number - 1,
+        "total": total,
+        "next": number,
+        "end": c.ends_at.astimezone(tz).strftime("%d/%m/%Y"),
+    }
+    body = text("reminder" if number > 1 else "reminder_not_started", lang, **params)
+    button = Button(text("continue", lang), callback_data=ResumeCb(r=due.response_id).pack())
+    return Outgoing(text=body, buttons=((button,),))
+
+
+def invitation_message(c: CampaignRecord, language: str, tz: ZoneInfo, bot_username: str | None) -> Outgoing:
+    lang = _language(language)
+    body = text("invitation", lang, title=html.escape(c.title), end=c.ends_at.astimezone(tz).strftime("%d/%m/%Y"))
+    if bot_username:
+        from bot.links import deep_link
+
+        button = Button(text("join", lang), url=deep_link(bot_username, c.code))
+    else:
+        button = Button(text("join", lang), callback_data=CampaignCb(code=c.code).pack())
+    return Outgoing(text=body, buttons=((button,),))
+
+
+def _quiet(c: CampaignRecord, tz: ZoneInfo) -> dict[str, str]:
+    policy = c.reminder_policy
+    return {"start": policy.quiet_start, "end": policy.quiet_end, "tz": tz.key}
+
+
+def reminder_key(campaign_id: int, response_id: int, number: int) -> str:
+    return f"reminder:c{campaign_id}:r{response_id}:{number}"
+
+
+def invitation_key(campaign_id: int, respondent_id: int) -> str:
+    return f"invitation:c{campaign_id}:p{respondent_id}"
+
+
+async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: int = 1000) -> int:
+    """Queue the reminders due now in every open campaign, outside its quiet hours. Returns how many."""
+    async with db.read() as conn:
+        open_now = await campaign_repo.open_campaigns(conn, now)
+    queued = 0
+    for c in open_now:
+        policy = c.reminder_policy
+        if quiet_hours_end(now, policy.quiet_start, policy.quiet_end, tz) is not None:
+            continue
+        async with db.write() as conn:
+            due = await repo.due(conn, c, now, limit)
+            if not due:
+                continue
+            survey = await survey_repo.definition(conn, c.survey_id)
+            messages: list[NewMessage] = []
+            for d in due:
+                message = reminder_message(survey, c, d, tz)
+                if message is None or not await repo.count_sent(conn, d.response_id, d.reminders_sent):
+                    continue
+                guard = {
+                    "respondent_id": d.respondent_id,
+                    "response_id": d.response_id,
+                    "activity_at": d.last_activity_at.isoformat(),
+                }
+                messages.append(
+                    NewMessage(
+                        recipient=d.address,
+                        kind="reminder",
+                        payload=message.to_payload(quiet_hours=_quiet(c, tz), guard=guard),
+                        dedupe_key=reminder_key(c.id, d.response_id, d.reminders_sent + 1),
+                        expires_at=c.ends_at,
+                    )
+                )
+            queued += await outbox.enqueue_many(conn, messages, now)
+    if queued:
+        log.info("queued %d reminder(s)", queued)
+    return queued
+
+
+async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo, bot_username: str | None = None) -> int:
+    """When a campaign opens (its start time has passed), invite once the people who asked to hear about
+    new surveys, if its policy says so. Returns how many invitations were queued."""
+    queued = 0
+    async with db.read() as conn:
+        candidates = await repo.campaigns_to_invite(conn, now)
+    for campaign_id in candidates:
+        async with db.write() as conn:
+            c = await campaign_repo.get_by_id(conn, campaign_id)
+            if not await repo.mark_invited(conn, c.id, now):
+                continue  # another tick got there first
+            if not c.reminder_policy.invite:
+                continue
+            messages = [
+                NewMessage(
+                    recipient=person.address,
+                    kind="invitation",
+                    payload=invitation_message(c, person.language, tz, bot_username).to_payload(
+                        quiet_hours=_quiet(c, tz), guard={"respondent_id": person.respondent_id}
+                    ),
+                    dedupe_key=invitation_key(c.id, person.respondent_id),
+                    expires_at=c.ends_at,
+                )
+                for person in await repo.invitees(conn, c)
+            ]
+            n = await outbox.enqueue_many(conn, messages, now)
+        queued += n
+        log.info("campaign %s opened: %d invitation(s) queued", c.code, n)
+    return queued
+
+
+async def close_ended(db: Database, now: datetime) -> list[str]:
+    """Close the active campaigns whose end time has passed (in-progress responses become abandoned, chat
+    addresses are deleted) and drop their queued reminders and invitations, which hold chat ids."""
+    async with db.read() as conn:
+        codes = await repo.campaigns_to_close(conn, now)
+    closed: list[str] = []
+    for code in codes:
+        async with db.write() as conn:
+            try:
+                c, abandoned, addresses = await campaign_repo.close(conn, code, now)
+            except campaign_repo.CampaignError as e:  # closed meanwhile by an operator
+                log.info("campaign %s not closed by the scheduler: %s", code, e)
+                continue
+            dropped = await outbox.delete_by_prefix(conn, f"reminder:c{c.id}:")
+            dropped += await outbox.delete_by_prefix(conn, f"invitation:c{c.id}:")
+        closed.append(code)
+        log.info(
+            "campaign %s ended: closed; %d unfinished response(s) abandoned, %d chat address(es) and %d queued "
+            "message(s) deleted",
+            code,
+            abandoned,
+            addresses,
+            dropped,
+        )
+    return closed
+
+
+def _queued(record: OutboxRecord) -> repo.Queued | None:
+    guard = record.payload.get("guard")
+    if not isinstance(guard, dict) or "respondent_id" not in guard:
+        return None
+    activity = guard.get("activity_at")
+    return repo.Queued(
+        outbox_id=record.id,
+        kind=record.kind,
+        recipient=record.recipient,
+        respondent_id=int(guard["respondent_id"]),
+        response_id=int(guard["response_id"]) if guard.get("response_id") is not None else None,
+        activity_at=datetime.fromisoformat(activity) if activity else None,
+    )
+
+
+async def no_longer_wanted(conn: AsyncConnection, records: Sequence[OutboxRecord], now: datetime) -> set[int]:
+    """The sender's guard: ids of queued reminders/invitations that must not be sent any more."""
+    parsed = [q for q in (_queued(r) for r in records) if q is not None]
+    return await repo.unwanted(conn, parsed, now)

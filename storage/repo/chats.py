@@ -1,0 +1,250 @@
+"""Officials' group chats and the one-time codes that subscribe them to digests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.repo.sql import admin_unit, insert, official_chat, subscription_code
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or copied from paper
+CODE_LENGTH = 8
+
+
+class ChatError(ValueError):
+    """A chat or code operation that cannot be done, with a message for the operator."""
+
+
+class CodeRejected(ChatError):
+    """A /subscribe code that does not work; `reason` is one of: unknown, used, expired."""
+
+    def __init__(self, reason: str, message: str, expires_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.expires_at = expires_at
+
+
+@dataclass(frozen=True)
+class SubscriptionCodeRecord:
+    code: str
+    scope: tuple[int, ...] | None
+    schedule: str
+    language: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by_chat: int | None
+
+    @property
+    def display(self) -> str:
+        return format_code(self.code)
+
+
+@dataclass(frozen=True)
+class OfficialChatRecord:
+    id: int
+    chat_id: int
+    title: str
+    scope: tuple[int, ...] | None
+    """Ward codes; None means every ward."""
+    schedule: str
+    language: str
+    active: bool
+    subscribed_at: datetime
+    subscribed_by: int | None
+
+
+def format_code(code: str) -> str:
+    """ "K7QPM2XD" -> "K7QP-M2XD" (what people read and type)."""
+    return f"{code[:4]}-{code[4:]}" if len(code) == CODE_LENGTH else code
+
+
+def normalise_code(text: str) -> str:
+    """What someone typed, as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def _scope(value: Any) -> tuple[int, ...] | None:
+    return None if value is None else tuple(int(w) for w in value)
+
+
+def _code_record(row: Any) -> SubscriptionCodeRecord:
+    return SubscriptionCodeRecord(
+        code=row.code,
+        scope=_scope(row.scope),
+        schedule=row.schedule,
+        language=row.language,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        used_by_chat=row.used_by_chat,
+    )
+
+
+def _chat_record(row: Any) -> OfficialChatRecord:
+    return OfficialChatRecord(
+        id=row.id,
+        chat_id=row.chat_id,
+        title=row.title,
+        scope=_scope(row.scope),
+        schedule=row.schedule,
+        language=row.language,
+        active=row.active,
+        subscribed_at=row.subscribed_at,
+        subscribed_by=row.subscribed_by,
+    )
+
+
+async def unknown_wards(conn: AsyncConnection, codes: Sequence[int]) -> list[int]:
+    if not codes:
+        return []
+    known = set((await conn.execute(sa.select(admin_unit.c.code).where(admin_unit.c.code.in_(list(codes))))).scalars())
+    return [c for c in codes if c not in known]
+
+
+async def issue_code(
+    conn: AsyncConnection,
+    *,
+    scope: Sequence[int] | None,
+    schedule: str,
+    language: str,
+    now: datetime,
+    valid_for: timedelta = timedelta(days=7),
+) -> SubscriptionCodeRecord:
+    """A new one-time code for a scope (ward codes, or None for all wards). The schedule must be valid already."""
+    wards = None if scope is None else sorted(set(scope))
+    if wards is not None:
+        if not wards:
+            raise ChatError("the scope needs at least one ward (or 'all')")
+        unknown = await unknown_wards(conn, wards)
+        if unknown:
+            raise ChatError(f"unknown ward code(s): {', '.join(map(str, unknown[:10]))}; see 'khaosat wards list'")
+    if language not in ("vi", "en"):
+        raise ChatError(f"unsupported language {language!r}: use vi or en")
+    for _ in range(5):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        stmt = (
+            insert(conn, subscription_code)
+            .values(
+                code=code,
+                scope=wards,
+                schedule=schedule,
+                language=language,
+                created_at=now,
+                expires_at=now + valid_for,
+                used_at=None,
+                used_by_chat=None,
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
+        if (await conn.execute(stmt)).rowcount:
+            row = (await conn.execute(sa.select(subscription_code).where(subscription_code.c.code == code))).one()
+            return _code_record(row)
+    raise ChatError("could not find an unused code; try again")  # pragma: no cover - 32**8 codes
+
+
+async def list_codes(conn: AsyncConnection, *, unused_only: bool = False) -> list[SubscriptionCodeRecord]:
+    q = sa.select(subscription_code).order_by(subscription_code.c.created_at, subscription_code.c.code)
+    if unused_only:
+        q = q.where(subscription_code.c.used_at.is_(None))
+    return [_code_record(r) for r in (await conn.execute(q)).all()]
+
+
+async def redeem(
+    conn: AsyncConnection, *, code: str, chat_id: int, title: str, user_id: int | None, now: datetime
+) -> OfficialChatRecord:
+    """Use a code for a group chat: subscribes the chat (or replaces its subscription) and spends the code.
+
+    Raises CodeRejected (unknown / used / expired); nothing changes then.
+    """
+    typed = normalise_code(code)
+    q = sa.select(subscription_code).where(subscription_code.c.code == typed)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = (await conn.execute(q)).first() if typed else None
+    if row is None:
+        raise CodeRejected("unknown", f"no subscription code {code!r}")
+    if row.used_at is not None:
+        raise CodeRejected("used", f"code {format_code(typed)} was already used on {row.used_at:%Y-%m-%d %H:%M} UTC")
+    if row.expires_at <= now:
+        raise CodeRejected(
+            "expired", f"code {format_code(typed)} expired on {row.expires_at:%Y-%m-%d %H:%M} UTC", row.expires_at
+        )
+    spent = await conn.execute(
+        subscription_code.update()
+        .where(subscription_code.c.code == typed, subscription_code.c.used_at.is_(None))
+        .values(used_at=now, used_by_chat=chat_id)
+    )
+    if not spent.rowcount:  # pragma: no cover - a concurrent redeem of the same code (SQLite serialises writers)
+        raise CodeRejected("used", f"code {format_code(typed)} was already used")
+    values = {
+        "title": title,
+        "scope": row.scope,
+        "schedule": row.schedule,
+        "language": row.language,
+        "active": True,
+        "subscribed_at": now,
+        "subscribed_by": user_id,
+    }
+    stmt = insert(conn, official_chat).values(chat_id=chat_id, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=["chat_id"], set_=values)
+    await conn.execute(stmt)
+    chat = await get(conn, chat_id)
+    assert chat is not None
+    return chat
+
+
+async def get(conn: AsyncConnection, chat_id: int) -> OfficialChatRecord | None:
+    row = (await conn.execute(sa.select(official_chat).where(official_chat.c.chat_id == chat_id))).first()
+    return None if row is None else _chat_record(row)
+
+
+async def list_chats(conn: AsyncConnection, *, active_only: bool = False) -> list[OfficialChatRecord]:
+    q = sa.select(official_chat).order_by(official_chat.c.subscribed_at, official_chat.c.id)
+    if active_only:
+        q = q.where(official_chat.c.active.is_(True))
+    return [_chat_record(r) for r in (await conn.execute(q)).all()]
+
+
+async def set_active(conn: AsyncConnection, chat_id: int, active: bool) -> bool:
+    """Pause or resume a chat's digests; False when the chat is not subscribed."""
+    result = await conn.execute(official_chat.update().where(official_chat.c.chat_id == chat_id).values(active=active))
+    return bool(result.rowcount)
+
+
+async def remove(conn: AsyncConnection, chat_id: int) -> OfficialChatRecord:
+    """Delete a chat's subscription (and cancel what is still queued for it)."""
+    from storage.repo import outbox
+
+    chat = await get(conn, chat_id)
+    if chat is None:
+        raise ChatError(f"no official chat with id {chat_id}; see 'khaosat chats list'")
+    await conn.execute(official_chat.delete().where(official_chat.c.chat_id == chat_id))
+    await outbox.cancel_pending_to(conn, str(chat_id), "chat removed")
+    return chat
+
+
+async def campaigns_for(
+    conn: AsyncConnection, scope: Sequence[int] | None, start: datetime, end: datetime
+) -> list[int]:
+    """Ids of the launched campaigns running at some point in [start, end) that cover a ward of the scope
+    (any ward when scope is None), oldest first: the campaigns a digest for that period reports on."""
+    from storage.repo.sql import campaign, campaign_ward
+
+    finished = sa.func.coalesce(campaign.c.closed_at, campaign.c.ends_at)
+    q = sa.select(campaign.c.id).where(
+        campaign.c.status.in_(("active", "closed")),
+        campaign.c.launched_at.is_not(None),
+        campaign.c.starts_at < end,
+        finished > start,
+    )
+    if scope is not None:
+        covered = sa.select(campaign_ward.c.campaign_id).where(campaign_ward.c.ward_code.in_(list(scope)))
+        q = q.where(campaign.c.id.in_(covered))
+    return list((await conn.execute(q.order_by(campaign.c.starts_at, campaign.c.id))).scalars())

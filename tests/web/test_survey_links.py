@@ -1,0 +1,58 @@
+"""`khaosat campaign links CODE --channel web` (and --qr): links and posters that open the web survey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from reports.posters import INDEX_NAME
+from tests.operators.conftest import env  # noqa: F401 (the operators' CLI environment fixture)
+from tests.operators.helpers import audit_rows, cli, create, publish
+from tests.operators.test_cli_links_stats import decodes_to
+
+WEB_LINKS = [
+    "4\tPhường Ba Đình\thttps://khaosat.example.gov.vn/s/hn-2026/4",
+    "70\tPhường Hoàn Kiếm\thttps://khaosat.example.gov.vn/s/hn-2026/70",
+    "235\tPhường Đống Đa\thttps://khaosat.example.gov.vn/s/hn-2026/235",
+]
+
+
+def test_web_links_and_posters(env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: F811
+    publish()
+    create("hn-2026", "70,235,4")
+    missing = cli("campaign", "links", "hn-2026", "--channel", "web")
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        "Error: web links need PUBLIC_URL, the address citizens reach this server at "
+        "(e.g. https://khaosat.example.gov.vn); set it in .env\n",
+    )
+
+    monkeypatch.setenv("PUBLIC_URL", "https://khaosat.example.gov.vn/")  # no Telegram setting is needed
+    result = cli("campaign", "links", "hn-2026", "--channel", "web")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == WEB_LINKS
+
+    posters = tmp_path / "posters"
+    result = cli("campaign", "links", "hn-2026", "--channel", "web", "--qr", str(posters))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == WEB_LINKS
+    poster = posters / "70-phuong-hoan-kiem.png"
+    with Image.open(poster) as image:
+        assert image.text["Link"] == "https://khaosat.example.gov.vn/s/hn-2026/70"  # type: ignore[attr-defined]
+    assert decodes_to(poster, "https://khaosat.example.gov.vn/s/hn-2026/70")
+    assert "https://khaosat.example.gov.vn/s/hn-2026/235" in (posters / INDEX_NAME).read_text(encoding="utf-8")
+
+    telegram = cli("campaign", "links", "hn-2026", "--channel", "telegram")  # the default still needs the bot
+    assert telegram.exit_code == 1 and "TELEGRAM_BOT_USERNAME" in telegram.stderr
+    bad = cli("campaign", "links", "hn-2026", "--channel", "zalo")
+    assert bad.exit_code == 2 and "'zalo' is not one of 'telegram', 'web'" in bad.stderr
+    channels = [args.get("channel") for action, _, args in audit_rows(env) if action == "campaign.links"]
+    assert channels == ["web", "web", "web", "telegram"]
+
+
+def test_links_help_mentions_the_web(env: str) -> None:  # noqa: F811
+    result = cli("campaign", "links", "--help")
+    assert result.exit_code == 0
+    assert "--channel [telegram|web]" in result.output and "PUBLIC_URL" in result.output
