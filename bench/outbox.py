@@ -9,6 +9,7 @@ Target: at least 90% of the ceiling sustained, zero violations.
     python -m bench.outbox                                   # 10,000 messages at 30/s (about 6 minutes)
     python -m bench.outbox --count 2000 --rate 100           # a higher ceiling (the fake enforces it too)
     python -m bench.outbox --db postgresql --count 3000
+    python -m bench.outbox --faults --rate 100               # 429s, 500s, timeouts and 403s all along
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scheduler.outbox import OutboxSender, Outgoing, TelegramTransport
+from scheduler.outbox import OutboxSender, Outgoing, RetryPolicy, TelegramTransport
 from scheduler.pacing import Limits
 from storage import migrate
 from storage.db import Database
@@ -33,7 +34,20 @@ from tests.fakebot import FakeBotAPI
 PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-async def run(url: str, label: str, count: int, per_chat: int, limits: Limits) -> None:
+async def storm(fake: FakeBotAPI, every: int) -> None:
+    """Faults all along the broadcast: 500s, 429s with retry_after, Telegram too slow to answer (timeouts)."""
+    mark = every
+    while True:
+        await fake.wait_for(lambda m=mark: len(fake.sent) >= m, timeout=3600)
+        fake.fail_next("sendMessage", 500, count=20, description="Internal Server Error")
+        fake.fail_next("sendMessage", 429, count=2, retry_after=2)
+        fake.delay("sendMessage", 2.5)  # longer than the sender's request timeout
+        await asyncio.sleep(0.5)
+        fake.delay("sendMessage", 0)
+        mark += every
+
+
+async def run(url: str, label: str, count: int, per_chat: int, limits: Limits, faults: bool = False) -> None:
     db = Database(url)
     try:
         await migrate.upgrade(db)
@@ -49,14 +63,35 @@ async def run(url: str, label: str, count: int, per_chat: int, limits: Limits) -
             per_chat_per_sec=max(1, int(limits.private_per_sec)),
             per_group_per_min=int(limits.group_per_min),
         ) as fake:
+            blocked = {int(m.recipient) for m in messages[::50]} if faults else set()
+            for chat in blocked:
+                fake.block(chat)  # 2% of the people blocked the bot: 403
             bot = fake.make_bot()
+            chaos = asyncio.create_task(storm(fake, max(200, count // 10))) if faults else None
             try:
-                sender = OutboxSender(db, TelegramTransport(bot), clock=lambda: datetime.now(UTC), limits=limits)
+                retry = RetryPolicy(max_attempts=8, base_seconds=1.0, max_seconds=10.0) if faults else None
+                sender = OutboxSender(
+                    db,
+                    TelegramTransport(bot, request_timeout=2 if faults else 30),
+                    clock=lambda: datetime.now(UTC),
+                    limits=limits,
+                    retry=retry,
+                )
                 t0 = time.perf_counter()
                 stats = await sender.drain()
+                while faults:  # retries are due later: keep draining until nothing is pending
+                    async with db.read() as conn:
+                        if (await outbox.counts(conn))["pending"] == 0:
+                            break
+                    await asyncio.sleep(0.5)
+                    stats = await sender.drain()
                 elapsed = time.perf_counter() - t0
             finally:
+                if chaos is not None:
+                    chaos.cancel()
                 await bot.session.close()
+            delivered = {r.chat_id for r in fake.send_log}
+            lost = {int(m.recipient) for m in messages} - blocked - delivered
             rate = fake.send_rate()
             rejected = sum(1 for e in fake.errors if e[2] == 429)
             violations = fake.rate_violations(
@@ -70,6 +105,12 @@ async def run(url: str, label: str, count: int, per_chat: int, limits: Limits) -
             f"{100 * rate / ceiling:.1f}% of the {ceiling:g}/s ceiling; busiest second {fake.peak_sends(1.0)}; "
             f"429s {rejected}; limit violations {len(violations)}; outbox {left}"
         )
+        if faults:
+            print(
+                f"  with faults: {len(blocked)} people blocked the bot (403), 500s, 429s and timeouts all along; "
+                f"lost: {len(lost)}, delivered more than once (a send that timed out): "
+                f"{len(fake.send_log) - len(delivered)}"
+            )
         for violation in violations[:5]:
             print(f"    {violation}")
     finally:
@@ -92,6 +133,7 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--per-chat", type=int, default=1, help="messages to each chat (1 per second per chat)")
     parser.add_argument("--rate", type=float, default=None, help="global ceiling (default SEND_RATE_GLOBAL, 30)")
+    parser.add_argument("--faults", action="store_true", help="inject 429s, 500s, timeouts and 403s all along")
     args = parser.parse_args()
     from bot.settings import load_settings
 
@@ -103,13 +145,22 @@ async def main() -> None:
     )
     if args.db == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
-            await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", "SQLite", args.count, args.per_chat, limits)
+            await run(
+                f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+                "SQLite",
+                args.count,
+                args.per_chat,
+                limits,
+                args.faults,
+            )
     else:
         name = f"khaosat_bench_{secrets.token_hex(3)}"
         await _pg_admin(f'CREATE DATABASE "{name}"')
         try:
             base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-            await run(f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.count, args.per_chat, limits)
+            await run(
+                f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.count, args.per_chat, limits, args.faults
+            )
         finally:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
