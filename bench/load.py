@@ -64,7 +64,9 @@ class Pacer:
     """Open-loop pacing: answers are released at a fixed rate, whatever the bot's speed."""
 
     def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
+        """`rate` in answers per second; the /start, consent and selection updates that come with the
+        17 answers of a walk (20 updates in all) are paced too, so the offered load is steady."""
+        self.interval = 17 / (20 * rate) if rate else 0.0
         self.next = time.monotonic()
         self.lock = asyncio.Lock()
 
@@ -95,8 +97,7 @@ async def walk(
         chat = tg.chat(user_id)
         before = chat.version
         last_before = max(chat.messages, default=0)
-        if counts_as_answer:
-            await pacer.wait()
+        await pacer.wait()  # open loop: every update is released at the offered rate
         latency, attempts = await deliver(http, url, SECRET, update)
         stats.updates += 1
         stats.redeliveries += attempts - 1
@@ -243,14 +244,27 @@ class BotProcess:
             await asyncio.sleep(0.05)
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the bot process has used so far (Linux /proc)."""
+        """CPU time (user + system) used so far by the bot and its worker processes (Linux /proc)."""
         if self.proc is None:
             return 0.0
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, seconds)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        tree = {self.proc.pid}
+        grew = True
+        while grew:
+            grew = False
+            for pid, (parent, _) in stats.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        return sum(stats[pid][1] for pid in tree if pid in stats)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -280,9 +294,12 @@ def khaosat_process(db_url: str, tg: FastTelegram) -> BotProcess:
         "WEB_PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "SCHEDULER_ENABLED": "false",
+        "WEB_WORKERS": os.environ.get("KHAOSAT_BENCH_WORKERS", "1"),
         "PYTHONPATH": str(ROOT),
+        **({"PYTHONASYNCIODEBUG": "1"} if os.environ.get("KHAOSAT_BENCH_DEBUG") else {}),
     }
-    return BotProcess([sys.executable, "-m", "bot", "run"], env, port)
+    argv = [sys.executable, os.environ["KHAOSAT_BENCH_BOT"]] if os.environ.get("KHAOSAT_BENCH_BOT") else None
+    return BotProcess(argv or [sys.executable, "-m", "bot", "run"], env, port)
 
 
 def peer_process(module: str, db_url: str, tg: FastTelegram) -> BotProcess:
@@ -316,6 +333,8 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
         else:
             bot = peer_process("bench.peers.ptb_conversation", db_url, tg)
         await bot.start(tg)
+        if name == "khaosat" and os.environ.get("KHAOSAT_BENCH_WORKERS", "1") != "1":
+            await asyncio.sleep(8)  # let the worker processes start listening before connections are made
         stats = Stats()
         pacer = Pacer(rate)
         sem = asyncio.Semaphore(concurrency)
@@ -340,11 +359,29 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
                         except Exception as e:  # report, keep going
                             stats.errors.append(f"{type(e).__name__}: {e}")
 
+                # warm up (imports, caches, connection pools) before measuring
+                warm = Stats()
+                await asyncio.gather(
+                    *(
+                        walk(tg, http, bot.url, 600_000 + i, wards[i], warm, Pacer(None), wait_reply=name != "khaosat")
+                        for i in range(4)
+                    )
+                )
                 cpu0 = bot.cpu_seconds()
+                harness0 = time.process_time()
                 t0 = time.perf_counter()
                 await asyncio.gather(*(one(i) for i in range(citizens)))
                 elapsed = time.perf_counter() - t0
                 cpu = bot.cpu_seconds() - cpu0
+                harness_cpu = time.process_time() - harness0
+                server_side = ""
+                if name == "khaosat":
+                    with contextlib.suppress(Exception):
+                        async with http.get(bot.url.rsplit("/", 1)[0] + "/metrics") as r:
+                            lines = [
+                                ln for ln in (await r.text()).splitlines() if ln.startswith("khaosat_update_seconds")
+                            ]
+                        server_side = ", ".join(_quantile(ln) for ln in lines)
         finally:
             await bot.stop()
             await tg.stop()
@@ -368,9 +405,17 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
         "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
         "redeliveries": stats.redeliveries,
         "cpu_ms_per_answer": cpu * 1000 / max(stats.answers, 1),
+        "harness_cpu_ms_per_answer": harness_cpu * 1000 / max(stats.answers, 1),
+        "server_side": server_side,
         "errors": stats.errors[:5],
         "error_count": len(stats.errors),
     }
+
+
+def _quantile(line: str) -> str:
+    """'khaosat_update_seconds{quantile="0.99"} 0.012' -> 'p99 12.0 ms'."""
+    q = float(line.split('quantile="')[1].split('"')[0])
+    return f"p{q * 100:g} {float(line.split()[-1]) * 1000:.1f} ms"
 
 
 def report(r: dict[str, Any]) -> None:
@@ -378,7 +423,9 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"{r['target']:22s} {r['completed']:5d}/{r['citizens']} citizens, {r['answers']:6d} answers{stored} in "
         f"{r['seconds']:6.1f} s = {r['answers_per_s']:6.0f} answers/s; POST->2xx p50 {r['p50']:6.1f} ms, "
-        f"p95 {r['p95']:6.1f} ms, p99 {r['p99']:6.1f} ms; bot CPU {r['cpu_ms_per_answer']:.2f} ms/answer"
+        f"p95 {r['p95']:6.1f} ms, p99 {r['p99']:6.1f} ms; bot CPU {r['cpu_ms_per_answer']:.2f} ms/answer "
+        f"(load generator and fake Telegram: {r['harness_cpu_ms_per_answer']:.2f})"
+        + (f"; handling in the bot (one process): {r['server_side']}" if r.get("server_side") else "")
         + (f"; {r['error_count']} errors e.g. {r['errors'][0]}" if r["error_count"] else "")
     )
 

@@ -4,6 +4,7 @@ server, and (when enabled) the scheduler, started and stopped together."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -30,12 +31,19 @@ class StartupError(RuntimeError):
 
 class Application:
     def __init__(
-        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, first_run: bool = False
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        first_run: bool = False,
+        role: str = "primary",
     ) -> None:
         self.settings = settings
         self.first_run = first_run
+        self.role = role
+        """"primary" does everything; a "worker" (WEB_WORKERS > 1) only serves the webhook and the web."""
         """Set up a new database at start (demo campaign, dashboard admin): see `bot.bootstrap`."""
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, background_checkpoints=True)
         self.service = ConversationService(self.db, settings.secret(), clock or utc_now)
         self.ctx = AppContext(settings, self.db, self.service, clock or utc_now)
         self.bot: Any = None
@@ -66,13 +74,15 @@ class Application:
             raise StartupError("TELEGRAM_MODE=webhook needs TELEGRAM_BOT_TOKEN (from @BotFather)")
         if cfg.telegram_mode == "webhook" and not (cfg.webhook_url and cfg.webhook_secret):
             raise StartupError("TELEGRAM_MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        worker = self.role == "worker"
         try:
-            await migrate.prepare(self.db, cfg.province, auto=True)
+            if not worker:  # workers start after the primary has prepared the database
+                await migrate.prepare(self.db, cfg.province, auto=True)
         except migrate.SchemaBehind as e:
             raise StartupError(str(e)) from None
         except OSError as e:
             raise StartupError(f"cannot reach the database: {e}") from None
-        if cfg.operator_id_list:
+        if cfg.operator_id_list and not worker:
             from storage.repo import operators
 
             async with self.db.write() as conn:
@@ -84,7 +94,7 @@ class Application:
         self.web_app[CONTEXT_KEY] = self.ctx
         setup_web(self.web_app, self.ctx)
         if token:
-            await self._start_telegram(token)
+            await self._start_telegram(token, set_commands=not worker)
         else:
             log.warning(
                 "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off (see README, 'Running the Telegram bot')"
@@ -97,10 +107,15 @@ class Application:
         self._runner = web.AppRunner(self.web_app, shutdown_timeout=30, access_log=None)
         await self._runner.setup()
         try:
-            await web.TCPSite(self._runner, cfg.web_host, cfg.web_port).start()
+            site = web.TCPSite(self._runner, cfg.web_host, cfg.web_port, reuse_port=cfg.web_workers > 1 or None)
+            await site.start()
         except OSError as e:
             raise StartupError(f"cannot listen on {cfg.web_host}:{cfg.web_port}: {e.strerror}") from None
-        log.info("web server on http://%s:%s", cfg.web_host, self.web_port)
+        log.info("web server on http://%s:%s (%s)", cfg.web_host, self.web_port, self.role)
+        if worker:
+            return
+        if self.db.background_checkpoints:
+            self._tasks.append(asyncio.create_task(self.db.checkpoint_loop(self._stop)))
         if self.first_run:
             from bot import bootstrap
 
@@ -129,7 +144,7 @@ class Application:
             self._tasks.append(asyncio.create_task(poll(self.bot, self.processor, self._stop, allowed_updates=allowed)))
             log.info("polling mode")
 
-    async def _start_telegram(self, token: str) -> None:
+    async def _start_telegram(self, token: str, set_commands: bool = True) -> None:
         from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
         from bot.telegram.client import make_bot
@@ -150,6 +165,8 @@ class Application:
         self.dispatcher = build_dispatcher(self.ctx)
         self.processor = UpdateProcessor(self.dispatcher, self.bot)
         self.ctx.extras["update_processor"] = self.processor  # for /metrics
+        if not set_commands:
+            return
         await set_citizen_commands(self.bot)
         from bot.telegram.operators import set_operator_commands
         from storage.repo import operators
@@ -175,17 +192,31 @@ class Application:
         if self.bot is not None:
             await self.bot.session.close()
             self.bot = None
+        await self.service.flush_prompts()
         await self.db.dispose()
         self.stopped.set()
 
     async def run(self) -> None:
-        """Start, then run until SIGTERM or SIGINT; stop gracefully."""
+        """Start (with WEB_WORKERS - 1 worker processes), then run until SIGTERM or SIGINT; stop gracefully."""
         await self.start()
+        # Everything loaded so far (modules, the questionnaire, aiogram's models) lives as long as the
+        # process: keep it out of the collector's way, so that full collections stay short under load.
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        workers = None
+        if self.role == "primary" and self.settings.web_workers > 1:
+            from bot.workers import Workers
+
+            workers = Workers(self.settings.web_workers - 1)
+            workers.start()
+            self._tasks.append(asyncio.create_task(workers.supervise(self._stop)))
         try:
             await self._stop.wait()
         finally:
             log.info("stopping: finishing updates in flight")
+            if workers is not None:
+                await workers.stop()
             await self.stop()

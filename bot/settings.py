@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
+    web_workers: int = Field(default=1, ge=1, le=64)
     operator_ids: str = ""
 
     # scheduler: reminders, invitations, digests and the paced outbox sender

@@ -171,7 +171,7 @@ def progress(survey: Survey, state: State, current: Question) -> tuple[int, int]
         elif q.condition is None or i == pos:
             shown = True
         else:
-            refs = {r.name for r in expr.references(q.condition)}
+            refs = survey.condition_refs[q.id]
             pending = any(survey.index.get(r, -1) >= pos and r not in answers for r in refs)
             shown = pending or _visible(q, answers)
         if shown:

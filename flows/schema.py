@@ -166,6 +166,11 @@ class Survey(_Model):
         """Question id -> position in the questionnaire."""
         return {q.id: i for i, q in enumerate(self.questions)}
 
+    @cached_property
+    def condition_refs(self) -> dict[str, tuple[str, ...]]:
+        """Question id -> the questions its `show_if` refers to (parsed once)."""
+        return {q.id: tuple(r.name for r in expr.references(q.condition)) for q in self.questions if q.condition}
+
     def question(self, question_id: str) -> Question:
         return self.questions[self.index[question_id]]
 

@@ -11,8 +11,10 @@ writer (SQLite). A stale button (a question already answered) is then ignored by
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -55,6 +57,7 @@ from storage.repo.sql import (
 )
 
 LANGUAGES = ("vi", "en")
+log = logging.getLogger(__name__)
 
 
 def respondent_key(secret: bytes, channel: str, user_id: str) -> str:
@@ -173,6 +176,8 @@ class ConversationService:
         self.secret = secret
         self.clock = clock or (lambda: datetime.now(UTC))
         self._contexts: dict[tuple[int, str], Context] = {}  # launched campaigns' wards never change
+        self._prompts: dict[int, int | None] = {}  # response id -> prompt message id, not yet written
+        self._prompt_flusher: asyncio.Task[None] | None = None
 
     def key(self, who: Who) -> str:
         return respondent_key(self.secret, who.channel, who.user_id)
@@ -211,8 +216,32 @@ class ConversationService:
             await addresses.mark_unreachable(conn, channel, address, self.clock())
 
     async def set_prompt(self, response_id: int, message_id: int | None) -> None:
-        """Remember which channel message shows the current question (to edit it once answered)."""
-        await self.db.run_program(fastpath.set_prompt_program(response_id, message_id), fastpath.SQL)
+        """Remember which channel message shows the current question (to edit it once answered).
+
+        Written behind, in batches: it is where the question is on screen, not an answer, so a crash
+        losing the last fraction of a second of these only means an old message keeps its buttons."""
+        self._prompts[response_id] = message_id
+        if self._prompt_flusher is None or self._prompt_flusher.done():
+            self._prompt_flusher = asyncio.create_task(self._flush_prompts_soon())
+
+    async def _flush_prompts_soon(self) -> None:
+        await asyncio.sleep(0.2)
+        await self.flush_prompts()
+
+    async def flush_prompts(self) -> None:
+        """Write the remembered prompt message ids (also called when the application stops)."""
+        if not self._prompts:
+            return
+        pending, self._prompts = self._prompts, {}
+        try:
+            await self.db.run_program(fastpath.set_prompts_program(pending), fastpath.SQL)
+        except Exception:
+            log.warning("could not store %d prompt message ids", len(pending), exc_info=True)
+
+    def _prompt_of(self, response_id: int | None, stored: int | None) -> int | None:
+        if response_id is not None and response_id in self._prompts:
+            return self._prompts[response_id]
+        return stored
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -256,7 +285,7 @@ class ConversationService:
             campaign_code=loaded.campaign_code,
             campaign_title=loaded.campaign_title,
             ward_code=result.ward,
-            prompt_message_id=loaded.prompt_message_id,
+            prompt_message_id=self._prompt_of(loaded.id, loaded.prompt_message_id),
             answers=step.state.answer_map,
             fixed=tuple(loaded.fixed),
         )
@@ -368,7 +397,7 @@ class ConversationService:
             campaign_code=row.campaign_code,
             campaign_title=row.campaign_title,
             ward_code=extra.pop("ward_code", row.ward_code),
-            prompt_message_id=row.prompt_message_id,
+            prompt_message_id=self._prompt_of(row.id, row.prompt_message_id),
             fixed=tuple(row.fixed or ()),
             **extra,
         )
@@ -614,7 +643,7 @@ class ConversationService:
                 campaign_code=row.campaign_code,
                 campaign_title=row.campaign_title,
                 response_id=row.id,
-                prompt_message_id=row.prompt_message_id,
+                prompt_message_id=self._prompt_of(row.id, row.prompt_message_id),
             )
         survey_def = await survey_repo.definition(conn, row.survey_id, row.content_hash)
         ctx = await self._context(conn, row.campaign_id, language)

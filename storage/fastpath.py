@@ -262,8 +262,10 @@ def reply_program(
     return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
 
 
-def set_prompt_program(response_id: int, message_id: int | None) -> Generator[tuple[str, tuple[Any, ...]], Any, None]:
-    yield "set_prompt", (response_id, message_id)
+def set_prompts_program(prompts: dict[int, int | None]) -> Generator[tuple[str, tuple[Any, ...]], Any, None]:
+    """Store prompt message ids in one transaction."""
+    for response_id, message_id in prompts.items():
+        yield "set_prompt", (response_id, message_id)
 
 
 _WARD_QUESTIONS: dict[int, str | None] = {}

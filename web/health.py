@@ -54,6 +54,7 @@ class Snapshot:
     outbox: dict[str, int] = field(default_factory=dict)
     telegram: dict[str, int] | None = None
     telegram_in_flight: int = 0
+    telegram_seconds: dict[float, float] = field(default_factory=dict)
     web: dict[str, int] | None = None
     sender: dict[str, int] | None = None
 
@@ -79,6 +80,11 @@ async def snapshot(ctx: AppContext) -> Snapshot:
     if processor is not None:
         snap.telegram = {name: int(getattr(processor, name, 0)) for name in ("handled", "failed", "retried")}
         snap.telegram_in_flight = int(getattr(processor, "in_flight", 0))
+        durations = sorted(getattr(processor, "durations", ()))
+        if durations:
+            snap.telegram_seconds = {
+                q: durations[min(len(durations) - 1, int(len(durations) * q))] for q in (0.5, 0.95, 0.99)
+            }
     web_stats = ctx.extras.get(WEB_STATS_KEY)
     if web_stats is not None:
         snap.web = {name: int(getattr(web_stats, name, 0)) for name in ("handled", "duplicate", "failed")}
@@ -116,6 +122,15 @@ class SnapshotCollector:
             flight = GaugeMetricFamily("khaosat_updates_in_flight", "Updates being processed.", labels=["channel"])
             flight.add_metric(["telegram"], s.telegram_in_flight)
             yield flight
+        if s.telegram_seconds:
+            seconds = GaugeMetricFamily(
+                "khaosat_update_seconds",
+                "Time to handle a Telegram update (answer stored and replies sent), over the last 10,000.",
+                labels=["quantile"],
+            )
+            for q, value in s.telegram_seconds.items():
+                seconds.add_metric([str(q)], value)
+            yield seconds
 
         if s.database_up:
             answers = GaugeMetricFamily("khaosat_answers_stored", "Answers stored in the database.")

@@ -17,7 +17,8 @@ import hmac
 import json
 import logging
 import sqlite3
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -106,11 +107,14 @@ class UpdateProcessor:
         self.handled = 0
         self.failed = 0
         self.retried = 0
+        self.durations: deque[float] = deque(maxlen=10_000)
+        """Seconds taken by the last updates handled (for /metrics and diagnosis)."""
 
     async def handle(self, update: Update) -> tuple[bool, TelegramMethod[Any] | None]:
         """Handle one update. Returns (may it be acknowledged, a Bot API method the handler left for the
         reply: the webhook sends it back in its response body, saving a request; polling calls it)."""
         self.in_flight += 1
+        started = time.perf_counter()
         try:
             async with self.locks(sender_of(update)):
                 try:
@@ -127,6 +131,7 @@ class UpdateProcessor:
                 return True, result if isinstance(result, TelegramMethod) else None
         finally:
             self.in_flight -= 1
+            self.durations.append(time.perf_counter() - started)
 
     async def process(self, update: Update) -> bool:
         """Handle one update and make the call it left, if any; True when it may be acknowledged."""

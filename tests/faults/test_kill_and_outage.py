@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import signal
 import sqlite3
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -211,3 +214,71 @@ async def test_database_unavailable_for_a_few_seconds(telegram: FastTelegram, db
     if proxy is not None:
         assert stats.redeliveries > before, "the bot answered non-2xx while the database was away"
     assert result == {"lost": 0, "duplicated": 0, "completed": CITIZENS, "respondents": CITIZENS}
+
+
+async def test_web_workers_share_the_load_and_a_killed_worker_loses_nothing(
+    telegram: FastTelegram, db_url: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WEB_WORKERS=2: a second process serves the webhook on the same port; kill -9 it in the middle of the
+    load: Telegram's redelivery reaches the primary, the worker is restarted, nothing is lost."""
+    await prepare_khaosat(db_url)
+    bot = khaosat_process(db_url, telegram)
+    bot.env["WEB_WORKERS"] = "2"
+    await bot.start(telegram)
+    assert bot.proc is not None
+    deadline = asyncio.get_running_loop().time() + 90
+    workers: list[int] = []
+    while not workers and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+        workers = [p for p in _all_descendants(bot.proc.pid) if _listens(p, bot.port)]
+    assert workers, "no worker process listening on the webhook's port"
+    stats = Stats()
+    tasks = await run_walkers(telegram, bot, stats, seed=3)
+    try:
+        while stats.answers < CITIZENS * 5:
+            await asyncio.sleep(0.01)
+        before = stats.redeliveries
+        os.kill(workers[0], signal.SIGKILL)
+        await asyncio.wait_for(asyncio.gather(*tasks), 180)
+    finally:
+        await bot.stop()
+    result = await check_nothing_lost(db_url, stats)
+    assert stats.errors == []
+    assert stats.redeliveries > before, "the killed worker was serving updates (they were delivered again)"
+    assert result == {"lost": 0, "duplicated": 0, "completed": CITIZENS, "respondents": CITIZENS}
+
+
+def _all_descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sorted(tree - {pid})
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether the process holds a TCP socket listening on the port (Linux /proc)."""
+    try:
+        inodes = {
+            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
+        }
+    except OSError:
+        return False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                return True
+    return False
