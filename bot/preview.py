@@ -38,6 +38,7 @@ TEXTS = {
         "previous": "Câu trả lời trước: {value}",
         "eof": "Hết dữ liệu vào trước khi hoàn thành khảo sát (đang ở câu “{question}”).",
         "summary": "Câu trả lời của bạn:",
+        "consent_again": "Hãy gõ 1 (Đồng ý) hoặc 2 (Không đồng ý).",
     },
     "en": {
         "agree": "I agree",
@@ -51,6 +52,7 @@ TEXTS = {
         "previous": "Previous answer: {value}",
         "eof": "Input ended before the survey was complete (at question “{question}”).",
         "summary": "Your answers:",
+        "consent_again": "Please type 1 (I agree) or 2 (I decline).",
     },
 }
 
@@ -143,7 +145,7 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
             agree = key in ("1", "y", "yes", "c", "co", "có", "đồng ý", "dong y", "agree")
             decline = key in ("2", "n", "no", "k", "khong", "không", "decline")
             if not (agree or decline):
-                render(step.events)
+                say(f"  ! {t['consent_again']}")
                 continue
             inp = engine.Consent(agree)
         elif text == "<":

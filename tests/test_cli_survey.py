@@ -103,6 +103,13 @@ def test_preview_decline() -> None:
     assert "Bạn đã từ chối tham gia. Không có dữ liệu nào được lưu." in out
 
 
+def test_preview_explains_an_unclear_consent_answer() -> None:
+    code, out, _ = run(["survey", "preview"], "maybe\n2\n")
+    assert code == 0
+    assert out.count("Hãy gõ 1 (Đồng ý) hoặc 2 (Không đồng ý).") == 1
+    assert "Bạn đã từ chối tham gia" in out
+
+
 def test_preview_bad_language() -> None:
     code, _, err = run(["survey", "preview", "--lang", "fr"])
     assert code == 2
