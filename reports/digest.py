@@ -43,6 +43,7 @@ import jinja2
 from reports.stats import (
     MIN_PERCENT,
     MIN_RANK,
+    MIN_SHOWN,
     AnswerKey,
     CellKind,
     Lang,
@@ -103,6 +104,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "issues_hint": {"vi": "lũy kế, tỷ lệ người trả lời chọn", "en": "total, share of respondents choosing it"},
     "no_issues": {"vi": "Chưa có câu trả lời.", "en": "No answers yet."},
+    "few_issues": {
+        "vi": "Chưa hiển thị khi dưới 10 phiếu hoàn thành.",
+        "en": "Not shown below 10 completed responses.",
+    },
     "comments": {"vi": "Góp ý mới trong kỳ", "en": "New comments this period"},
     "opt_in_note": {
         "vi": "Người trả lời tự nguyện tham gia, không được chọn mẫu ngẫu nhiên: các con số phản ánh ý kiến của "
@@ -260,6 +265,8 @@ class DigestView:
     lowest: tuple[RankedWard, ...]
     issues_title: str | None
     issues: tuple[IssueLine, ...]
+    issues_hidden: bool
+    """Fewer than 10 completed responses: which issues were chosen would point at individual answers."""
     comments_count: str
     comments: tuple[CommentLine, ...]
     threshold: float
@@ -373,12 +380,15 @@ def compute(data: DigestInput) -> DigestView:
         assert all(r.share.n >= MIN_RANK for r in ranked)
 
     issues: tuple[IssueLine, ...] = ()
+    issues_hidden = False
     if data.issues_label is not None:
         base = max(data.issues_base, max(data.issues.values(), default=0))
-        issues = tuple(
-            IssueLine(_short(label, LABEL_CHARS), s, format_share(s, lang))
-            for label, s in top_choices(data.issues, base, TOP_ISSUES)
-        )
+        issues_hidden = 0 < base < MIN_SHOWN
+        if not issues_hidden:
+            issues = tuple(
+                IssueLine(_short(label, LABEL_CHARS), s, format_share(s, lang))
+                for label, s in top_choices(data.issues, base, TOP_ISSUES)
+            )
 
     comments = tuple(
         CommentLine(ward, _short(text, COMMENT_CHARS)) for ward, text in list(data.comments)[:MAX_COMMENTS]
@@ -401,6 +411,7 @@ def compute(data: DigestInput) -> DigestView:
         lowest=ranked,
         issues_title=_short(data.issues_label, LABEL_CHARS) if data.issues_label is not None else None,
         issues=issues,
+        issues_hidden=issues_hidden,
         comments_count=format_int(data.comments_count, lang),
         comments=comments,
         threshold=data.alert_threshold,

@@ -25,6 +25,7 @@ from flows.schema import Survey
 from reports import digest as content
 from reports.stats import (
     MIN_PERCENT,
+    MIN_SHOWN,
     AnswerKey,
     CellKind,
     Share,
@@ -220,6 +221,8 @@ class Report:
     issues_en: str | None
     issues_base: Cell
     issues: list[IssueLine]
+    issues_hidden: bool
+    """Fewer than 10 completed responses: which issues were chosen would point at individual answers."""
     comments_count: Cell
     comments: list[CommentLine]
     has_chart: bool
@@ -387,13 +390,15 @@ async def report(
 
     issues: list[IssueLine] = []
     issues_vi = issues_en = None
+    issues_hidden = False
     completed = totals.completed
     if p.issues is not None:
         question = survey.question(p.issues)
         issues_vi, issues_en = survey.text(question.label, "vi"), survey.text(question.label, "en")
         chosen = await stats.choice_counts(conn, c.id, p.issues, wards)
         base = max(completed, max(chosen.values(), default=0))
-        for value, s in top_choices(chosen, base, k=len(chosen)):
+        issues_hidden = 0 < base < MIN_SHOWN
+        for value, s in top_choices(chosen, base, k=len(chosen)) if not issues_hidden else ():
             vi, en = p.issue_labels.get(value, (value, value))
             issues.append(IssueLine(vi, en, share_cell(s)))
 
@@ -420,6 +425,7 @@ async def report(
         issues_en=issues_en,
         issues_base=count_cell(completed),
         issues=issues,
+        issues_hidden=issues_hidden,
         comments_count=count_cell(n_comments),
         comments=comments,
         has_chart=has_chart,

@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 
 from bot.commands.common import ensure_schema, run
+from bot.commands.ops import audited
 
 
 @click.group()
@@ -61,23 +62,28 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
     except ScheduleError as e:
         raise click.BadParameter(str(e), param_hint="'--schedule'") from None
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def body(database, cfg, log):  # type: ignore[no-untyped-def]
         from zoneinfo import ZoneInfo
 
-        from bot.context import utc_now
         from storage.repo import chats as repo
         from storage.repo import wards as ward_repo
 
-        await ensure_schema(database, cfg, auto=True)
         tz = ZoneInfo(cfg.tz)
-        valid = timedelta(days=days if days is not None else cfg.subscription_code_days)
+        valid_days = days if days is not None else cfg.subscription_code_days
+        log.arguments["days"] = valid_days
         async with database.write() as conn:
             try:
                 record = await repo.issue_code(
-                    conn, scope=wards, schedule=parsed.text, language=language, now=utc_now(), valid_for=valid
+                    conn,
+                    scope=wards,
+                    schedule=parsed.text,
+                    language=language,
+                    now=log.now,
+                    valid_for=timedelta(days=valid_days),
                 )
             except repo.ChatError as e:
                 raise click.BadParameter(str(e), param_hint="'--scope'") from None
+            await log.record(conn)
             units = await ward_repo.get_many(conn, list(record.scope)) if record.scope is not None else []
         click.echo(f"code {record.display} (valid until {record.expires_at.astimezone(tz):%Y-%m-%d %H:%M} {cfg.tz})")
         if record.scope is None:
@@ -89,7 +95,8 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
         command = f"/subscribe@{cfg.telegram_bot_username}" if cfg.telegram_bot_username else "/subscribe"
         click.echo(f"An administrator of the officials' group adds the bot and sends: {command} {record.display}")
 
-    run(main)
+    arguments = {"scope": "all" if wards is None else wards, "schedule": parsed.text, "language": language}
+    audited("chats.code", arguments, body)
 
 
 @chats.command(name="list")
@@ -150,15 +157,15 @@ def remove(chat_id: int) -> None:
       khaosat chats remove -1001234567890
     """
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def body(database, cfg, log):  # type: ignore[no-untyped-def]
         from storage.repo import chats as repo
 
-        await ensure_schema(database, cfg, auto=True)
         async with database.write() as conn:
             try:
                 chat = await repo.remove(conn, chat_id)
             except repo.ChatError as e:
                 raise click.ClickException(str(e)) from None
+            await log.record(conn)
         click.echo(f"removed group chat {chat.chat_id} ({chat.title or 'untitled'}); it gets no more digests")
 
-    run(main)
+    audited("chats.remove", {"chat_id": chat_id}, body)

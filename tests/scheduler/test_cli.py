@@ -122,6 +122,24 @@ def test_code_refuses_bad_input(env: str, args: list[str], message: str) -> None
     )
 
 
+def test_code_and_remove_are_audited(env: str) -> None:
+    assert cli("chats", "code", "--scope", "70", "--schedule", "daily 8:00", "--days", "3").exit_code == 0
+    assert cli("chats", "code", "--scope", "999999").exit_code == 2
+    assert cli("chats", "remove", "-1001").exit_code == 1
+    lines = [line.split("\t") for line in cli("audit").stdout.splitlines()]
+    assert [line[2:] for line in lines[:3]] == [
+        ["chats.code", "ok", "scope=[70] schedule=daily 08:00 language=vi days=3"],
+        [
+            "chats.code",
+            "error",
+            "scope=[999999] schedule=weekly mon 08:00 language=vi days=7 error=Invalid value for '--scope': "
+            "unknown ward code(s): 999999; see 'khaosat wards list'",
+        ],
+        ["chats.remove", "error", "chat_id=-1001 error=no official chat with id -1001; see 'khaosat chats list'"],
+    ]
+    assert all(line[1].startswith("cli:") for line in lines)
+
+
 def test_list_and_remove(env: str) -> None:
     assert (
         cli("chats", "list").stdout == "no group chats subscribed; issue a code with 'khaosat chats code --scope ...'\n"

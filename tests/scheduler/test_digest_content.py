@@ -210,3 +210,14 @@ def test_chart_and_caption() -> None:
     parse_html(text)
     empty = compute(data(overall=None, factors=[FactorCounts("Ít", {4: 3}, {}, {4: 3})]))
     assert chart_png(empty) is None
+
+
+def test_issues_are_hidden_below_ten_completed_responses() -> None:
+    few = compute(data(issues={"Thu gom rác thải": 1}, issues_base=1))
+    assert few.issues == () and few.issues_hidden  # one respondent: the line would be their answer
+    text = "\n".join(render(few))
+    assert "Chưa hiển thị khi dưới 10 phiếu hoàn thành." in text and "Thu gom rác thải" not in text
+    enough = compute(data(issues={"Thu gom rác thải": 4}, issues_base=10))
+    assert [i.label for i in enough.issues] == ["Thu gom rác thải"] and not enough.issues_hidden
+    empty = compute(data(issues={}, issues_base=0))
+    assert not empty.issues_hidden and "Chưa có câu trả lời." in "\n".join(render(empty))

@@ -252,6 +252,10 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         assert 'data-testid="chart"' not in ward.text and "/s/hn-2026/235" in ward.text
         ward = await client.get("/dashboard/campaigns/hn-2026/wards/4")
         assert 'data-testid="completed">&lt;10<' in ward.text
+        # 3 responses: which issues were chosen would single people out, so none is listed
+        assert 'data-testid="issues-hidden"' in ward.text and 'data-testid="issues"' not in ward.text
+        ward = await client.get("/dashboard/campaigns/hn-2026/wards/235")
+        assert 'data-testid="issues"' in ward.text and 'data-testid="issues-hidden"' not in ward.text
 
 
 # --- operators' actions --------------------------------------------------------------------------------------
