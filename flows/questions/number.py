@@ -8,6 +8,9 @@ from flows.questions.base import Accepted, Context, JSONValue, Parsed, QuestionK
 from flows.schema import NumberQuestion, Survey
 
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$|^[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?$")
+"""Digits in groups of three: "20.000" and "1.000.000,5" as Vietnamese writes them (a dot between the
+thousands, a decimal comma), or "1,000,000" (at least two comma groups: "2,500" stays two and a half)."""
 
 
 def _fmt(x: float) -> str:
@@ -15,7 +18,7 @@ def _fmt(x: float) -> str:
 
 
 class Number(QuestionKind[NumberQuestion]):
-    """A typed number; Vietnamese decimal commas ("2,5") are accepted."""
+    """A typed number; Vietnamese decimal commas ("2,5") and thousands dots ("20.000") are understood."""
 
     def hint_reason(self, q: NumberQuestion) -> tuple[str, dict[str, str]]:
         suffix = "_integer" if q.integer else ""
@@ -51,6 +54,11 @@ class Number(QuestionKind[NumberQuestion]):
         cleaned = text.strip().replace(" ", "")
         if not cleaned:
             return Rejected("empty")
+        if _GROUPED.match(cleaned) and len(cleaned) <= 30:
+            if "." in cleaned and ("," not in cleaned or cleaned.index(".") < cleaned.index(",")):
+                cleaned = cleaned.replace(".", "")  # 20.000 / 1.000.000,5
+            else:
+                cleaned = cleaned.replace(",", "")  # 1,000,000.5
         if not _NUMBER.match(cleaned) or len(cleaned) > 30:
             reason, params = self.hint_reason(q)
             return Rejected(reason, params)

@@ -62,14 +62,33 @@ def test_likert_english_labels() -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "value"), [("3", 3), ("2,0", 2), ("2,5", None), ("", None), ("1 000", None), ("20", 20), ("1e3", None)]
-)
+    ("typed", "value"),
+    [
+        ("3", 3), ("2,0", 2), ("2,5", None), ("", None), ("1 000", None), ("20", 20), ("1e3", None),
+        ("20.000", None), ("1.000", None),  # twenty thousand and one thousand (Vietnamese dots), not 20 and 1
+    ],
+)  # fmt: skip
 def test_number_integer(typed: str, value: int | None) -> None:
     result = parse_text("visits", typed)
     if value is None:
         assert isinstance(result, Rejected)
     else:
         assert result == Accepted(value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("20.000", 20000), ("1.000.000", 1000000), ("1.000.000,5", 1000000.5), ("1,000,000", 1000000),
+        ("1,000,000.5", 1000000.5), ("2,5", 2.5), ("2.5", 2.5), ("2,500", 2.5), ("12.34", 12.34), ("-1.000", -1000),
+    ],
+)  # fmt: skip
+def test_number_thousands_separators(typed: str, value: float) -> None:
+    from flows.questions.number import Number
+    from flows.schema import NumberQuestion
+
+    q = NumberQuestion.model_validate({"id": "x", "type": "number", "label": {"vi": "x"}, "integer": False})
+    assert Number().parse_text(q, SURVEY, typed, Context()) == Accepted(value)
 
 
 def test_number_rejection_says_the_range() -> None:
