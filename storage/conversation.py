@@ -142,7 +142,7 @@ class Outcome:
 
     `kind` is one of: "events" (render `events`), "choose_campaign", "no_campaign", "unknown_campaign",
     "campaign_closed", "campaign_not_started", "already_completed", "declined", "language_set",
-    "invitations_set", "deleted", "nothing_to_restart".
+    "invitations_set", "deleted", "nothing_to_restart", "consent_kept".
     """
 
     kind: str
@@ -504,6 +504,16 @@ class ConversationService:
         language = self._language(who, person)
         if not action.agree:
             if person is not None:
+                mine = (
+                    await conn.execute(
+                        sa.select(response.c.id)
+                        .join(campaign, campaign.c.id == response.c.campaign_id)
+                        .where(response.c.respondent_id == person.id, campaign.c.code == action.campaign_code)
+                        .limit(1)
+                    )
+                ).first()
+                if mine is not None:  # "decline" on an old consent screen, after agreeing: nothing changes
+                    return Outcome(kind="consent_kept", language=language, campaign_code=action.campaign_code)
                 has_responses = (
                     await conn.execute(sa.select(response.c.id).where(response.c.respondent_id == person.id).limit(1))
                 ).first()
@@ -716,6 +726,11 @@ class ConversationService:
         row = await self._current_response(conn, person.id) if person is not None else None
         if row is None:
             return Outcome(kind="nothing_to_restart", language=language)
+        if row.campaign_status != "active" or now >= row.ends_at:  # the answers stay as they were
+            return Outcome(
+                kind="campaign_closed", language=language, campaign_code=row.campaign_code,
+                campaign_title=row.campaign_title,
+            )  # fmt: skip
         fixed = list(row.fixed or ())
         await conn.execute(answer.delete().where(answer.c.response_id == row.id, answer.c.question_id.not_in(fixed)))
         values: dict[str, Any] = {"last_activity_at": now}

@@ -53,6 +53,11 @@ def who(user: User, chat_id: int) -> Who:
     return Who("telegram", str(user.id), address=str(chat_id), language=language)
 
 
+def _in_progress(view: Outcome) -> bool:
+    """The person has a questionnaire under way (what /restart and /cancel act on)."""
+    return view.kind == "events" and view.response_id is not None
+
+
 def setup() -> Router:
     router = Router(name="citizens")
     router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)  # no sender: not a person, ignore
@@ -92,6 +97,11 @@ def setup() -> Router:
 
     @router.message(Command("restart"))
     async def restart(message: Message, app: AppContext) -> None:
+        assert message.from_user is not None
+        view = await app.service.view(who(message.from_user, message.chat.id))
+        if not _in_progress(view):  # nothing to clear: no question that would only lead nowhere
+            await message.answer(t("nothing_to_restart", view.language))
+            return
         await confirm(message, app, "restart", "confirm_restart", "yes_restart")
 
     @router.message(Command("delete_my_data"))
@@ -102,7 +112,10 @@ def setup() -> Router:
     async def cancel(message: Message, bot: Bot, app: AppContext) -> None:
         assert message.from_user is not None
         view = await app.service.view(who(message.from_user, message.chat.id))
-        if view.kind == "events" and view.response_id is not None and view.prompt_message_id is not None:
+        if not _in_progress(view):
+            await message.answer(t("nothing_to_cancel", view.language))
+            return
+        if view.response_id is not None and view.prompt_message_id is not None:
             await Presenter(bot, app, message.chat.id).edit(view.prompt_message_id)
             await app.service.set_prompt(view.response_id, None)
         await message.answer(t("cancelled", view.language))
@@ -206,7 +219,7 @@ def setup() -> Router:
         callback: CallbackQuery, callback_data: ConsentCb, bot: Bot, app: AppContext, event_update: Update
     ) -> AnswerCallbackQuery:
         if callback_data.agree and callback.message is not None:
-            lang = who(callback.from_user, callback.message.chat.id).language or "vi"
+            lang = (await app.service.view(who(callback.from_user, callback.message.chat.id))).language
             original = callback.message.html_text if isinstance(callback.message, Message) else ""
             presenter = Presenter(bot, app, callback.message.chat.id)
             await presenter.edit(callback.message.message_id, f"{original}\n\n<b>{t('consent_given', lang)}</b>")

@@ -6,6 +6,7 @@ answer without buttons; a question left with "back" loses its buttons too.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -40,6 +41,7 @@ NOTICE_KINDS = {
     "already_completed",
     "deleted",
     "nothing_to_restart",
+    "consent_kept",
 }
 
 
@@ -89,7 +91,9 @@ class Presenter:
     async def show(self, outcome: Outcome) -> None:
         lang = outcome.language
         if outcome.kind in NOTICE_KINDS:
-            await self.send(t(outcome.kind, lang, title=outcome.campaign_title or ""))
+            if outcome.kind == "consent_kept" and self.callback is not None and self.callback.message is not None:
+                await self.edit(self.callback.message.message_id)  # the old consent screen loses its buttons
+            await self.send(t(outcome.kind, lang, title=html.escape(outcome.campaign_title or "")))
             return
         if outcome.kind == "choose_campaign":
             rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
@@ -145,7 +149,7 @@ class Presenter:
                     markup = render.candidates_keyboard(event.candidates, outcome.response_id, event.question_id)
                 if self.callback is not None and not event.candidates:
                     self.toast = event.text
-                await self.send(event.text, markup)
+                await self.send(html.escape(event.text), markup)  # it may quote what was typed
                 if self._question_out_of_sight(outcome) and outcome.survey is not None and outcome.ctx is not None:
                     # they came back after a while (or the question was put away): show it again
                     step = engine.resume(outcome.survey, _state_of(outcome), outcome.ctx)
@@ -156,7 +160,7 @@ class Presenter:
                 if self.callback is not None:
                     self.toast = event.text
                 else:
-                    await self.send(event.text)
+                    await self.send(html.escape(event.text))
             elif isinstance(event, QuestionAsked):
                 await self.ask(outcome, event)
             elif isinstance(event, SurveyCompleted):

@@ -3,6 +3,8 @@ respondent typed can inject markup) and inline keyboards built from `CallbackDat
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,11 +61,19 @@ def render_template(name: str, language: str, **values: Any) -> str:
     return _fit(text)
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _fit(text: str) -> str:
-    """Telegram allows 4096 characters; the questionnaire's texts are far shorter, but never fail on it."""
+    """Telegram allows 4096 characters after parsing the markup (an escaped "&lt;" counts as one); the
+    questionnaire's texts are far shorter, but never fail on it. Cutting HTML could split a tag or an
+    entity, so an over-long message loses its formatting and is cut as plain text, then escaped again."""
     if len(text) <= MAX_MESSAGE:
         return text
-    return text[: MAX_MESSAGE - 1] + "…"
+    plain = html.unescape(_TAG.sub("", text))
+    if len(plain) <= MAX_MESSAGE:
+        return text
+    return html.escape(plain[: MAX_MESSAGE - 1] + "…", quote=False)
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:

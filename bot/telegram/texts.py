@@ -76,8 +76,18 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "kept": {"vi": "Đã giữ nguyên, không có gì thay đổi.", "en": "Nothing was changed."},
     "nothing_to_restart": {
-        "vi": "Bạn chưa bắt đầu khảo sát nào. Gửi /start để bắt đầu.",
-        "en": "You have not started a survey. Send /start to begin.",
+        "vi": "Bạn không có khảo sát nào đang làm dở để làm lại. Gửi /start để xem các đợt khảo sát.",
+        "en": "You have no survey in progress to start over. Send /start to see the surveys.",
+    },
+    "nothing_to_cancel": {
+        "vi": "Bạn không có khảo sát nào đang làm dở. Gửi /start để xem các đợt khảo sát.",
+        "en": "You have no survey in progress. Send /start to see the surveys.",
+    },
+    "consent_kept": {
+        "vi": "Bạn đã đồng ý tham gia đợt khảo sát này trước đó, nên không có gì thay đổi. Muốn tạm dừng, gửi "
+        "/cancel; muốn xoá dữ liệu của mình, gửi /delete_my_data.",
+        "en": "You already agreed to take part in this survey, so nothing was changed. To pause, send /cancel; "
+        "to delete your data, send /delete_my_data.",
     },
     "cancelled": {
         "vi": "Đã tạm dừng. Các câu trả lời của bạn vẫn được lưu; gửi /start bất cứ lúc nào để tiếp tục.",

@@ -1,0 +1,152 @@
+"""Edges of the citizen conversation a reviewer found by acting like a citizen: typed markup, how the
+messages read, stale consent screens, /restart and /cancel with nothing under way, a campaign that ended."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.telegram import render
+from storage.db import Database
+from storage.repo import campaigns
+from storage.repo.sql import answer, campaign, respondent
+from tests.conftest import create_live_campaign
+from tests.fakebot import FakeBotAPI
+from tests.telegram.harness import User, bot_settings, running
+
+
+@pytest.fixture
+async def fake() -> Any:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+async def stored_answers(db: Database) -> dict[str, Any]:
+    async with db.read() as conn:
+        return dict((await conn.execute(sa.select(answer.c.question_id, answer.c.value))).all())
+
+
+async def test_typed_markup_is_quoted_not_parsed(fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    await create_live_campaign(db, now)
+    await create_live_campaign(db, now, code="hn-old", title="Đợt <b>cũ</b> & xưa", allow_overlap=True)
+    async with db.write() as conn:
+        await campaigns.close(conn, "hn-old", now)
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 611)
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        await user.say("<3 tuổi")  # no such choice: the reply quotes it, as text
+        assert "“<3 tuổi”" in user.last().visible_text
+        await user.say("/start hn-old_70")
+        assert "Đợt <b>cũ</b> & xưa" in user.last().visible_text
+        assert app.processor.failed == 0
+
+
+async def test_messages_read_line_by_line(fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 612)
+        await user.say("/start hn-2026")
+        consent = user.last().visible_text.split("\n")
+        assert consent[:3] == [
+            "Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
+            "Khảo sát Hà Nội 2026",
+            "",
+        ]
+        assert consent[3].startswith("Xin chào!")
+        await user.press("✅ Tôi đồng ý")
+        # the ward question: label, then its help once (not the generic hint as well)
+        assert user.last().visible_text.split("\n") == [
+            "Câu 1/18",
+            "Bạn đang sinh sống ở phường, xã nào?",
+            "Chọn trong danh sách hoặc gõ một phần tên, ví dụ “hoàn kiếm”.",
+        ]
+        await user.say("hoan kiem")  # one match: taken
+        await user.press("◀ Quay lại")
+        assert user.last().visible_text.split("\n")[-1] == "Câu trả lời trước: Phường Hoàn Kiếm"
+        assert app.processor.failed == 0
+
+
+async def test_decline_on_an_old_consent_screen_keeps_the_answers(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 613)
+        await user.say("/start hn-2026_70")
+        first = user.last()
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        await user.press("30–44 tuổi")
+        await user.press("✖ Không đồng ý", fake.message(613, first.message_id))
+        assert user.last().visible_text.startswith("Bạn đã đồng ý tham gia đợt khảo sát này trước đó")
+        assert fake.buttons(fake.message(613, first.message_id)) == []
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
+        async with db.read() as conn:
+            assert len((await conn.execute(sa.select(respondent.c.id))).all()) == 1
+        await user.press("Nam")  # the survey goes on
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44", "gender": "male"}
+        assert app.processor.failed == 0
+
+
+async def test_restart_and_cancel_with_nothing_under_way(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 614)
+        await user.say("/restart")
+        assert user.last().visible_text == (
+            "Bạn không có khảo sát nào đang làm dở để làm lại. Gửi /start để xem các đợt khảo sát."
+        )
+        assert fake.buttons(user.last()) == []  # no "are you sure?" about nothing
+        await user.say("/cancel")
+        assert user.last().visible_text == "Bạn không có khảo sát nào đang làm dở. Gửi /start để xem các đợt khảo sát."
+        assert app.processor.failed == 0
+
+
+async def test_restart_after_the_campaign_ended_changes_nothing(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 615)
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        await user.press("30–44 tuổi")
+        await user.say("/restart")
+        confirm = user.last()
+        async with db.write() as conn:  # the campaign's end date passes while the question is open
+            await conn.execute(campaign.update().values(ends_at=datetime.now(UTC) - timedelta(minutes=1)))
+        await user.press("Có, làm lại từ đầu", confirm)
+        assert "đã kết thúc" in user.last().visible_text
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
+        assert app.processor.failed == 0
+
+
+async def test_consent_note_follows_the_chosen_language(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)):
+        user = User(fake, 616)  # Telegram says Vietnamese; the person picks English
+        await user.say("/start hn-2026_70")
+        consent = user.last()
+        await user.say("/lang")
+        await user.press("🇬🇧 English")
+        await user.press("✅ Tôi đồng ý", fake.message(616, consent.message_id))
+        assert fake.message(616, consent.message_id).visible_text.endswith("✅ You agreed to take part.")
+
+
+def test_a_long_escaped_answer_still_fits() -> None:
+    shown = render.answered("Câu 17/17", "Góp ý", "<" * 1000, "vi")
+    assert shown.endswith("✅ <b>" + "&lt;" * 1000 + "</b>")  # 1,000 characters on screen, not cut
+    huge = render.answered("Câu 17/17", "Góp ý", "<" * 5000, "vi")
+    plain = html.unescape(huge)
+    assert len(plain) == 4096 and plain.endswith("<…") and "<b>" not in huge  # cut as text, markup dropped
