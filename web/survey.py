@@ -47,6 +47,7 @@ from flows.events import (
 )
 from flows.questions import Option, WardOption, search_wards
 from flows.schema import Survey
+from flows.text import collation_key
 from storage.conversation import DeleteMyData, GiveConsent, Outcome, Reply, Restart, SetLanguage, Start, Who
 from storage.records import CampaignRecord
 from web import survey_texts
@@ -261,7 +262,7 @@ class SurveySite:
             units = self._wards.get(c.id)
             if units is None:
                 found = await wards.get_many(conn, list(c.ward_codes))
-                units = tuple(sorted((WardOption(u.code, u.name) for u in found), key=lambda w: w.key))
+                units = tuple(sorted((WardOption(u.code, u.name) for u in found), key=_ward_order))
                 self._wards[c.id] = units  # the wards of a launched campaign never change
         now = self.ctx.clock()
         if c.status == "closed" or now >= c.ends_at:
@@ -295,7 +296,7 @@ class SurveySite:
             "css_url": self.css_url,
             "js_url": self.js_url,
             "path": request.path,
-            "switch_url": request.path + "?" + urlencode({"lang": other}),
+            "switch_url": request.path + "?" + urlencode({"lang": other, **_search(request)}),
             "campaign_title": place.campaign.title if place else "",
             "ward_name": None,
             "show_delete": visitor.known,
@@ -336,7 +337,10 @@ class SurveySite:
         shown = list(place.wards)
         if query:
             shown = search_wards(place.wards, query)
-        items = [{"code": w.code, "name": w.name, "key": w.key, "url": f"/s/{place.code}/{w.code}"} for w in shown]
+        items = [
+            {"code": w.code, "name": w.name, "key": w.key, "short": w.short_key, "url": f"/s/{place.code}/{w.code}"}
+            for w in shown
+        ]
         values = self._values(
             request,
             visitor,
@@ -536,7 +540,8 @@ class SurveySite:
                 if visitor.known:  # a respondent exists: store the choice with them
                     outcome = await self.service.handle(self.who(visitor), SetLanguage(language))
                     self._learn(visitor, outcome)
-            return _redirect(request.path)
+            search = _search(request)  # the picker's search survives the switch
+            return _redirect(request.path + ("?" + urlencode(search) if search else ""))
         confirm = request.query.get("confirm")
         if confirm in ("restart", "delete"):
             values = self._values(request, visitor, place, action=confirm)
@@ -673,6 +678,17 @@ def _shown(events: tuple[Event, ...]) -> Event | None:
         if isinstance(event, (ConsentRequested, QuestionAsked, SurveyCompleted)):
             return event
     return None
+
+
+def _search(request: web.Request) -> dict[str, str]:
+    """The ward picker's search of a request, as query parameters (empty without one)."""
+    query = (request.query.get("q") or "").strip()[:MAX_SEARCH]
+    return {"q": query} if query else {}
+
+
+def _ward_order(ward: WardOption) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], int]:
+    """The picker's order: Vietnamese alphabetical (Đ after every D, tones after letters), then by code."""
+    return collation_key(ward.name), ward.code
 
 
 def _int(text: str | None) -> int | None:

@@ -131,6 +131,19 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await page.get_by_label("Tìm phường, xã").fill("dong da")
         await expect(page.locator("#wards li:visible")).to_have_count(1)
         await expect(page.locator("#wards li:visible")).to_have_text("Phường Đống Đa")
+        for typed, shown in [
+            ("hoankiem", "Phường Hoàn Kiếm"),  # as the server's search reads it: no spaces,
+            ("P.Ba Đình", "Phường Ba Đình"),  # an abbreviation,
+            ("235", "Phường Đống Đa"),  # a ward code
+        ]:
+            await page.get_by_label("Tìm phường, xã").fill(typed)
+            await expect(page.locator("#wards li:visible")).to_have_text([shown])
+        await page.get_by_label("Tìm phường, xã").fill("zzz")
+        await expect(page.locator("#wards li:visible")).to_have_count(0)
+        await expect(page.locator("#wards-none")).to_be_visible()
+        await page.get_by_label("Tìm phường, xã").fill("")
+        await expect(page.locator("#wards li:visible")).to_have_count(6)
+        await page.get_by_label("Tìm phường, xã").fill("dong da")
         await shot(page, "ward-picker")
     finally:
         await context.close()

@@ -90,6 +90,53 @@ async def test_campaign_links_ward_picker_with_folded_search_and_open_campaigns(
         assert page.actions() == {"agree", "decline"} and "Phường Hoàn Kiếm" in page.text
 
 
+async def test_ward_picker_in_vietnamese_order_and_forgiving_search(web_app: Application) -> None:
+    # Dương Nội, Đại Mỗ, Định Công, Đông Ngạc: Đ comes after every D (folding them would mix them up)
+    wards = [9616, 602, 424, 637, 10180, 316, 9886]
+    await create_live_campaign(web_app.db, datetime.now(UTC), code="hn-d", wards=wards, title="D và Đ")
+    async with Citizen(web_app) as citizen:
+        page = await citizen.get("/s/hn-d")
+        names = [text for text, href in page.links if re.fullmatch(r"/s/hn-d/\d+", href)]
+        assert names == [
+            "Phường Dương Nội",
+            "Phường Đại Mỗ",
+            "Phường Định Công",
+            "Phường Đông Ngạc",
+            "Xã Dân Hòa",
+            "Xã Đa Phúc",
+            "Xã Đoài Phương",
+        ]
+
+        for query, expected in [
+            ("hoankiem", ["Phường Hoàn Kiếm"]),
+            ("P.Hoàn Kiếm", ["Phường Hoàn Kiếm"]),
+            ("Q.Đống Đa", ["Phường Đống Đa"]),
+            ("p dong da", ["Phường Đống Đa"]),
+            ("dongda", ["Phường Đống Đa"]),
+            ("70", ["Phường Hoàn Kiếm"]),
+            ("71", []),
+        ]:
+            page = await citizen.get("/s/hn-2026?" + urlencode({"q": query}))
+            found = [text for text, href in page.links if re.fullmatch(r"/s/hn-2026/\d+", href)]
+            assert (page.status, found) == (200, expected), query
+        assert 'data-short="hoan kiem" data-code="70"' in (await citizen.get("/s/hn-2026")).html  # for the script
+
+
+async def test_language_switch_keeps_the_ward_search(web_app: Application) -> None:
+    async with Citizen(web_app) as citizen:
+        page = await citizen.get("/s/hn-2026?q=hoan")
+        assert ("English", "/s/hn-2026?lang=en&q=hoan") in page.links
+        page = await citizen.get("/s/hn-2026?lang=en&q=hoan", follow=False)
+        assert page.status == 303 and page.headers["Location"] == "/s/hn-2026?q=hoan"
+        page = await citizen.get("/s/hn-2026?lang=en&q=hoan")
+        assert page.lang == "en" and page.typed == {"q": "hoan"}
+        found = [text for text, href in page.links if re.fullmatch(r"/s/hn-2026/\d+", href)]
+        assert found == ["Phường Hoàn Kiếm"]
+        assert ("Tiếng Việt", "/s/hn-2026?lang=vi&q=hoan") in page.links
+        page = await citizen.get("/s/hn-2026?" + urlencode({"lang": "vi", "q": "a&b\r\nX: y"}), follow=False)
+        assert page.headers["Location"] == "/s/hn-2026?q=a%26b%0D%0AX%3A+y" and "X" not in page.headers
+
+
 async def test_unknown_closed_and_not_started_campaigns(web_app: Application) -> None:
     async with Citizen(web_app) as citizen:
         for path in ("/s/nope-2026", "/s/nope-2026/70", "/s/NOT%20A%20CODE", "/s/x"):
