@@ -40,7 +40,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "ward_select": {"vi": "— Chọn phường, xã —", "en": "— Choose a ward —"},
     "candidates": {"vi": "Có phải bạn muốn chọn:", "en": "Did you mean:"},
     "optional": {"vi": "Không bắt buộc", "en": "Optional"},
-    "characters_max": {"vi": "Tối đa {max} ký tự.", "en": "At most {max} characters."},
+    "characters_max": {"vi": "tối đa {max} ký tự", "en": "at most {max} characters"},
+    "type_number": {"vi": "Nhập một số", "en": "Type a number"},
     "already_answered": {
         "vi": "Câu này đã được trả lời (có thể từ một thẻ khác). Đây là câu hỏi tiếp theo của bạn.",
         "en": "That question was already answered (perhaps in another tab). Here is your next question.",
@@ -147,6 +148,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "yes_delete": {"vi": "Có, xoá dữ liệu của tôi", "en": "Yes, delete my data"},
     "no_keep": {"vi": "Không, quay lại", "en": "No, go back"},
 }
+
+
+def number(value: int, language: str) -> str:
+    """A whole number with thousands grouped the local way: 1.000 in Vietnamese, 1,000 in English."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", ".") if language == "vi" else grouped
 
 
 def t(key: str, language: str, **params: Any) -> str:

@@ -108,7 +108,7 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await choose(page, "Rất hài lòng")
 
         await at(page, "Câu 9/9", "Bạn có góp ý gì để chính quyền phường, xã phục vụ người dân tốt hơn không?")
-        await page.get_by_label("Nhập câu trả lời của bạn (Tối đa 1000 ký tự.)").fill("<i>Thêm</i> thùng rác công cộng")
+        await page.get_by_label("Nhập câu trả lời của bạn (tối đa 1.000 ký tự)").fill("<i>Thêm</i> thùng rác công cộng")
         await fits_the_screen(page)
         await page.get_by_role("button", name="Gửi câu trả lời").click()
 

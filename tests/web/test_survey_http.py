@@ -209,11 +209,16 @@ async def test_reask_keeps_what_was_typed_and_escapes_it(web_app: Application) -
     async with citizen:
         page = await walk(citizen, page, until="visits")
         assert page.hidden["kind"] == "typed" and page.typed == {"text": ""}
-        assert "Vui lòng nhập một số nguyên từ 1 đến 20." in page.text  # the hint labels the input
+        hint = "Vui lòng nhập một số nguyên từ 1 đến 20."
+        assert f'<label class="typed-label" for="answer">{hint}</label>' in page.html  # the hint labels the input
+        assert '<span class="unit" id="answer-unit">lần</span>' in page.html  # the question's unit
         attack = '"><script>alert(1)</script>'
         page = await citizen.submit(page, text=attack)
         assert page.status == 422 and page.question == "visits"
-        assert page.errors == ["Vui lòng nhập một số nguyên từ 1 đến 20."]
+        assert page.errors == [hint]
+        assert page.text.count(hint) == 1  # said once, as the error; the label just asks for a number
+        assert '<label class="typed-label" for="answer">Nhập một số</label>' in page.html
+        assert '<span class="unit" id="answer-unit">lần</span>' in page.html
         assert page.typed == {"text": attack}
         assert "<script>alert(1)" not in page.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.html
         page = await citizen.submit(page, text="25")
@@ -223,6 +228,33 @@ async def test_reask_keeps_what_was_typed_and_escapes_it(web_app: Application) -
         assert (await answers_of(web_app))["visits"] == 3
         page = await citizen.submit(page, "back")
         assert page.question == "visits" and page.typed == {"text": "3"} and "Câu trả lời trước: 3 lần" in page.text
+
+
+async def test_typed_answer_labels_in_both_languages(web_app: Application) -> None:
+    citizen, page = await consented(web_app)
+    async with citizen:
+        page = await walk(citizen, page, until="visits")
+        page = await citizen.get("/s/hn-2026/70?lang=en")
+        assert (
+            '<label class="typed-label" for="answer">Please type a whole number between 1 and 20.</label>' in page.html
+        )
+        assert '<span class="unit" id="answer-unit">times</span>' in page.html
+        page = await citizen.submit(page, text="0")
+        assert page.status == 422 and page.text.count("Please type a whole number between 1 and 20.") == 1
+        assert '<label class="typed-label" for="answer">Type a number</label>' in page.html
+        page = await citizen.submit(page, text="")  # another reason: the hint labels the input again
+        assert page.errors == ["That was empty. Please answer the question."]
+        assert (
+            '<label class="typed-label" for="answer">Please type a whole number between 1 and 20.</label>' in page.html
+        )
+
+        page = await citizen.get("/s/hn-2026/70?lang=vi")
+        page = await walk(citizen, page, until="comment")
+        label = '<label class="typed-label" for="answer">Nhập câu trả lời của bạn (tối đa 1.000 ký tự)</label>'
+        assert label in page.html and 'maxlength="1000"' in page.html
+        page = await citizen.get("/s/hn-2026/70?lang=en")
+        label = '<label class="typed-label" for="answer">Type your answer (at most 1,000 characters)</label>'
+        assert page.question == "comment" and label in page.html
 
 
 GARBAGE: list[tuple[dict[str, Any], int, str]] = [
