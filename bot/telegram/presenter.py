@@ -135,6 +135,9 @@ class Presenter:
             elif isinstance(event, AnswerRecorded):
                 text = render.answered(event.progress_text, event.label, event.display, lang, event.value is None)
                 await self.edit(prompt_id, text)
+                shown = outcome.prompt_message_id
+                if self.callback is not None and shown is not None and shown != prompt_id:
+                    await self.edit(shown)  # answered on an older copy: the newer one loses its buttons too
                 prompt_id = None
             elif isinstance(event, AnswerRemoved):
                 if prompt_id is not None and self.callback is not None and self.callback.message is not None:
@@ -155,6 +158,8 @@ class Presenter:
                     step = engine.resume(outcome.survey, _state_of(outcome), outcome.ctx)
                     for again in step.events:
                         if isinstance(again, QuestionAsked):
+                            await self.edit(prompt_id)  # one copy with buttons: the new one
+                            prompt_id = None
                             await self.ask(outcome, again)
             elif isinstance(event, InputIgnored):
                 if self.callback is not None:
@@ -162,6 +167,10 @@ class Presenter:
                 else:
                     await self.send(html.escape(event.text))
             elif isinstance(event, QuestionAsked):
+                if self.callback is None and prompt_id is not None:
+                    # shown again (/start, /lang, a return after days): the old copy loses its buttons
+                    await self.edit(prompt_id)
+                    prompt_id = None
                 await self.ask(outcome, event)
             elif isinstance(event, SurveyCompleted):
                 invite = InlineKeyboardMarkup(

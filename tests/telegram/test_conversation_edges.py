@@ -150,3 +150,31 @@ def test_a_long_escaped_answer_still_fits() -> None:
     huge = render.answered("Câu 17/17", "Góp ý", "<" * 5000, "vi")
     plain = html.unescape(huge)
     assert len(plain) == 4096 and plain.endswith("<…") and "<b>" not in huge  # cut as text, markup dropped
+
+
+async def test_one_copy_of_a_question_keeps_its_buttons(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 617)
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        first = user.last()
+        await user.say("/start")  # back after a while: the question again, the old copy put away
+        again = user.last()
+        assert again.message_id != first.message_id and again.visible_text.startswith("Câu 1/17")
+        assert fake.buttons(fake.message(617, first.message_id)) == []
+        await user.say("/lang")
+        await user.press("🇬🇧 English")
+        english = user.last()
+        assert english.visible_text.startswith("Question 1/17")
+        assert fake.buttons(fake.message(617, again.message_id)) == []
+        # an answer on an old copy (its buttons were already gone here, so press its data directly)
+        data = dict(fake.buttons(english))["30–44"]
+        assert data is not None
+        await user.press_data(data, again.message_id)
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
+        assert fake.buttons(fake.message(617, english.message_id)) == []  # no live buttons on an answered question
+        assert user.last().visible_text.startswith("Question 2/17")
+        assert app.processor.failed == 0
