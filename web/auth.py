@@ -23,8 +23,9 @@ CSRF
 Login throttling (in memory, per process)
     Failures are counted per (name, client address) over 15 minutes. The first FREE_ATTEMPTS (5) failures
     cost nothing; each one after that locks that pair out for 60 s, then 120 s, 240 s ... up to 15 minutes.
-    While locked, attempts get 429 with Retry-After and the password is not even checked (a right password
-    does not unlock). A success clears the count. The client address is the TCP peer: behind a reverse proxy
+    The failure that starts a lock-out, and every attempt while locked, get 429 with Retry-After; while locked
+    the password is not even checked (a right password does not unlock), and each refusal writes a "denied"
+    audit row. A success clears the count. The client address is the TCP peer: behind a reverse proxy
     every client has the proxy's address, so the limit then works per name. Counts live in this process only:
     several processes behind a load balancer each count on their own, and a restart starts afresh.
 """

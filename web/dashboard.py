@@ -253,6 +253,16 @@ class Dashboard:
             self.auth.set_login_form_id(response, form_id)
         return response
 
+    def _throttled(self, request: web.Request, name: str, next_path: str, seconds: int) -> web.Response:
+        """429 with Retry-After: too many failed logins for this name from this address."""
+        message = (
+            f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {seconds} giây.",
+            f"Too many failed logins. Try again in {seconds} seconds.",
+        )
+        response = self._login_page(request, 429, name, message, next_path)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
     async def login_form(self, request: web.Request) -> web.StreamResponse:
         if await self.viewer(request) is not None:
             return see_other(safe_next(request.query.get("next")))
@@ -274,22 +284,22 @@ class Dashboard:
             return self._login_page(request, 403, name, message, next_path)
         key = (users.normalise_name(name), request.remote or "")
         wait = self.auth.throttle.retry_after(key)
-        if wait > 0:
+        if wait > 0:  # locked: the password is not even checked
             seconds = int(wait) + 1
-            message = (
-                f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {seconds} giây.",
-                f"Too many failed logins. Try again in {seconds} seconds.",
-            )
-            response = self._login_page(request, 429, name, message, next_path)
-            response.headers["Retry-After"] = str(seconds)
-            return response
+            await self.record(f"web:{name}", "web.login", {"name": name, "throttled": seconds}, "denied")
+            return self._throttled(request, name, next_path, seconds)
         async with self.ctx.db.read() as conn:
             user = await users.get(conn, name) if name else None
         known = user.password_hash if user is not None and not user.disabled else None
         ok = await self.auth.check_password(known, password)
         if not ok or user is None:
-            self.auth.throttle.failed(key)
-            await self.record(f"web:{name}", "web.login", {"name": name}, "denied")
+            lock = self.auth.throttle.failed(key)
+            arguments: dict[str, Any] = {"name": name}
+            if lock > 0:
+                arguments["locked"] = int(lock) + 1
+            await self.record(f"web:{name}", "web.login", arguments, "denied")
+            if lock > 0:  # this failure starts a lock-out: say so now, not at the next try
+                return self._throttled(request, name, next_path, int(lock) + 1)
             message = ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong name or password.")
             return self._login_page(request, 401, name, message, next_path)
         self.auth.throttle.succeeded(key)

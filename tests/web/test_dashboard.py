@@ -146,21 +146,36 @@ async def test_failed_logins_are_throttled(web_app: Application) -> None:
     async with Client(web_app) as client:
         for _ in range(5):
             assert (await client.login("op", "wrong password")).status == 401
-        assert (await client.login("op", "wrong password")).status == 401  # the 6th failure starts a lock-out
+        reply = await client.login("op", "wrong password")  # the 6th failure starts a lock-out, and says so
+        assert reply.status == 429 and int(reply.headers["Retry-After"]) == 61
+        assert "Hãy thử lại sau 61 giây" in reply.text and "Try again in 61 seconds" in reply.text
+        now[0] += 10
         reply = await client.login("op")  # the right password does not help while locked
         assert reply.status == 429
-        assert 50 <= int(reply.headers["Retry-After"]) <= 61
+        assert 50 <= int(reply.headers["Retry-After"]) <= 51
         assert "Đăng nhập sai quá nhiều lần" in reply.text and "Too many failed logins" in reply.text
         assert client.cookie(SESSION_COOKIE) is None
         async with Client(web_app) as other:
             assert (await other.login("hoankiem")).status == 303  # other names are not locked
-        now[0] += 61
-        assert (await client.login("op", "wrong again")).status == 401  # the next lock-out doubles
+        now[0] += 51
+        reply = await client.login("op", "wrong again")  # the next lock-out doubles
+        assert reply.status == 429 and int(reply.headers["Retry-After"]) == 121
         reply = await client.login("op")
         assert reply.status == 429 and 110 <= int(reply.headers["Retry-After"]) <= 121
         now[0] += 121
         assert (await client.login("op")).status == 303
         assert (await client.get("/dashboard/campaigns")).status == 200
+
+    logins = [(r.actor, r.outcome, r.arguments) for r in await audit_rows(web_app) if r.action == "web.login"]
+    assert logins[:5] == [("web:op", "denied", {"name": "op"})] * 5
+    assert logins[5:] == [
+        ("web:op", "denied", {"name": "op", "locked": 61}),  # the failure that locks
+        ("web:op", "denied", {"name": "op", "throttled": 51}),  # refused while locked, password unchecked
+        ("web:hoankiem", "ok", {"name": "hoankiem"}),
+        ("web:op", "denied", {"name": "op", "locked": 121}),
+        ("web:op", "denied", {"name": "op", "throttled": 121}),
+        ("web:op", "ok", {"name": "op"}),
+    ]
 
 
 # --- who sees what -------------------------------------------------------------------------------------------
