@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +72,14 @@ class Viewer:
 
 def setup(app: web.Application, ctx: AppContext) -> None:
     Dashboard(ctx).routes(app)
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ValueError, KeyError):  # an unknown zone in old data: UTC
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
 
 def see_other(location: str) -> web.Response:
@@ -452,7 +460,8 @@ class Dashboard:
             return self.not_found(request, viewer, code)
         except campaigns.CampaignError as e:
             await self.record(viewer.actor, "campaign.launch", {"code": code, "error": str(e)}, "error")
-            return self.back(code, "error", f"Không bắt đầu được / Could not launch: {e}")
+            vi, en = await self._refusal("launch", code, now)
+            return self.back(code, "error", f"{vi} / {en}")
         until = c.ends_at.astimezone(ZoneInfo(c.timezone)).strftime("%d/%m/%Y %H:%M")
         return self.back(
             code,
@@ -485,13 +494,64 @@ class Dashboard:
             return self.not_found(request, viewer, code)
         except campaigns.CampaignError as e:
             await self.record(viewer.actor, "campaign.close", {"code": code, "error": str(e)}, "error")
-            return self.back(code, "error", f"Không kết thúc được / Could not close: {e}")
+            vi, en = await self._refusal("close", code, now)
+            return self.back(code, "error", f"{vi} / {en}")
         return self.back(
             code,
             "ok",
             f"Đã kết thúc đợt {code}; {abandoned} phiếu dở dang được đánh dấu bỏ dở. / "
             f"Campaign {code} closed; {abandoned} unfinished responses marked abandoned.",
         )
+
+    async def _refusal(self, action: str, code: str, now: datetime) -> tuple[str, str]:
+        """Why a campaign could not be launched or closed, in Vietnamese and in English.
+
+        The repository's errors are English sentences for the CLI; the dashboard says each reason in both
+        languages, reading the campaign again to tell which one it was."""
+        from storage.repo import campaigns
+
+        async with self.ctx.db.read() as conn:
+            try:
+                c = await campaigns.get(conn, code)
+            except campaigns.CampaignNotFound:
+                c = None
+            overlaps = await campaigns.overlapping(conn, c) if c is not None and c.status == "draft" else []
+        if action == "close":
+            vi, en = f"Không kết thúc được đợt {code}", f"Could not close campaign {code}"
+            if c is not None and c.status == "closed":
+                return f"{vi}: đợt này đã kết thúc từ trước.", f"{en}: it is already closed."
+            return f"{vi}.", f"{en}."
+        vi, en = f"Không bắt đầu được đợt {code}", f"Could not launch campaign {code}"
+        if c is None:
+            return f"{vi}: không có đợt này.", f"{en}: there is no such campaign."
+        if c.status == "active":
+            return f"{vi}: đợt này đang diễn ra.", f"{en}: it is already active."
+        if c.status == "closed":
+            return (
+                f"{vi}: đợt này đã kết thúc, không bắt đầu lại được.",
+                f"{en}: it is closed and cannot be launched again.",
+            )
+        if c.ends_at <= now:
+            ended = _local(c.ends_at, c.timezone)
+            return (
+                f"{vi}: thời gian khảo sát đã hết lúc {ended}; hãy đổi ngày trước.",
+                f"{en}: it ended at {ended}; change its dates first.",
+            )
+        if overlaps:
+            other = overlaps[0]
+            when = f"{_local(other.starts_at, other.timezone)} – {_local(other.ends_at, other.timezone)}"
+            names = ", ".join(f"{name} ({ward})" for ward, name in other.wards[:3])
+            more_vi = f" và {len(other.wards) - 3} phường, xã khác" if len(other.wards) > 3 else ""
+            more_en = f" and {len(other.wards) - 3} more" if len(other.wards) > 3 else ""
+            wards_en = f"{len(other.wards)} ward" + ("s" if len(other.wards) != 1 else "")
+            return (
+                f"{vi}: trùng thời gian với đợt đang diễn ra {other.code} ({when}) tại {len(other.wards)} "
+                f"phường, xã: {names}{more_vi}. Hãy kết thúc đợt {other.code} trước, hoặc tạo lại đợt với "
+                "phường, xã hoặc thời gian khác.",
+                f"{en}: it overlaps active campaign {other.code} ({when}) in {wards_en}: {names}{more_en}. "
+                f"Close {other.code} first, or create the campaign again with other wards or dates.",
+            )
+        return f"{vi}.", f"{en}."
 
     async def export(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         from reports.export import export as write

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from html import unescape
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +24,14 @@ from tests.web.dashboard_support import (
     csrf_of,
 )
 from web.auth import LOGIN_COOKIE, SESSION_COOKIE
+
+
+def flash_of(html: str) -> tuple[str, str]:
+    """The flash message of a page, split into its Vietnamese and English halves."""
+    match = re.search(r'<p class="flash \w+" role="status">(.*?)</p>', html, re.S)
+    assert match, "no flash message"
+    vi, _, en = unescape(match.group(1)).partition(" / ")
+    return vi, en
 
 
 async def audit_rows(app: Application) -> list[audit.AuditRecord]:
@@ -299,7 +309,10 @@ async def test_an_operator_launches_and_closes_a_campaign(web_app: Application) 
 
         reply = await client.post("/dashboard/campaigns/hn-draft/launch", {"csrf": token})  # already active
         assert reply.status == 303
-        assert "already active" in (await client.get(reply.location)).text
+        assert flash_of((await client.get(reply.location)).text) == (
+            "Không bắt đầu được đợt hn-draft: đợt này đang diễn ra.",
+            "Could not launch campaign hn-draft: it is already active.",
+        )
 
         reply = await client.post("/dashboard/campaigns/hn-draft/close", {"csrf": token})  # not confirmed
         assert reply.status == 303 and (await campaign(web_app, "hn-draft")).status == "active"
@@ -307,6 +320,32 @@ async def test_an_operator_launches_and_closes_a_campaign(web_app: Application) 
         reply = await client.post("/dashboard/campaigns/hn-draft/close", {"csrf": token, "confirm": "yes"})
         assert reply.status == 303 and (await campaign(web_app, "hn-draft")).status == "closed"
         assert (await client.post("/dashboard/campaigns/nope/close", {"csrf": token, "confirm": "yes"})).status == 404
+        await client.get(reply.location)  # (the "closed" message)
+
+        reply = await client.post("/dashboard/campaigns/hn-draft/close", {"csrf": token, "confirm": "yes"})
+        assert reply.status == 303  # closed already: each language says why in its own half
+        assert flash_of((await client.get(reply.location)).text) == (
+            "Không kết thúc được đợt hn-draft: đợt này đã kết thúc từ trước.",
+            "Could not close campaign hn-draft: it is already closed.",
+        )
+        reply = await client.post("/dashboard/campaigns/hn-draft/launch", {"csrf": token})
+        assert flash_of((await client.get(reply.location)).text) == (
+            "Không bắt đầu được đợt hn-draft: đợt này đã kết thúc, không bắt đầu lại được.",
+            "Could not launch campaign hn-draft: it is closed and cannot be launched again.",
+        )
+
+        await add_draft(web_app.db, "hn-overlap", [70, 235, 4, 8])  # wards of the live campaign hn-2026
+        reply = await client.post("/dashboard/campaigns/hn-overlap/launch", {"csrf": token})
+        vi, en = flash_of((await client.get(reply.location)).text)
+        assert (await campaign(web_app, "hn-overlap")).status == "draft"
+        assert vi.startswith("Không bắt đầu được đợt hn-overlap: trùng thời gian với đợt đang diễn ra hn-2026 (")
+        assert (
+            "tại 4 phường, xã: Phường Ba Đình (4), Phường Ngọc Hà (8), Phường Hoàn Kiếm (70) và 1 phường, xã khác."
+            in vi
+        )
+        assert vi.endswith("Hãy kết thúc đợt hn-2026 trước, hoặc tạo lại đợt với phường, xã hoặc thời gian khác.")
+        assert en.startswith("Could not launch campaign hn-overlap: it overlaps active campaign hn-2026 (")
+        assert "in 4 wards: Phường Ba Đình (4), Phường Ngọc Hà (8), Phường Hoàn Kiếm (70) and 1 more." in en
     rows = [(r.actor, r.action, r.outcome, r.arguments.get("code")) for r in await audit_rows(web_app)]
     assert ("web:op", "campaign.launch", "ok", "hn-draft") in rows
     assert ("web:op", "campaign.launch", "error", "hn-draft") in rows
