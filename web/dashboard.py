@@ -40,7 +40,7 @@ from aiohttp import web
 from bot.context import AppContext
 from storage.records import CampaignRecord
 from storage.repo.users import WebUserRecord
-from web import figures
+from web import errors, figures
 from web.auth import COOKIE_PATH, FLASH_COOKIE, SESSION_COOKIE, Auth, Session, needs_rehash
 from web.templating import render
 
@@ -123,6 +123,7 @@ class Dashboard:
             allow_head=False,  # a HEAD request must not run (and audit) an export
         )
         r.add_get("/dashboard/codes", self.page(self.codes, operators=True))
+        errors.add_page(app, "/dashboard/", self.error_page)
         r.add_post("/dashboard/codes", self.page(self.issue_code, operators=True, action="chats.code"))
 
     # --- plumbing ------------------------------------------------------------------------------------------
@@ -198,10 +199,35 @@ class Dashboard:
             400: ("Yêu cầu không hợp lệ", "Bad request"),
             403: ("Không được phép", "Forbidden"),
             404: ("Không tìm thấy", "Not found"),
+            405: ("Không mở được trang", "Method not allowed"),
             500: ("Lỗi", "Error"),
         }
         title = titles.get(status, ("Lỗi", "Error"))
         return self.render(request, viewer, "error.html", status=status, title=title, message=(vi, en))
+
+    async def error_page(self, request: web.Request, status: int) -> web.StreamResponse:
+        """404 or 405 under /dashboard/ (see `web.errors`), with the menu for someone logged in."""
+        try:
+            viewer = await self.viewer(request)
+        except Exception:  # the database is away: the page without the menu
+            log.exception("dashboard: no viewer for the %s page", status)
+            viewer = None
+        if status == 405:
+            return self.error(
+                request,
+                viewer,
+                405,
+                "Trang này không mở được trực tiếp từ trình duyệt (ví dụ: hãy đăng xuất bằng nút “Đăng xuất”).",
+                "This address cannot be opened directly in the browser (to log out, for example, use the "
+                "“Log out” button).",
+            )
+        return self.error(
+            request,
+            viewer,
+            404,
+            "Không có trang này trong bảng điều khiển. Hãy kiểm tra lại đường dẫn.",
+            "There is no such page in the dashboard. Check the address.",
+        )
 
     def not_found(self, request: web.Request, viewer: Viewer, code: str) -> web.Response:
         return self.error(request, viewer, 404, f"Không có đợt khảo sát “{code}”.", f"There is no campaign “{code}”.")

@@ -17,7 +17,8 @@ One question per screen, plain HTML forms (no JavaScript needed; web/static/surv
 Status codes: unknown (or draft) campaign 404; closed or ended 410; not open yet 403; a ward in the URL that
 is not one of the campaign's 404 with the ward picker; missing or bad CSRF token 403; unreadable form 400;
 a re-asked answer 422; an answer to a question already answered (another tab) 409; anything unexpected 503
-with a "temporary error" page (logged once).
+with a "temporary error" page (logged once); any other address under /s/ 404 with a "page not found" page
+(`web.errors`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from flows.schema import Survey
 from flows.text import collation_key
 from storage.conversation import DeleteMyData, GiveConsent, Outcome, Reply, Restart, SetLanguage, Start, Who
 from storage.records import CampaignRecord
-from web import survey_texts
+from web import errors, survey_texts
 from web.security import Signer, new_id
 from web.survey_texts import LANGUAGES
 from web.templating import render
@@ -511,6 +512,14 @@ class SurveySite:
 
         return wrapped
 
+    async def error_page(self, request: web.Request, status: int) -> web.StreamResponse:
+        """404 or 405 under /s/ (see `web.errors`): both languages, and a link to the campaign if the path has one."""
+        visitor = self.visitor(request)
+        parts = request.path.split("/")
+        link = f"/s/{parts[2]}" if len(parts) > 2 and _CODE.match(parts[2]) else "/s"
+        kind = "wrong_method" if status == 405 else "page_not_found"
+        return self.notice(request, visitor, Notice(kind), link=link, status=status)
+
     async def campaigns(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         """/s: the open campaigns (straight to the only one)."""
         from storage.repo import campaigns
@@ -734,6 +743,7 @@ def _local(moment: datetime, tz: str) -> str:
 def setup(app: web.Application, ctx: AppContext) -> None:
     site = SurveySite(ctx)
     ctx.extras[STATS_KEY] = site.stats
+    errors.add_page(app, "/s/", site.error_page)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="survey-static")
     app.router.add_get("/s", site.guarded(site.campaigns))
     app.router.add_get("/s/", site.guarded(site.campaigns))

@@ -130,6 +130,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Xin lỗi, đã có lỗi tạm thời. Câu trả lời của bạn vẫn được lưu; vui lòng thử lại sau ít phút.",
         "en": "Sorry, something went wrong for a moment. Your answers are kept; please try again in a few minutes.",
     },
+    "page_not_found_title": {"vi": "Không tìm thấy trang", "en": "Page not found"},
+    "page_not_found": {
+        "vi": "Không có trang này. Vui lòng kiểm tra lại đường dẫn hoặc mã QR.",
+        "en": "There is no such page. Please check the link or the QR code.",
+    },
+    "wrong_method_title": {"vi": "Không mở được trang", "en": "This page cannot be opened"},
+    "wrong_method": {
+        "vi": "Trang này không mở được theo cách đó. Vui lòng mở lại trang khảo sát.",
+        "en": "This page cannot be opened that way. Please open the survey page again.",
+    },
     "open_survey": {"vi": "Mở trang khảo sát", "en": "Open the survey"},
     # restart and delete
     "restart": {"vi": "Làm lại từ đầu", "en": "Start over"},
