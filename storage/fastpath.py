@@ -75,7 +75,8 @@ SQL: dict[str, dict[str, str]] = {
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
-        "set_prompt": "UPDATE response SET prompt_message_id = $2 WHERE id = $1",
+        "set_prompt": "UPDATE response SET prompt_message_id = $2 WHERE id = $1 "
+        "AND ($2::bigint IS NULL OR prompt_message_id IS NULL OR prompt_message_id < $2)",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
@@ -114,7 +115,8 @@ SQL: dict[str, dict[str, str]] = {
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = ?1 AND question_id = ?2",
-        "set_prompt": "UPDATE response SET prompt_message_id = ?2 WHERE id = ?1",
+        "set_prompt": "UPDATE response SET prompt_message_id = ?2 WHERE id = ?1 "
+        "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2)",
         "update": "UPDATE response SET last_activity_at = ?2, "
         "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
         "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
@@ -263,9 +265,11 @@ def reply_program(
 
 
 def set_prompts_program(prompts: dict[int, int | None]) -> Generator[tuple[str, tuple[Any, ...]], Any, None]:
-    """Store prompt message ids in one transaction."""
-    for response_id, message_id in prompts.items():
-        yield "set_prompt", (response_id, message_id)
+    """Store prompt message ids in one transaction, in the order of the rows (so that two processes
+    flushing at once cannot deadlock on them), never replacing a newer message by an older one (message
+    ids grow in a chat; another process may have shown a later question to the same person)."""
+    for response_id in sorted(prompts):
+        yield "set_prompt", (response_id, prompts[response_id])
 
 
 _WARD_QUESTIONS: dict[int, str | None] = {}

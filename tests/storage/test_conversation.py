@@ -295,3 +295,23 @@ async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -
     # the person can start afresh, with no trace of the earlier responses
     again = await service.handle(ALICE, Start("hn-ngan", 70), uid())
     assert isinstance(again.events[0], ConsentRequested)
+
+
+async def test_prompt_ids_from_two_processes_keep_the_newest_and_do_not_deadlock(db: Database, clock: Clock) -> None:
+    """With WEB_WORKERS > 1, two processes write prompt message ids behind, for the same people."""
+    await create_live_campaign(db, clock())
+    first, second = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    people = [Who("telegram", str(3000 + i), address=str(3000 + i), language="vi") for i in range(20)]
+    ids = [(await begin(first, who)).response_id for who in people]
+    for rid in ids:  # one process showed message 10 of each chat, the other (later) message 11
+        await first.set_prompt(rid, 10)
+        await second.set_prompt(rid, 11)
+    await asyncio.wait_for(asyncio.gather(second.flush_prompts(), first.flush_prompts()), 10)
+    async with db.read() as conn:
+        stored = dict((await conn.execute(sa.select(response.c.id, response.c.prompt_message_id))).all())
+    assert {stored[rid] for rid in ids} == {11}  # the older id never replaces the newer one
+    await first.set_prompt(ids[0], None)  # completed or /cancel: no question on screen
+    await first.flush_prompts()
+    async with db.read() as conn:
+        cleared = (await conn.execute(sa.select(response.c.prompt_message_id).where(response.c.id == ids[0])))
+        assert cleared.scalar_one() is None
