@@ -163,7 +163,12 @@ class Application:
         self.ctx.bot_username = me.username
         self.ctx.extras["bot"] = self.bot
         self.dispatcher = build_dispatcher(self.ctx)
-        self.processor = UpdateProcessor(self.dispatcher, self.bot)
+        lane = None
+        if self.settings.telegram_fast_lane and self.settings.telegram_mode == "webhook":
+            from bot.telegram.fastlane import FastLane
+
+            lane = FastLane(self.ctx, self.bot)
+        self.processor = UpdateProcessor(self.dispatcher, self.bot, lane)
         self.ctx.extras["update_processor"] = self.processor  # for /metrics
         if not set_commands:
             return

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_path: str = "/telegram/webhook"
     webhook_secret: SecretStr | None = None
+    telegram_fast_lane: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     web_workers: int = Field(default=1, ge=1, le=64)

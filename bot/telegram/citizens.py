@@ -3,6 +3,9 @@ conversation service, and show its outcome."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+from typing import Any
+
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType, ContentType
 from aiogram.exceptions import TelegramBadRequest
@@ -56,6 +59,37 @@ def who(user: User, chat_id: int) -> Who:
 def _in_progress(view: Outcome) -> bool:
     """The person has a questionnaire under way (what /restart and /cancel act on)."""
     return view.kind == "events" and view.response_id is not None
+
+
+async def typed_answer(
+    bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, text: str, update_id: int
+) -> None:
+    """A typed message in a private chat: an answer to the current question (or a polite refusal)."""
+    if len(text) > MAX_TYPED:
+        view = await app.service.view(person)
+        current = view.events[-1] if view.events else None
+        if not (isinstance(current, QuestionAsked) and current.type == "text"):
+            await bot.send_message(chat_id, t("too_long", view.language, length=len(text)))
+            return
+    outcome = await app.service.handle(person, Reply(engine.Text(text)), update_id)
+    await Presenter(bot, app, chat_id, source_message_id=message_id).show(outcome)
+
+
+async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb) -> str | None:
+    """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done").
+    Returns the callback's answer text, if any."""
+    view = await app.service.view(person)
+    current = view.events[-1] if view.events else None
+    if not isinstance(current, QuestionAsked) or current.question_id != data.q or view.response_id != data.r:
+        return t("already_answered", view.language)
+    values = [str(o.value) for o in current.options]
+    chosen = selected_of(data.m, values)
+    if len(chosen) > current.max_selections:
+        return t("max_selected", view.language, max=current.max_selections)
+    markup = render.question_keyboard(current, data.r, view.language, selected=chosen)
+    with suppress(TelegramBadRequest):  # a double tap: "message is not modified"
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    return None
 
 
 def setup() -> Router:
@@ -147,14 +181,7 @@ def setup() -> Router:
     async def text(message: Message, bot: Bot, app: AppContext, event_update: Update) -> None:
         assert message.from_user is not None and message.text is not None
         person = who(message.from_user, message.chat.id)
-        if len(message.text) > MAX_TYPED:
-            view = await app.service.view(person)
-            current = view.events[-1] if view.events else None
-            if not (isinstance(current, QuestionAsked) and current.type == "text"):
-                await message.answer(t("too_long", view.language, length=len(message.text)))
-                return
-        outcome = await app.service.handle(person, Reply(engine.Text(message.text)), event_update.update_id)
-        await Presenter(bot, app, message.chat.id, source_message_id=message.message_id).show(outcome)
+        await typed_answer(bot, app, person, message.chat.id, message.message_id, message.text, event_update.update_id)
 
     @router.message()
     async def not_text(message: Message, app: AppContext) -> None:
@@ -235,32 +262,19 @@ def setup() -> Router:
         return await reply(callback, bot, app, event_update, Start(callback_data.code))
 
     @router.callback_query(ToggleCb.filter())
-    async def on_toggle(callback: CallbackQuery, callback_data: ToggleCb, bot: Bot, app: AppContext) -> None:
-        """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done")."""
+    async def on_toggle(
+        callback: CallbackQuery, callback_data: ToggleCb, bot: Bot, app: AppContext
+    ) -> AnswerCallbackQuery:
         assert callback.message is not None
-        view = await app.service.view(who(callback.from_user, callback.message.chat.id))
-        current = view.events[-1] if view.events else None
-        if (
-            not isinstance(current, QuestionAsked)
-            or current.question_id != callback_data.q
-            or view.response_id != callback_data.r
-        ):
-            await answer_callback(callback, t("already_answered", view.language))
-            return
-        values = [str(o.value) for o in current.options]
-        chosen = selected_of(callback_data.m, values)
-        if len(chosen) > current.max_selections:
-            await answer_callback(callback, t("max_selected", view.language, max=current.max_selections))
-            return
-        markup = render.question_keyboard(current, callback_data.r, view.language, selected=chosen)
+        chat_id = callback.message.chat.id
         try:
-            await bot.edit_message_reply_markup(
-                chat_id=callback.message.chat.id, message_id=callback.message.message_id, reply_markup=markup
+            toast = await toggle(
+                bot, app, who(callback.from_user, chat_id), chat_id, callback.message.message_id, callback_data
             )
-        except TelegramBadRequest:
-            pass  # a double tap: "message is not modified"
-        finally:
+        except Exception:
             await answer_callback(callback)
+            raise
+        return callback.answer(toast)
 
     @router.callback_query(PageCb.filter())
     async def on_page(callback: CallbackQuery, callback_data: PageCb, bot: Bot, app: AppContext) -> None:

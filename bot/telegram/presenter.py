@@ -136,7 +136,7 @@ class Presenter:
                 text = render.answered(event.progress_text, event.label, event.display, lang, event.value is None)
                 await self.edit(prompt_id, text)
                 shown = outcome.prompt_message_id
-                if self.callback is not None and shown is not None and shown != prompt_id:
+                if self.callback is not None and shown is not None and prompt_id is not None and shown > prompt_id:
                     await self.edit(shown)  # answered on an older copy: the newer one loses its buttons too
                 prompt_id = None
             elif isinstance(event, AnswerRemoved):

@@ -30,6 +30,9 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.telegram.fastlane import FastLane, FastUpdate
+from bot.telegram.fastlane import parse as parse_fast
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -99,9 +102,11 @@ def sender_of(update: Update) -> Any:
 
 
 class UpdateProcessor:
-    def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, lane: FastLane | None = None) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
+        self.lane = lane
+        """The lean answer path (webhook only); None: every update goes through aiogram."""
         self.locks = KeyedLocks()
         self.in_flight = 0
         self.handled = 0
@@ -113,22 +118,33 @@ class UpdateProcessor:
     async def handle(self, update: Update) -> tuple[bool, TelegramMethod[Any] | None]:
         """Handle one update. Returns (may it be acknowledged, a Bot API method the handler left for the
         reply: the webhook sends it back in its response body, saving a request; polling calls it)."""
+        work = self.dispatcher.feed_update(self.bot, update)
+        ack, result = await self._run(sender_of(update), update.update_id, work)
+        return ack, result if isinstance(result, TelegramMethod) else None
+
+    async def handle_fast(self, update: FastUpdate) -> tuple[bool, dict[str, Any] | None]:
+        """`handle` for an answer button on the lean path (bot.telegram.fastlane): the same ordering per
+        person, error policy and accounting; the reply comes back as a webhook response body."""
+        assert self.lane is not None
+        return await self._run(("user", update.user_id), update.update_id, self.lane.handle(update))
+
+    async def _run(self, sender: Any, update_id: int, work: Awaitable[Any]) -> tuple[bool, Any]:
         self.in_flight += 1
         started = time.perf_counter()
         try:
-            async with self.locks(sender_of(update)):
+            async with self.locks(sender):
                 try:
-                    result = await self.dispatcher.feed_update(self.bot, update)
+                    result = await work
                 except Exception as e:
                     if is_transient(e):
                         self.retried += 1
-                        log.warning("update %s not processed, Telegram will deliver it again: %r", update.update_id, e)
+                        log.warning("update %s not processed, Telegram will deliver it again: %r", update_id, e)
                         return False, None
                     self.failed += 1
-                    log.exception("update %s failed", update.update_id)
+                    log.exception("update %s failed", update_id)
                     return True, None
                 self.handled += 1
-                return True, result if isinstance(result, TelegramMethod) else None
+                return True, result
         finally:
             self.in_flight -= 1
             self.durations.append(time.perf_counter() - started)
@@ -247,14 +263,19 @@ def webhook_handler(
             if len(body) > 1_000_000:
                 return web.json_response({"ok": False, "error": "body too large"}, status=413)
             data = json.loads(body)
-            update = Update.model_validate(data, context={"bot": processor.bot})
+            fast = parse_fast(data) if processor.lane is not None else None
+            if fast is None:
+                update = Update.model_validate(data, context={"bot": processor.bot})
         except (ValueError, ValidationError, UnicodeDecodeError):
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
-        ack, method = await processor.handle(update)
+        reply: dict[str, Any] | None
+        if fast is not None:
+            ack, reply = await processor.handle_fast(fast)
+        else:
+            ack, method = await processor.handle(update)
+            reply = webhook_reply(method) if method is not None else None
         if not ack:
             return web.json_response({"ok": False, "error": "temporarily unavailable"}, status=503)
-        if method is not None:
-            return web.json_response(webhook_reply(method))
-        return web.json_response({"ok": True})
+        return web.json_response(reply if reply is not None else {"ok": True})
 
     return handle

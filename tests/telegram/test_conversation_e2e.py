@@ -34,10 +34,17 @@ async def count(db: Database, table: sa.Table) -> int:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
 
 
-async def test_walk_the_survey_by_deep_link(fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path) -> None:
+# webhook mode: answers, selections and typed texts take the lean path (bot.telegram.fastlane)
+MODES = pytest.mark.parametrize("mode", ["polling", "webhook"])
+
+
+@MODES
+async def test_walk_the_survey_by_deep_link(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path, mode: str
+) -> None:
     clock = Clock(__import__("datetime").datetime.now(__import__("datetime").UTC))
     await create_live_campaign(db, clock())
-    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+    async with running(bot_settings(fake, db_url, tmp_path, mode=mode)) as app:
         alice = User(fake, 501)
         await alice.say("/start hn-2026_70")
         consent = alice.last()
@@ -114,13 +121,19 @@ async def test_walk_the_survey_by_deep_link(fake: FakeBotAPI, db: Database, db_u
         # every button press got its callback answered (no endless spinner)
         assert set(fake.callback_ids.values()) <= set(fake.callback_answers)
         assert app.processor.failed == 0
+        if mode == "webhook":  # the answers, the selections and the typed texts took the lean path
+            assert app.processor.lane is not None and app.processor.lane.handled >= 12
+            assert app.processor.lane.bot.fallbacks == 0
 
 
-async def test_double_tap_and_stale_buttons(fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path) -> None:
+@MODES
+async def test_double_tap_and_stale_buttons(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path, mode: str
+) -> None:
     import datetime
 
     await create_live_campaign(db, datetime.datetime.now(datetime.UTC))
-    async with running(bot_settings(fake, db_url, tmp_path)):
+    async with running(bot_settings(fake, db_url, tmp_path, mode=mode)) as app:
         bob = User(fake, 502)
         await bob.say("/start hn-2026_235")
         await bob.press("✅ Tôi đồng ý")
@@ -146,6 +159,8 @@ async def test_double_tap_and_stale_buttons(fake: FakeBotAPI, db: Database, db_u
         forged = await bob.press_data("zz:garbage", question.message_id)
         forged_toast = fake.callback_answer(forged)
         assert forged_toast is not None and forged_toast.text == "Nút này đã hết hiệu lực."
+        lane = app.processor.lane
+        assert (lane is not None) == (mode == "webhook") and (lane is None or lane.bot.fallbacks == 0)
 
 
 async def test_resume_after_restart_and_english(fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path) -> None:

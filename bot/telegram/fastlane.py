@@ -1,0 +1,258 @@
+"""The answer path, lean: a button that answers a question, without aiogram's dispatcher and Bot models.
+
+Profiling the webhook under load showed that aiogram spent most of the bot's CPU on the answer path:
+validating the update into pydantic models, running the dispatcher, building a pydantic model for each Bot
+API call, encoding it as a multipart form and validating the reply into a `Message`. A bare aiohttp bot
+with the same HTTP traffic (bench/peers/raw_floor.py) spends 0.4 ms of CPU per answer; khaosat spent 3.9 ms
+through aiogram, 2.4 ms with this path (one process, PostgreSQL, `python -m bench.load`). This module takes
+only the hottest updates of a private chat, an answer button (`AnswerCb`), a multi-choice selection
+(`ToggleCb`) or its "Done" (`DoneCb`), and a typed text that is not a command, and runs them through the
+same conversation service, the same `Presenter` and the same handler code as the aiogram handlers, with:
+
+- the update read as the dict it already is (`parse`: anything unexpected goes to aiogram instead);
+- Bot API calls made as JSON with the shared aiohttp session (`LeanBot`): the reply is read for what is
+  needed (a message id) and not validated into models. Any failure (an HTTP error, 429, a network error)
+  falls back to the real aiogram call, which retries and raises aiogram's exceptions, so the `Presenter`'s
+  handling of 403 (unreachable), "message not modified" and the retry policy are the same as everywhere.
+
+Everything else (commands, consent, back, skip, pages, operators, groups, media) goes through aiogram.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.context import AppContext
+from bot.telegram.callbacks import AnswerCb, DoneCb, ToggleCb
+from bot.telegram.citizens import toggle, typed_answer
+from bot.telegram.presenter import Presenter
+from flows import engine
+from storage.conversation import Reply, Who
+
+log = logging.getLogger(__name__)
+
+_JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What the `Presenter` reads of a sent message."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class _Chat:
+    id: int
+    type: str
+
+
+@dataclass(frozen=True)
+class _Message:
+    message_id: int
+    chat: _Chat
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class _Callback:
+    """The part of an aiogram `CallbackQuery` the `Presenter` reads."""
+
+    id: str
+    message: _Message
+
+
+@dataclass(frozen=True)
+class FastUpdate:
+    update_id: int
+    user_id: int
+    chat_id: int
+    who: Who
+    action: Reply | ToggleCb | str
+    """A button's answer, a multi-choice selection, or a typed text."""
+    callback: _Callback | None
+    message_id: int = 0
+    """The typed message (for a text)."""
+
+
+def markup_dict(markup: InlineKeyboardMarkup) -> dict[str, Any]:
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for b in row:
+            if b.callback_data is not None and b.url is None and b.model_fields_set <= {"text", "callback_data"}:
+                buttons.append({"text": b.text, "callback_data": b.callback_data})
+            else:  # any other kind of button: pydantic knows its fields
+                buttons.append(b.model_dump(mode="json", exclude_none=True))
+        rows.append(buttons)
+    return {"inline_keyboard": rows}
+
+
+class LeanBot:
+    """The three Bot API methods the `Presenter` uses on the answer path, as plain JSON calls."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.fallbacks = 0
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        """The call's `result`, or None when it did not succeed (the caller then asks aiogram)."""
+        session = self.bot.session
+        try:
+            http = await session.create_session()  # type: ignore[attr-defined]
+            url = session.api.api_url(token=self.bot.token, method=method)
+            timeout = aiohttp.ClientTimeout(total=session.timeout)
+            async with http.post(url, data=json.dumps(params), headers=_JSON, timeout=timeout) as response:
+                body = await response.read()
+            if response.status == 200:
+                data = json.loads(body)
+                if data.get("ok") is True:
+                    return data.get("result")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            log.debug("%s failed on the lean path (%r); aiogram will retry it", method, e)
+        self.fallbacks += 1
+        return None
+
+    async def send_message(
+        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> SentMessage | Any:
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        if reply_markup is not None:
+            params["reply_markup"] = markup_dict(reply_markup)
+        result = await self._call("sendMessage", params)
+        if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+            return SentMessage(result["message_id"])
+        return await self.bot.send_message(chat_id, text, reply_markup=reply_markup)
+
+    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int) -> Any:
+        params = {"chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML"}
+        if await self._call("editMessageText", params) is None:
+            return await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        return True
+
+    async def edit_message_reply_markup(
+        self, *, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> Any:
+        params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
+        if reply_markup is not None:
+            params["reply_markup"] = markup_dict(reply_markup)
+        if await self._call("editMessageReplyMarkup", params) is None:
+            return await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+            )
+        return True
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+        """Stop the button's spinner when the update failed (quietly: the query may have expired)."""
+        params: dict[str, Any] = {"callback_query_id": callback_id}
+        if text:
+            params["text"] = text
+        await self._call("answerCallbackQuery", params)
+
+
+def _who(user: dict[str, Any], chat_id: int) -> Who:
+    """As citizens.who does it for aiogram's `User`."""
+    code = user.get("language_code")
+    language = "en" if isinstance(code, str) and code.lower().startswith("en") else "vi"
+    return Who("telegram", str(user["id"]), address=str(chat_id), language=language)
+
+
+def _typed(update_id: int, message: Any) -> FastUpdate | None:
+    """A plain text (not a command) from a person in a private chat: what citizens.text handles."""
+    if not isinstance(message, dict):
+        return None
+    text, user, chat = message.get("text"), message.get("from"), message.get("chat")
+    message_id = message.get("message_id")
+    if not isinstance(text, str) or not text or text.startswith("/") or type(message_id) is not int:
+        return None
+    if not isinstance(user, dict) or type(user.get("id")) is not int or user.get("is_bot") is not False:
+        return None
+    if not isinstance(chat, dict) or chat.get("type") != "private" or type(chat.get("id")) is not int:
+        return None
+    chat_id = chat["id"]
+    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), text, None, message_id)
+
+
+def parse(data: Any) -> FastUpdate | None:
+    """The update, if it is an answer (a button or a typed text) or a multi-choice selection in a private
+    chat; None for anything else."""
+    if not isinstance(data, dict) or len(data) != 2:
+        return None
+    update_id, query = data.get("update_id"), data.get("callback_query")
+    if type(update_id) is not int:
+        return None
+    if query is None:
+        return _typed(update_id, data.get("message"))
+    if not isinstance(query, dict):
+        return None
+    raw, user, message = query.get("data"), query.get("from"), query.get("message")
+    if not isinstance(raw, str) or not isinstance(user, dict) or not isinstance(message, dict):
+        return None
+    chat, callback_id, message_id = message.get("chat"), query.get("id"), message.get("message_id")
+    if not isinstance(chat, dict) or chat.get("type") != "private" or type(chat.get("id")) is not int:
+        return None
+    if type(user.get("id")) is not int or not isinstance(callback_id, str) or type(message_id) is not int:
+        return None
+    action: Reply | ToggleCb
+    try:
+        if raw.startswith("a:"):
+            answer = AnswerCb.unpack(raw)
+            action = Reply(engine.Answer(answer.v, answer.q), answer.r)
+        elif raw.startswith("d:"):
+            done = DoneCb.unpack(raw)
+            action = Reply(engine.Answer(done.m, done.q), done.r)  # the engine reads the selection's bit mask
+        elif raw.startswith("t:"):
+            action = ToggleCb.unpack(raw)
+        else:
+            return None
+    except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError: let aiogram deal with it
+        return None
+    chat_id = chat["id"]
+    callback = _Callback(callback_id, _Message(message_id, _Chat(chat_id, "private"), message.get("text")))
+    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, callback)
+
+
+class FastLane:
+    def __init__(self, app: AppContext, bot: Bot) -> None:
+        self.app = app
+        self.bot = LeanBot(bot)
+        self.handled = 0
+
+    async def handle(self, update: FastUpdate) -> dict[str, Any] | None:
+        """What the citizens' handlers do for these updates (the typed text and the selection share their
+        code); a button's callback answer comes back as a webhook response body."""
+        self.handled += 1
+        callback = update.callback
+        if callback is None:
+            assert isinstance(update.action, str)
+            await typed_answer(
+                self.bot, self.app, update.who, update.chat_id, update.message_id, update.action, update.update_id
+            )
+            return None
+        toast: str | None = None
+        try:
+            if isinstance(update.action, ToggleCb):
+                toast = await toggle(
+                    self.bot, self.app, update.who, update.chat_id, callback.message.message_id, update.action
+                )
+            else:  # citizens.reply
+                presenter = Presenter(self.bot, self.app, update.chat_id, callback)  # type: ignore[arg-type]
+                outcome = await self.app.service.handle(update.who, update.action, update.update_id)
+                try:
+                    await presenter.show(outcome)
+                finally:
+                    toast = presenter.toast
+        except Exception:
+            await self.bot.answer_callback(callback.id, toast)  # no endless spinner
+            raise
+        reply: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": callback.id}
+        if toast:
+            reply["text"] = toast
+        return reply
