@@ -330,6 +330,8 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
             bot = khaosat_process(db_url, tg)
         elif name == "aiogram":
             bot = peer_process("bench.peers.aiogram_fsm", db_url, tg)
+        elif name == "floor":
+            bot = peer_process("bench.peers.raw_floor", db_url, tg)
         else:
             bot = peer_process("bench.peers.ptb_conversation", db_url, tg)
         await bot.start(tg)
@@ -354,7 +356,7 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
                                 wards[i % len(wards)],
                                 stats,
                                 pacer,
-                                wait_reply=name != "khaosat",
+                                wait_reply=name not in ("khaosat", "floor"),
                             )
                         except Exception as e:  # report, keep going
                             stats.errors.append(f"{type(e).__name__}: {e}")
@@ -363,7 +365,10 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
                 warm = Stats()
                 await asyncio.gather(
                     *(
-                        walk(tg, http, bot.url, 600_000 + i, wards[i], warm, Pacer(None), wait_reply=name != "khaosat")
+                        walk(
+                            tg, http, bot.url, 600_000 + i, wards[i], warm, Pacer(None),
+                            wait_reply=name not in ("khaosat", "floor"),
+                        )
                         for i in range(4)
                     )
                 )
@@ -438,7 +443,8 @@ async def main() -> None:
     parser.add_argument(
         "--targets",
         default="khaosat-sqlite,khaosat-postgresql,aiogram-memory,ptb-memory",
-        help="comma-separated: khaosat-sqlite, khaosat-postgresql, aiogram-memory, ptb-memory",
+        help="comma-separated: khaosat-sqlite, khaosat-postgresql, aiogram-memory, ptb-memory, and floor-memory "
+        "(bench/peers/raw_floor.py: no framework, no database; the ceiling of this machine for the traffic)",
     )
     args = parser.parse_args()
     print(
