@@ -458,7 +458,7 @@ async def main() -> None:
         report(r)
         results.append(r)
     by_name = {r["target"]: r for r in results}
-    for peer in ("aiogram-memory", "ptb-memory"):
+    for peer in ("aiogram-memory", "ptb-memory", "floor-memory"):
         if peer not in by_name:
             continue
         for mine in ("khaosat-postgresql", "khaosat-sqlite"):
