@@ -248,6 +248,8 @@ def setup() -> Router:
         if callback_data.agree and callback.message is not None:
             lang = (await app.service.view(who(callback.from_user, callback.message.chat.id))).language
             original = callback.message.html_text if isinstance(callback.message, Message) else ""
+            for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
+                original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
             presenter = Presenter(bot, app, callback.message.chat.id)
             await presenter.edit(callback.message.message_id, f"{original}\n\n<b>{t('consent_given', lang)}</b>")
         action = GiveConsent(callback_data.agree, callback_data.code, callback_data.ward)

@@ -57,6 +57,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Bạn đã không đồng ý tham gia. Chúng tôi không lưu thông tin nào về bạn. Nếu đổi ý, hãy gửi /start.",
         "en": "You declined to take part. We keep nothing about you. If you change your mind, send /start.",
     },
+    "consent_press": {"vi": "👇 Bấm “✅ Tôi đồng ý” để bắt đầu.", "en": "👇 Press “✅ I agree” to begin."},
     "consent_given": {"vi": "✅ Bạn đã đồng ý tham gia.", "en": "✅ You agreed to take part."},
     "language_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},
     "choose_language": {"vi": "Chọn ngôn ngữ / Choose a language:", "en": "Choose a language / Chọn ngôn ngữ:"},

@@ -60,7 +60,11 @@ async def test_messages_read_line_by_line(fake: FakeBotAPI, db: Database, db_url
             "",
         ]
         assert consent[3].startswith("Xin chào!")
+        assert consent[-2:] == ["", "👇 Bấm “✅ Tôi đồng ý” để bắt đầu."]
+        screen = user.last().message_id
         await user.press("✅ Tôi đồng ý")
+        agreed = fake.message(612, screen).visible_text
+        assert agreed.endswith("Bạn có đồng ý tham gia không?\n\n✅ Bạn đã đồng ý tham gia.") and "👇" not in agreed
         # the ward question: label, then its help once (not the generic hint as well)
         assert user.last().visible_text.split("\n") == [
             "Câu 1/18",
