@@ -281,7 +281,9 @@ def advance(survey: Survey, state: State, inp: Input, ctx: Context) -> Step:
     if isinstance(inp, Consent):
         return Step(state, (_ask(survey, state, ctx, current),))
     if inp.question_id is not None and inp.question_id != current.id:
-        return Step(state, (InputIgnored("already_answered", message("already_answered", lang)),))
+        # an old button: of a question answered already, or of one that is not (or no longer) asked
+        reason = "already_answered" if inp.question_id in state.answer_map else "not_current"
+        return Step(state, (InputIgnored(reason, message(reason, lang)),))
 
     if isinstance(inp, Back):
         prev = _previous(survey, state, current)

@@ -95,6 +95,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Câu này đã được trả lời.",
         "en": "This question has already been answered.",
     },
+    "not_current": {
+        "vi": "Câu này không phải là câu đang được hỏi.",
+        "en": "That is not the question being asked now.",
+    },
     "completed": {
         "vi": "Bạn đã hoàn thành khảo sát này. Cảm ơn bạn!",
         "en": "You have already completed this survey. Thank you!",

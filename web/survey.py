@@ -627,8 +627,8 @@ class SurveySite:
                 return await self._again(
                     request, visitor, place, 422, error=rejected.text, candidates=rejected.candidates, sent=submitted
                 )
-            if ignored is not None and ignored.reason == "already_answered":
-                notice = survey_texts.t("already_answered", visitor.language)
+            if ignored is not None and ignored.reason in ("already_answered", "not_current"):
+                notice = survey_texts.t(ignored.reason, visitor.language)
                 return await self._again(request, visitor, place, 409, notice=notice)
             asked = next((e for e in outcome.events if isinstance(e, QuestionAsked) and e.has_previous), None)
             if asked is not None:

@@ -46,6 +46,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Câu này đã được trả lời (có thể từ một thẻ khác). Đây là câu hỏi tiếp theo của bạn.",
         "en": "That question was already answered (perhaps in another tab). Here is your next question.",
     },
+    "not_current": {
+        "vi": "Trang này đã cũ (có thể từ một thẻ khác). Đây là câu hỏi hiện tại của bạn.",
+        "en": "That page was out of date (perhaps in another tab). Here is your current question.",
+    },
     # consent
     "consent_web_note": {
         "vi": "Trên trang web này, bạn có thể xoá dữ liệu của mình bất cứ lúc nào bằng liên kết "

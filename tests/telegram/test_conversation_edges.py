@@ -72,8 +72,14 @@ async def test_messages_read_line_by_line(fake: FakeBotAPI, db: Database, db_url
             "Chọn trong danh sách hoặc gõ một phần tên, ví dụ “hoàn kiếm”.",
         ]
         await user.say("hoan kiem")  # one match: taken
+        age_buttons = dict(fake.buttons(user.last()))
+        age = user.last()
         await user.press("◀ Quay lại")
         assert user.last().visible_text.split("\n")[-1] == "Câu trả lời trước: Phường Hoàn Kiếm"
+        # the age question's button, pressed after going back: that question is not being asked now
+        tapped = await user.press_data(age_buttons["30–44 tuổi"] or "", age.message_id)
+        toast = fake.callback_answer(tapped)
+        assert toast is not None and toast.text == "Câu này không phải là câu đang được hỏi."
         assert app.processor.failed == 0
 
 

@@ -265,8 +265,8 @@ GARBAGE: list[tuple[dict[str, Any], int, str]] = [
     ({"action": "skip"}, 422, "Câu hỏi này bắt buộc, không thể bỏ qua."),
     ({"action": "back"}, 422, "Đây là câu hỏi đầu tiên, không thể quay lại."),
     ({"action": "🙂", "value": "\x00"}, 422, "Lựa chọn này không hợp lệ cho câu hỏi này."),
-    ({"q": "gender", "value": "male"}, 409, "Câu này đã được trả lời"),
-    ({"q": "x" * 10000, "r": "99999999999999999999", "value": "18_29"}, 409, "Câu này đã được trả lời"),
+    ({"q": "gender", "value": "male"}, 409, "Trang này đã cũ (có thể từ một thẻ khác)."),  # not asked yet
+    ({"q": "x" * 10000, "r": "99999999999999999999", "value": "18_29"}, 409, "Trang này đã cũ"),
     ({"r": "-5", "u": "not a token!", "value": "18_29"}, 200, ""),
 ]
 
@@ -534,3 +534,17 @@ def test_every_text_has_both_languages_and_every_notice_a_text() -> None:
     assert all(set(texts) == {"vi", "en"} for texts in survey_texts.TEXTS.values())
     for kind in survey.NOTICE_STATUS:
         assert kind in survey_texts.TEXTS and f"{kind}_title" in survey_texts.TEXTS, kind
+
+
+async def test_a_stale_page_says_which_kind_of_stale(web_app: Application) -> None:
+    citizen, page = await consented(web_app)
+    async with citizen:
+        page = await citizen.post("/s/hn-2026/70", _pairs({**page.hidden, "action": "next", "value": "18_29"}))
+        assert page.question == "gender"
+        again = {**page.hidden, "action": "next", "q": "age_group", "value": "30_44"}  # the age page, in another tab
+        page = await citizen.post("/s/hn-2026/70", _pairs(again))
+        assert page.status == 409 and page.question == "gender"
+        assert "Câu này đã được trả lời (có thể từ một thẻ khác)." in " ".join(page.notices)
+        later = {**page.hidden, "action": "next", "q": "used_service", "value": "no"}  # not asked yet
+        page = await citizen.post("/s/hn-2026/70", _pairs(later))
+        assert page.status == 409 and "Trang này đã cũ (có thể từ một thẻ khác)." in " ".join(page.notices)
