@@ -44,6 +44,8 @@ class MultiChoice(QuestionKind[MultiChoiceQuestion]):
     def parse_text(self, q: MultiChoiceQuestion, survey: Survey, text: str, ctx: Context) -> Parsed:
         options = self.options(q, survey, ctx)
         parts = [p for p in _SEPARATORS.split(text) if p.strip()]
+        if len(parts) == 1 and re.fullmatch(r"\s*\d+(\s+\d+)+\s*", parts[0]):
+            parts = parts[0].split()  # "1 3 5": numbers separated by spaces
         if not parts:
             return Rejected("empty")
         picked: set[str | int] = set()

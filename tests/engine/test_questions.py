@@ -100,6 +100,7 @@ def test_number_rejection_says_the_range() -> None:
 
 def test_multi_choice_typed_numbers_and_labels() -> None:
     assert parse_text("top_issues", "1, 3") == Accepted(["waste", "flooding"])
+    assert parse_text("top_issues", " 1 3 ") == Accepted(["waste", "flooding"])  # spaces only, between numbers
     assert parse_text("top_issues", "trường học; rác thải") == Accepted(["waste", "schools"])
     too_many = parse_text("top_issues", "1,2,3,4")
     assert isinstance(too_many, Rejected) and too_many.reason == "too_many"
