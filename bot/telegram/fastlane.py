@@ -11,22 +11,34 @@ same conversation service, the same `Presenter` and the same handler code as the
 
 - the update read as the dict it already is (`parse`: anything unexpected goes to aiogram instead);
 - Bot API calls made as JSON with the shared aiohttp session (`LeanBot`): the reply is read for what is
-  needed (a message id) and not validated into models. Any failure (an HTTP error, 429, a network error)
-  falls back to the real aiogram call, which retries and raises aiogram's exceptions, so the `Presenter`'s
-  handling of 403 (unreachable), "message not modified" and the retry policy are the same as everywhere.
+  needed (a message id) and not validated into models. A refusal raises aiogram's own exception (built by
+  aiogram from the reply), so the `Presenter`'s handling of 403 (unreachable) and "message not modified"
+  is the same as everywhere; 429 waits as asked, and then, like 5xx and network errors, the call is made
+  by aiogram with its retry policy.
 
 Everything else (commands, consent, back, skip, pages, operators, groups, media) goes through aiogram.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.context import AppContext
@@ -95,30 +107,44 @@ def markup_dict(markup: InlineKeyboardMarkup) -> dict[str, Any]:
     return {"inline_keyboard": rows}
 
 
+_NOT_DONE = object()
+
+
 class LeanBot:
-    """The three Bot API methods the `Presenter` uses on the answer path, as plain JSON calls."""
+    """The three Bot API methods the `Presenter` uses on the answer path, as plain JSON calls.
+
+    A refusal (400, 403 and the other 4xx) raises aiogram's own exception for it, built by aiogram from the
+    reply, without repeating the request; 429 waits `retry_after`, then aiogram makes the call (with its
+    retry policy), as do 5xx and network errors."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         self.fallbacks = 0
 
-    async def _call(self, method: str, params: dict[str, Any]) -> Any:
-        """The call's `result`, or None when it did not succeed (the caller then asks aiogram)."""
+    async def _call(self, method: str, params: dict[str, Any], build: Callable[[], TelegramMethod[Any]]) -> Any:
+        """The call's `result`, or `_NOT_DONE` when aiogram should make the call instead."""
         session = self.bot.session
         try:
             http = await session.create_session()  # type: ignore[attr-defined]
             url = session.api.api_url(token=self.bot.token, method=method)
             timeout = aiohttp.ClientTimeout(total=session.timeout)
             async with http.post(url, data=json.dumps(params), headers=_JSON, timeout=timeout) as response:
-                body = await response.read()
+                body = await response.text()
             if response.status == 200:
                 data = json.loads(body)
                 if data.get("ok") is True:
                     return data.get("result")
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            elif response.status == 429:
+                retry_after = (json.loads(body).get("parameters") or {}).get("retry_after")
+                wait = retry_after if isinstance(retry_after, int) and 0 < retry_after <= 60 else 1
+                log.info("Telegram asks to wait %s s before %s", wait, method)
+                await asyncio.sleep(wait)
+            elif 400 <= response.status < 500:  # refused: aiogram's exception, as the Presenter expects
+                session.check_response(self.bot, build(), response.status, body)
+        except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError) as e:
             log.debug("%s failed on the lean path (%r); aiogram will retry it", method, e)
         self.fallbacks += 1
-        return None
+        return _NOT_DONE
 
     async def send_message(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
@@ -126,15 +152,23 @@ class LeanBot:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if reply_markup is not None:
             params["reply_markup"] = markup_dict(reply_markup)
-        result = await self._call("sendMessage", params)
+
+        def build() -> SendMessage:
+            return SendMessage(chat_id=chat_id, text=text, reply_markup=reply_markup)
+
+        result = await self._call("sendMessage", params, build)
         if isinstance(result, dict) and isinstance(result.get("message_id"), int):
             return SentMessage(result["message_id"])
-        return await self.bot.send_message(chat_id, text, reply_markup=reply_markup)
+        return await self.bot(build())
 
     async def edit_message_text(self, text: str, *, chat_id: int, message_id: int) -> Any:
         params = {"chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML"}
-        if await self._call("editMessageText", params) is None:
-            return await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+
+        def build() -> EditMessageText:
+            return EditMessageText(text=text, chat_id=chat_id, message_id=message_id)
+
+        if await self._call("editMessageText", params, build) is _NOT_DONE:
+            return await self.bot(build())
         return True
 
     async def edit_message_reply_markup(
@@ -143,10 +177,12 @@ class LeanBot:
         params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
         if reply_markup is not None:
             params["reply_markup"] = markup_dict(reply_markup)
-        if await self._call("editMessageReplyMarkup", params) is None:
-            return await self.bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
-            )
+
+        def build() -> EditMessageReplyMarkup:
+            return EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=reply_markup)
+
+        if await self._call("editMessageReplyMarkup", params, build) is _NOT_DONE:
+            return await self.bot(build())
         return True
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
@@ -154,7 +190,8 @@ class LeanBot:
         params: dict[str, Any] = {"callback_query_id": callback_id}
         if text:
             params["text"] = text
-        await self._call("answerCallbackQuery", params)
+        with suppress(TelegramAPIError):
+            await self._call("answerCallbackQuery", params, lambda: AnswerCallbackQuery(**params))
 
 
 def _who(user: dict[str, Any], chat_id: int) -> Who:
@@ -170,7 +207,7 @@ def _typed(update_id: int, message: Any) -> FastUpdate | None:
         return None
     text, user, chat = message.get("text"), message.get("from"), message.get("chat")
     message_id = message.get("message_id")
-    if not isinstance(text, str) or not text or text.startswith("/") or type(message_id) is not int:
+    if not isinstance(text, str) or not text or text.lstrip().startswith("/") or type(message_id) is not int:
         return None
     if not isinstance(user, dict) or type(user.get("id")) is not int or user.get("is_bot") is not False:
         return None

@@ -3,6 +3,7 @@ messages read, stale consent screens, /restart and /cancel with nothing under wa
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from bot.telegram import render
 from storage.db import Database
 from storage.repo import campaigns
-from storage.repo.sql import answer, campaign, respondent
+from storage.repo.sql import answer, campaign, channel_address, respondent
 from tests.conftest import create_live_campaign
 from tests.fakebot import FakeBotAPI
 from tests.telegram.harness import User, bot_settings, running
@@ -188,3 +189,35 @@ async def test_one_copy_of_a_question_keeps_its_buttons(
         assert fake.buttons(fake.message(617, english.message_id)) == []  # no live buttons on an answered question
         assert user.last().visible_text.startswith("Question 2/17")
         assert app.processor.failed == 0
+
+
+async def test_lean_path_refusals_waits_and_commands(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Webhook mode: what the lean answer path (bot.telegram.fastlane) does with Telegram's refusals."""
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path, mode="webhook")) as app:
+        lane = app.processor.lane
+        assert lane is not None
+        user = User(fake, 618)
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        await user.say("\u00a0/help")  # a command after a no-break space is still a command, as in aiogram
+        assert user.last().visible_text.startswith("Cách trả lời")
+
+        fake.fail_next("sendMessage", 429, retry_after=1)  # the next question: Telegram asks to wait
+        started = asyncio.get_running_loop().time()
+        await user.press("30–44 tuổi")
+        assert asyncio.get_running_loop().time() - started >= 1  # waited as asked before trying again
+        assert user.last().visible_text.startswith("Câu 2/17")
+        assert len(fake.calls_of("sendMessage")) == len([m for m in fake.sent if m.chat_id == 618]) + 1
+
+        fake.block(618)  # the person blocks the bot: refused once, not asked twice
+        before = len(fake.calls_of("sendMessage"))
+        await user.press("Nam")
+        assert len(fake.calls_of("sendMessage")) == before + 1
+        async with db.read() as conn:
+            unreachable = (await conn.execute(sa.select(channel_address.c.unreachable))).scalar_one()
+        assert unreachable is True  # marked unreachable, as on aiogram's path
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44", "gender": "male"}
+        assert app.processor.failed == 0 and lane.handled == 2  # the two presses; the command went to aiogram
