@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import sqlite3
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.pg import scratch_database
 from flows.loader import bundled_survey_path, load_survey
 from reports.digest import Window
 from scheduler import digests
@@ -35,7 +35,6 @@ from storage.db import Database
 from storage.fastpath import numeric
 from storage.repo import campaigns, surveys, wards
 
-PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SCALES = ["sat_access", "sat_procedures", "sat_staff", "sat_result"]
 ISSUES = ["waste", "pollution", "flooding", "security", "traffic", "health", "schools", "procedures"]
@@ -199,15 +198,6 @@ async def run(url: str, label: str, n: int, repeat: int) -> None:
         await db.dispose()
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -220,13 +210,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", "SQLite", args.responses, args.repeat)
     if args.db in ("postgresql", "both"):
-        name = f"khaosat_bench_{secrets.token_hex(3)}"
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-        try:
-            base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-            await run(f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.responses, args.repeat)
-        finally:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        async with scratch_database() as url:
+            await run(url, "PostgreSQL", args.responses, args.repeat)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
-import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.pg import PG_SERVER, scratch_database
 from flows.loader import bundled_survey_path, load_survey
 from reports.export import export
 from storage import migrate
@@ -31,7 +32,6 @@ from storage.fastpath import numeric
 from storage.repo import campaigns, stats, surveys, wards
 from storage.repo.sql import answer, respondent, response
 
-PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CODE = "bench-export"
 SCALES = ["sat_access", "sat_procedures", "sat_staff", "sat_result", "sat_feedback", "transparency", "environment"]
 ISSUES = ["waste", "pollution", "flooding", "security", "traffic", "health", "schools", "procedures"]
@@ -152,15 +152,6 @@ async def run(url: str, label: str, n: int, folder: Path, formats: tuple[str, ..
         await db.dispose()
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,17 +166,13 @@ async def main() -> None:
         if args.db in ("sqlite", "both"):
             await run(f"sqlite+aiosqlite:///{folder / 'bench.db'}", "SQLite", args.responses, folder, formats)
         if args.db in ("postgresql", "both"):
-            name = f"khaosat_bench_{secrets.token_hex(3)}"
-            try:
-                await _pg_admin(f'CREATE DATABASE "{name}"')
-            except Exception as e:  # no server: say so and stop
-                print(f"PostgreSQL not reachable at {PG_SERVER}: {e}")
-                return
-            try:
-                base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-                await run(f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.responses, folder, formats)
-            finally:
-                await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    url = await stack.enter_async_context(scratch_database())
+                except Exception as e:  # no server: say so and stop
+                    print(f"PostgreSQL not reachable at {PG_SERVER}: {e}")
+                    return
+                await run(url, "PostgreSQL", args.responses, folder, formats)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import statistics
@@ -34,9 +33,9 @@ from typing import Any
 import aiohttp
 
 from bench.fake_telegram import FastTelegram, buttons, deliver
+from bench.pg import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-webhook-secret"
 NAVIGATION = {"◀ Quay lại", "Bỏ qua ⏭", "✖ Không đồng ý"}
 CAMPAIGN = "bench"
@@ -162,19 +161,8 @@ async def database(kind: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite+aiosqlite:///{Path(tmp) / 'load.db'}"
         return
-    import asyncpg
-
-    name = f"khaosat_load_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(PG_SERVER)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    try:
-        base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-        yield f"postgresql+asyncpg://{base}/{name}"
-    finally:
-        admin = await asyncpg.connect(PG_SERVER)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database("khaosat_load") as url:
+        yield url
 
 
 async def prepare_khaosat(db_url: str) -> None:

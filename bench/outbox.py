@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.pg import scratch_database
 from scheduler.outbox import OutboxSender, Outgoing, RetryPolicy, TelegramTransport
 from scheduler.pacing import Limits
 from storage import migrate
@@ -30,8 +30,6 @@ from storage.db import Database
 from storage.repo import outbox
 from storage.repo.outbox import NewMessage
 from tests.fakebot import FakeBotAPI
-
-PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 async def storm(fake: FakeBotAPI, every: int) -> None:
@@ -117,15 +115,6 @@ async def run(url: str, label: str, count: int, per_chat: int, limits: Limits, f
         await db.dispose()
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,15 +143,8 @@ async def main() -> None:
                 args.faults,
             )
     else:
-        name = f"khaosat_bench_{secrets.token_hex(3)}"
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-        try:
-            base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-            await run(
-                f"postgresql+asyncpg://{base}/{name}", "PostgreSQL", args.count, args.per_chat, limits, args.faults
-            )
-        finally:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        async with scratch_database() as url:
+            await run(url, "PostgreSQL", args.count, args.per_chat, limits, args.faults)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.pg import scratch_database
 from flows import engine
 from flows.events import QuestionAsked
 from flows.loader import bundled_survey_path, load_survey
@@ -28,8 +28,6 @@ from storage import migrate
 from storage.conversation import ConversationService, GiveConsent, Reply, Who
 from storage.db import Database
 from storage.repo import campaigns, surveys, wards
-
-PG_SERVER = os.environ.get("KHAOSAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 ANSWERS: dict[str, Any] = {
     "age_group": "30_44",
@@ -51,15 +49,6 @@ ANSWERS: dict[str, Any] = {
     "comment": "Cần thêm cây xanh và vỉa hè rộng hơn.",
 }
 
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def setup(url: str) -> Database:
@@ -140,14 +129,9 @@ async def main() -> None:
                 r = await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args.respondents, concurrency)
             report("SQLite (WAL, synchronous=NORMAL)", concurrency, r)
         if args.db in ("postgresql", "both"):
-            name = f"khaosat_bench_{secrets.token_hex(3)}"
-            await _pg_admin(f'CREATE DATABASE "{name}"')
-            try:
-                base = PG_SERVER.rsplit("/", 1)[0].split("://", 1)[1]
-                r = await run(f"postgresql+asyncpg://{base}/{name}", args.respondents, concurrency)
-                report("PostgreSQL (asyncpg)", concurrency, r)
-            finally:
-                await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            async with scratch_database() as url:
+                r = await run(url, args.respondents, concurrency)
+            report("PostgreSQL (asyncpg)", concurrency, r)
 
 
 def report(name: str, concurrency: int, r: dict[str, float]) -> None:

@@ -51,9 +51,13 @@ MAX_TYPED = 1000  # longer texts get a polite explanation (a text question's own
 
 
 def who(user: User, chat_id: int) -> Who:
-    code = (user.language_code or "").lower()
-    language = "en" if code.startswith("en") else "vi"
-    return Who("telegram", str(user.id), address=str(chat_id), language=language)
+    return person(user.id, user.language_code, chat_id)
+
+
+def person(user_id: int, language_code: str | None, chat_id: int) -> Who:
+    """A Telegram user in a private chat, for the conversation service (English if their app is)."""
+    language = "en" if (language_code or "").lower().startswith("en") else "vi"
+    return Who("telegram", str(user_id), address=str(chat_id), language=language)
 
 
 def _in_progress(view: Outcome) -> bool:

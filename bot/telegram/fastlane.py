@@ -43,7 +43,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.context import AppContext
 from bot.telegram.callbacks import AnswerCb, DoneCb, ToggleCb
-from bot.telegram.citizens import toggle, typed_answer
+from bot.telegram.citizens import person, toggle, typed_answer
 from bot.telegram.presenter import Presenter
 from flows import engine
 from storage.conversation import Reply, Who
@@ -195,10 +195,8 @@ class LeanBot:
 
 
 def _who(user: dict[str, Any], chat_id: int) -> Who:
-    """As citizens.who does it for aiogram's `User`."""
     code = user.get("language_code")
-    language = "en" if isinstance(code, str) and code.lower().startswith("en") else "vi"
-    return Who("telegram", str(user["id"]), address=str(chat_id), language=language)
+    return person(user["id"], code if isinstance(code, str) else None, chat_id)
 
 
 def _typed(update_id: int, message: Any) -> FastUpdate | None:
