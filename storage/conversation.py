@@ -12,6 +12,7 @@ writer (SQLite). A stale button (a question already answered) is then ignored by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -165,6 +166,9 @@ class Outcome:
     """Answers that came with the entry point (see `engine.State.fixed`)."""
 
 
+_UNSET: Any = object()
+
+
 class ConversationService:
     def __init__(
         self,
@@ -178,6 +182,9 @@ class ConversationService:
         self._contexts: dict[tuple[int, str], Context] = {}  # launched campaigns' wards never change
         self._prompts: dict[int, int | None] = {}  # response id -> prompt message id, not yet written
         self._prompt_flusher: asyncio.Task[None] | None = None
+        self.answer_paths: dict[str, int] = {"optimistic": 0, "locked": 0, "general": 0}
+        """How answers (`Reply`) were applied: the optimistic program (PostgreSQL), the locked one (SQLite, and
+        PostgreSQL after a concurrent change), or the general path (anything unusual). For /metrics."""
 
     def key(self, who: Who) -> str:
         return respondent_key(self.secret, who.channel, who.user_id)
@@ -221,6 +228,9 @@ class ConversationService:
         Written behind, in batches: it is where the question is on screen, not an answer, so a crash
         losing the last fraction of a second of these only means an old message keeps its buttons."""
         self._prompts[response_id] = message_id
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if self._prompt_flusher is None or self._prompt_flusher.done():
             self._prompt_flusher = asyncio.create_task(self._flush_prompts_soon())
 
@@ -255,26 +265,62 @@ class ConversationService:
                 raise fastpath.Fallback("not cached yet")
             return survey_def, ctx
 
-        program = fastpath.reply_program(
-            self.db.dialect,
-            channel=who.channel,
-            update_id=None if update_id is None else str(update_id),
-            key=self.key(who),
-            response_id=action.response_id,
-            inp=action.input,
-            now=now,
-            lookup=lookup,
-        )
+        key, update = self.key(who), None if update_id is None else str(update_id)
+        # A button names its response: the prompt id waiting to be written for it is held back meanwhile, so
+        # that writing it (which updates the response row) cannot make this answer's optimistic write fail.
+        rid = action.response_id
+        held = self._prompts.pop(rid, _UNSET) if rid is not None else _UNSET
+        result: fastpath.FastReply | None = None
         try:
-            result: fastpath.FastReply = await self.db.run_program(program, fastpath.SQL)
+            if update is not None and not self.db.is_sqlite:
+                optimistic = fastpath.optimistic_reply_program(
+                    channel=who.channel,
+                    update_id=update,
+                    key=key,
+                    response_id=rid,
+                    inp=action.input,
+                    now=now,
+                    lookup=lookup,
+                )
+                with contextlib.suppress(fastpath.Contended):
+                    result = await self.db.run_program(optimistic, fastpath.SQL, transaction=False)
+                    self.answer_paths["optimistic"] += 1
+            if result is None:
+                program = fastpath.reply_program(
+                    self.db.dialect,
+                    channel=who.channel,
+                    update_id=update,
+                    key=key,
+                    response_id=rid,
+                    inp=action.input,
+                    now=now,
+                    lookup=lookup,
+                )
+                result = await self.db.run_program(program, fastpath.SQL)
+                self.answer_paths["locked"] += 1
         except fastpath.Fallback:
+            self.answer_paths["general"] += 1
             return None
+        finally:
+            step = None if result is None else result.step
+            recorded = step is not None and any(isinstance(e, AnswerRecorded) for e in step.events)
+            if held is not _UNSET and not recorded and rid is not None and rid not in self._prompts:
+                self._prompts[rid] = held  # still the question on screen: written as before
+                self._schedule_flush()
         if result.duplicate:
             async with self.db.read() as conn:
                 view = await self._view(conn, who, now)
             return replace(view, duplicate=True)
         loaded, step, ctx = result.loaded, result.step, result.ctx
         assert loaded is not None and step is not None and ctx is not None
+        if held is not _UNSET and loaded.id == rid:
+            prompt = held
+        else:
+            prompt = self._prompt_of(loaded.id, loaded.prompt_message_id)
+        if recorded:
+            # its question is answered: a prompt id not written yet never needs to be (the next question's
+            # will be). Someone answering at once then costs no write for it.
+            self._prompts.pop(loaded.id, None)
         return Outcome(
             kind="events",
             events=step.events,
@@ -285,7 +331,7 @@ class ConversationService:
             campaign_code=loaded.campaign_code,
             campaign_title=loaded.campaign_title,
             ward_code=result.ward,
-            prompt_message_id=self._prompt_of(loaded.id, loaded.prompt_message_id),
+            prompt_message_id=prompt,
             answers=step.state.answer_map,
             fixed=tuple(loaded.fixed),
         )

@@ -83,12 +83,17 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, self.background_checkpoints)
 
-    async def run_program(self, program: Program, statements: dict[str, dict[str, str]]) -> Any:
+    async def run_program(
+        self, program: Program, statements: dict[str, dict[str, str]], *, transaction: bool = True
+    ) -> Any:
         """Run a transaction program on the driver's own connection: one thread hop for the whole
         transaction on SQLite (in the writer thread), one round trip per statement on PostgreSQL.
 
         SQLAlchemy costs ~0.15 ms per statement and ~0.5 ms per transaction here; the drivers ~0.04 ms. Any
         exception from the program rolls the transaction back and propagates.
+
+        `transaction=False` (PostgreSQL only): each statement is its own transaction, for a program whose
+        writes are made in one statement (`fastpath.optimistic_reply_program`).
         """
         sql = statements[self.dialect]
         if self.dialect == "sqlite":
@@ -108,14 +113,21 @@ class Database:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 0.02)
         pool = await self._asyncpg_pool()
-        async with pool.acquire() as conn, conn.transaction():
-            result: Any = None
-            try:
-                while True:
-                    name, args = program.send(result)
-                    result = await conn.fetchrow(sql[name], *args)
-            except StopIteration as stop:
-                return stop.value
+        async with pool.acquire() as conn:
+            if not transaction:
+                return await self._run_asyncpg(conn, program, sql)
+            async with conn.transaction():
+                return await self._run_asyncpg(conn, program, sql)
+
+    @staticmethod
+    async def _run_asyncpg(conn: Any, program: Program, sql: dict[str, str]) -> Any:
+        result: Any = None
+        try:
+            while True:
+                name, args = program.send(result)
+                result = await conn.fetchrow(sql[name], *args)
+        except StopIteration as stop:
+            return stop.value
 
     def _run_sqlite(self, program: Program, sql: dict[str, str]) -> Any:
         conn = self._sqlite_conn

@@ -5,6 +5,13 @@ the respondent row locked on PostgreSQL, the single writer on SQLite), in four s
 SQLAlchemy's per-statement cost. Anything unusual (no respondent, a closed campaign, a completed or
 unknown response, a questionnaire not yet cached) is left to the general path: `Fallback` is raised
 before anything is written, and the transaction is rolled back.
+
+On PostgreSQL an answer first tries the optimistic program (`optimistic_reply_program`): two round trips
+and no explicit transaction instead of six (BEGIN, claim and lock, load, upsert, update, COMMIT). It reads
+without locking, runs the engine, then writes in one statement that locks the respondent and the response
+as the other paths do and checks that the response row is still the version it read (its `xmin`: every
+change of a response's answers also updates its row, in the same transaction). If it is not, nothing is
+written and the locked program runs instead (`Contended`).
 """
 
 from __future__ import annotations
@@ -45,6 +52,25 @@ def numeric(value: JSONValue) -> float | None:
     return None
 
 
+class Contended(Exception):
+    """The optimistic program wrote nothing: the response changed after it was read, or the step is not a
+    single recorded answer. Run the locked program."""
+
+
+_PG_LOAD = """
+    SELECT p.id, p.language, r.id, r.campaign_id, r.status, r.ward_code, r.fixed, r.prompt_message_id,
+           c.code, c.title, c.status, c.ends_at, c.survey_id, s.content_hash,
+           (SELECT json_agg(json_build_array(a.question_id, a.value) ORDER BY a.id)
+              FROM answer a WHERE a.response_id = r.id){more}
+      FROM respondent p
+      LEFT JOIN response r ON r.respondent_id = p.id
+           AND (r.id = $2::int OR ($2::int IS NULL AND r.status = 'in_progress'))
+      LEFT JOIN campaign c ON c.id = r.campaign_id
+      LEFT JOIN survey s ON s.id = c.survey_id
+     WHERE p.key = $1
+     ORDER BY r.last_activity_at DESC NULLS LAST, r.id DESC
+     LIMIT 1"""
+
 SQL: dict[str, dict[str, str]] = {
     "postgresql": {
         "claim": "INSERT INTO processed_update (channel, update_id, processed_at) VALUES ($1, $2, $3) "
@@ -57,19 +83,38 @@ SQL: dict[str, dict[str, str]] = {
                 INSERT INTO processed_update (channel, update_id, processed_at) VALUES ($1, $2, $3)
                 ON CONFLICT DO NOTHING RETURNING 1)
             SELECT (SELECT count(*) FROM claimed), (SELECT id FROM respondent WHERE key = $4 FOR UPDATE)""",
-        "load": """
-            SELECT p.id, p.language, r.id, r.campaign_id, r.status, r.ward_code, r.fixed, r.prompt_message_id,
-                   c.code, c.title, c.status, c.ends_at, c.survey_id, s.content_hash,
-                   (SELECT json_agg(json_build_array(a.question_id, a.value) ORDER BY a.id)
-                      FROM answer a WHERE a.response_id = r.id)
-              FROM respondent p
-              LEFT JOIN response r ON r.respondent_id = p.id
-                   AND (r.id = $2::int OR ($2::int IS NULL AND r.status = 'in_progress'))
-              LEFT JOIN campaign c ON c.id = r.campaign_id
-              LEFT JOIN survey s ON s.id = c.survey_id
-             WHERE p.key = $1
-             ORDER BY r.last_activity_at DESC NULLS LAST, r.id DESC
-             LIMIT 1""",
+        "load": _PG_LOAD.format(more=""),
+        # the optimistic program's read: the same, with the row version read and whether the update was seen
+        "load_seen": _PG_LOAD.format(
+            more=", r.xmin, EXISTS (SELECT 1 FROM processed_update WHERE channel = $3 AND update_id = $4)"
+        ),
+        # ... and its write, in one statement: lock the respondent (as every path does, first), then the
+        # response, if it is still the version read (a lock wait re-reads it); claim the update; store the
+        # answer; update the response. Counts tell what happened (nothing is written unless all hold).
+        "commit_answer": """
+            WITH me AS MATERIALIZED (SELECT id FROM respondent WHERE id = $10 FOR UPDATE),
+            cur AS MATERIALIZED (
+                SELECT r.id FROM response r JOIN me ON me.id = r.respondent_id
+                 WHERE r.id = $1 AND r.xmin = $11 AND r.status = 'in_progress'
+                   FOR UPDATE OF r),
+            claimed AS (
+                INSERT INTO processed_update (channel, update_id, processed_at)
+                SELECT $12, $13, $2 FROM cur
+                ON CONFLICT DO NOTHING RETURNING 1),
+            up AS (
+                INSERT INTO answer (response_id, question_id, value, value_num, answered_at)
+                SELECT $1, $7, COALESCE($8::jsonb, 'null'::jsonb), $9, $2 FROM claimed
+                ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value,
+                    value_num = excluded.value_num, answered_at = excluded.answered_at
+                RETURNING 1),
+            upd AS (
+                UPDATE response SET last_activity_at = $2,
+                       ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END,
+                       status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at)
+                 WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+                RETURNING 1)
+            SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM claimed),
+                   (SELECT count(*) FROM up), (SELECT count(*) FROM upd)""",
         "upsert": "INSERT INTO answer (response_id, question_id, value, value_num, answered_at) "
         "VALUES ($1, $2, COALESCE($3::jsonb, 'null'::jsonb), $4, $5) "
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
@@ -81,18 +126,6 @@ SQL: dict[str, dict[str, str]] = {
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
         "WHERE id = $1",
-        # the usual case, one answer recorded, in one round trip
-        "upsert_update": """
-            WITH up AS (
-                INSERT INTO answer (response_id, question_id, value, value_num, answered_at)
-                VALUES ($1, $7, COALESCE($8::jsonb, 'null'::jsonb), $9, $2)
-                ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value,
-                    value_num = excluded.value_num, answered_at = excluded.answered_at
-                RETURNING 1)
-            UPDATE response SET last_activity_at = $2,
-                   ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END,
-                   status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at)
-             WHERE id = $1 AND (SELECT count(*) FROM up) = 1""",
     },
     "sqlite": {
         "claim": "INSERT INTO processed_update (channel, update_id, processed_at) VALUES (?1, ?2, ?3) "
@@ -221,19 +254,7 @@ def reply_program(
     elif not sqlite:
         yield "lock", (key,)
     row = yield "load", (key, response_id)
-    if row is None:
-        raise Fallback("no respondent")
-    loaded = Loaded(row, sqlite)
-    if (
-        loaded.id is None
-        or loaded.status != "in_progress"
-        or loaded.campaign_status != "active"
-        or loaded.ends_at is None
-        or now >= loaded.ends_at
-    ):
-        raise Fallback("not an open, unfinished response")
-    survey, ctx = lookup(loaded)
-    step = engine.advance(survey, loaded.state(), inp, ctx)
+    loaded, survey, ctx, step = _advance(row, sqlite, inp, now, lookup)
     ward_question = ward_question_of(survey)
     ward_changed = False
     ward = loaded.ward_code
@@ -261,6 +282,76 @@ def reply_program(
             stamp if completed else None,
         ),
     )
+    return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
+
+
+def _advance(
+    row: Any, sqlite: bool, inp: engine.Input, now: datetime, lookup: Lookup
+) -> tuple[Loaded, Survey, Context, engine.Step]:
+    """The loaded response and the engine's step on it; `Fallback` for anything but an open response."""
+    if row is None:
+        raise Fallback("no respondent")
+    loaded = Loaded(row, sqlite)
+    if (
+        loaded.id is None
+        or loaded.status != "in_progress"
+        or loaded.campaign_status != "active"
+        or loaded.ends_at is None
+        or now >= loaded.ends_at
+    ):
+        raise Fallback("not an open, unfinished response")
+    survey, ctx = lookup(loaded)
+    return loaded, survey, ctx, engine.advance(survey, loaded.state(), inp, ctx)
+
+
+def optimistic_reply_program(
+    *,
+    channel: str,
+    update_id: str,
+    key: str,
+    response_id: int | None,
+    inp: engine.Input,
+    now: datetime,
+    lookup: Lookup,
+) -> Generator[tuple[str, tuple[Any, ...]], Any, FastReply]:
+    """One answer on PostgreSQL in two statements, without a transaction around them (see the module's
+    docstring): read, run the engine, write if nothing changed meanwhile. `Contended` when it wrote nothing
+    and the locked program (`reply_program`) must run; `Fallback` as there."""
+    row = yield "load_seen", (key, response_id, channel, update_id)
+    if row is not None and row[-1]:
+        return FastReply(duplicate=True)
+    version = None if row is None else row[-2]
+    loaded, survey, ctx, step = _advance(None if row is None else tuple(row)[:-2], False, inp, now, lookup)
+    recorded = [e for e in step.events if isinstance(e, AnswerRecorded)]
+    if len(recorded) != 1 or any(isinstance(e, AnswerRemoved) for e in step.events):
+        raise Contended("not a single recorded answer")  # a rejection, a skip removing answers: rare
+    event = recorded[0]
+    ward_changed = event.question_id == ward_question_of(survey)
+    ward = event.value if ward_changed else loaded.ward_code
+    completed = any(isinstance(e, SurveyCompleted) for e in step.events)
+    done = now if completed else None
+    counts = yield (
+        "commit_answer",
+        (
+            loaded.id,
+            now,
+            ward_changed,
+            ward,
+            "completed" if completed else None,
+            done,
+            event.question_id,
+            event.value,
+            numeric(event.value),
+            loaded.respondent_id,
+            version,
+            channel,
+            update_id,
+        ),
+    )
+    if counts[0] == 0:
+        raise Contended("the response changed after it was read")
+    if counts[1] == 0:
+        return FastReply(duplicate=True)  # the same update, committed meanwhile by another worker
     return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
 
 

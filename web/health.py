@@ -13,6 +13,9 @@ in tests, and the database counts are read at scrape time):
     khaosat_outbox_messages{status}                      outbox messages per status
     khaosat_send_errors                                  outbox messages given up on (status failed)
     khaosat_outbox_sends_total{outcome}                  send attempts of this process's paced sender, if it runs here
+    khaosat_answer_paths_total{path}                     answers applied by this process: optimistic (PostgreSQL,
+                                                         two statements) | locked (SQLite; PostgreSQL after a
+                                                         concurrent change) | general (anything unusual)
     process_* / python_info                              the usual process metrics
 
 The Telegram counters come from the `UpdateProcessor` in `AppContext.extras["update_processor"]`, the
@@ -57,6 +60,7 @@ class Snapshot:
     telegram_seconds: dict[float, float] = field(default_factory=dict)
     web: dict[str, int] | None = None
     sender: dict[str, int] | None = None
+    answer_paths: dict[str, int] = field(default_factory=dict)
 
 
 async def snapshot(ctx: AppContext) -> Snapshot:
@@ -85,6 +89,7 @@ async def snapshot(ctx: AppContext) -> Snapshot:
             snap.telegram_seconds = {
                 q: durations[min(len(durations) - 1, int(len(durations) * q))] for q in (0.5, 0.95, 0.99)
             }
+    snap.answer_paths = dict(getattr(ctx.service, "answer_paths", {}))
     web_stats = ctx.extras.get(WEB_STATS_KEY)
     if web_stats is not None:
         snap.web = {name: int(getattr(web_stats, name, 0)) for name in ("handled", "duplicate", "failed")}
@@ -150,6 +155,17 @@ class SnapshotCollector:
             errors = GaugeMetricFamily("khaosat_send_errors", "Outbox messages given up on (status failed).")
             errors.add_metric([], s.outbox.get("failed", 0))
             yield errors
+
+        if s.answer_paths:
+            paths = CounterMetricFamily(
+                "khaosat_answer_paths",
+                "Answers applied by this process, by path: optimistic (PostgreSQL, two statements), locked "
+                "(SQLite; PostgreSQL after a concurrent change) or general (anything unusual).",
+                labels=["path"],
+            )
+            for path, n in s.answer_paths.items():
+                paths.add_metric([path], n)
+            yield paths
 
         if s.sender is not None:
             sends = CounterMetricFamily(

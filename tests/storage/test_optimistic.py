@@ -1,0 +1,136 @@
+"""PostgreSQL's optimistic answer path (storage.fastpath.optimistic_reply_program): two statements for an
+ordinary answer, and nothing written when the response changed between its read and its write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from flows import engine
+from flows.events import AnswerRecorded, InputIgnored
+from storage.conversation import ConversationService, Reply
+from storage.db import Database
+from storage.repo.sql import answer, processed_update
+from tests.conftest import Clock, create_live_campaign
+from tests.storage.test_conversation import ALICE, SECRET, begin, count, uid
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    return pg_url
+
+
+class Trace:
+    """The statements the fast path runs, with something to do just before a `commit_answer`."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.before_commit: list[Callable[[], Awaitable[None]]] = []
+
+    async def run(self, conn: Any, program: Any, sql: dict[str, str]) -> Any:
+        result: Any = None
+        try:
+            while True:
+                name, args = program.send(result)
+                if name == "commit_answer" and self.before_commit:
+                    await self.before_commit.pop(0)()
+                self.names.append(name)
+                result = await conn.fetchrow(sql[name], *args)
+        except StopIteration as stop:
+            return stop.value
+
+
+@pytest.fixture
+def trace(monkeypatch: pytest.MonkeyPatch) -> Trace:
+    tracer = Trace()
+    monkeypatch.setattr(Database, "_run_asyncpg", staticmethod(tracer.run))
+    return tracer
+
+
+async def answers_of(db: Database, question: str) -> list[Any]:
+    async with db.read() as conn:
+        return list((await conn.execute(sa.select(answer.c.value).where(answer.c.question_id == question))).scalars())
+
+
+async def test_an_answer_is_two_statements_and_a_repeat_is_one(db: Database, clock: Clock, trace: Trace) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    update = uid()
+    tap = Reply(engine.Answer("18_29", "age_group"), out.response_id)
+    first = await service.handle(ALICE, tap, update)
+    assert isinstance(first.events[0], AnswerRecorded)
+    assert trace.names[-2:] == ["load_seen", "commit_answer"]
+    trace.names.clear()
+    again = await service.handle(ALICE, tap, update)
+    assert again.duplicate
+    assert trace.names == ["load_seen"]  # nothing written, not even tried
+    assert await answers_of(db, "age_group") == ["18_29"]
+
+
+async def test_an_answer_committed_between_read_and_write_wins(db: Database, clock: Clock, trace: Trace) -> None:
+    """Two workers, two different answers to the same question: the second one read the response before
+    the first one wrote. Without the version check it would overwrite the first answer with a step made
+    on an old state."""
+    await create_live_campaign(db, clock())
+    service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    late, early = uid(), uid()
+    outcomes: list[Any] = []
+
+    async def meanwhile() -> None:
+        outcomes.append(await other.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), early))
+
+    trace.before_commit.append(meanwhile)
+    trace.names.clear()
+    result = await service.handle(ALICE, Reply(engine.Answer("male", "gender"), out.response_id), late)
+    assert isinstance(outcomes[0].events[0], AnswerRecorded)
+    assert isinstance(result.events[0], InputIgnored)  # decided again, under the lock, on the new state
+    assert not any(isinstance(e, AnswerRecorded) for e in result.events)
+    assert await answers_of(db, "gender") == ["female"]
+    # the late one read; the other wrote (through the general path: its questionnaire was not cached yet);
+    # the late one's write was refused, and the locked program ran
+    assert trace.names == ["load_seen", "load_seen", "commit_answer", "claim_lock", "load", "update"]
+    assert await count(db, processed_update, processed_update.c.update_id.in_([str(late), str(early)])) == 2
+
+
+async def test_a_change_committed_while_waiting_for_the_lock_is_seen(
+    db: Database, db_url: str, clock: Clock, trace: Trace
+) -> None:
+    """Another transaction holds the respondent (as every path does) and updates the response; the write
+    waits for it, then sees the new row version (not its own older snapshot) and writes nothing."""
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    holder = await asyncpg.connect(dsn)
+    released = asyncio.Event()
+
+    async def hold_then_commit() -> None:
+        await asyncio.sleep(0.3)  # the write is waiting for the respondent by now
+        await holder.execute("UPDATE response SET last_activity_at = last_activity_at WHERE id = $1", out.response_id)
+        await holder.execute("COMMIT")
+        released.set()
+
+    async def lock_person() -> None:
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT id FROM respondent FOR UPDATE")
+        asyncio.get_running_loop().create_task(hold_then_commit())
+
+    trace.before_commit.append(lock_person)
+    try:
+        trace.names.clear()
+        result = await service.handle(ALICE, Reply(engine.Answer("30_44", "age_group"), out.response_id), uid())
+    finally:
+        await holder.close()
+    assert released.is_set()
+    assert isinstance(result.events[0], AnswerRecorded)  # recorded, by the locked program
+    assert trace.names[:2] == ["load_seen", "commit_answer"] and "claim_lock" in trace.names
+    assert await answers_of(db, "age_group") == ["30_44"]
