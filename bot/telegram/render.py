@@ -29,6 +29,7 @@ from flows.questions import Option
 
 WARDS_PER_PAGE = 10
 MAX_MESSAGE = 4096
+MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,54 @@ def question(
     page: int = 0,
 ) -> Rendered:
     """A question message with its buttons (choices, back, skip)."""
-    text = render_template("question.html", language, event=event, previous=previous_text)
+    try:
+        text = _question_text(event, language, previous_text)
+    except TypeError:  # not hashable (a multi-choice answer being changed is a list): render it afresh
+        text = render_template("question.html", language, event=event, previous=previous_text)
     return Rendered(text, question_keyboard(event, response_id, language, selected, page))
 
 
+# A question looks the same to everyone at the same point of the questionnaire, but for the response id in
+# its buttons: its text, and its keyboard made for response 0, are kept (profiling showed building them, a
+# Jinja render and a pydantic model per button, as a tenth of the bot's work per answer).
+
+
+@lru_cache(maxsize=2048)
+def _question_text(event: QuestionAsked, language: str, previous_text: str) -> str:
+    return render_template("question.html", language, event=event, previous=previous_text)
+
+
+@lru_cache(maxsize=2048)
+def _keyboard_template(
+    event: QuestionAsked, language: str, selected: tuple[str, ...] | None, page: int
+) -> tuple[tuple[tuple[str, str], ...], ...]:
+    markup = build_question_keyboard(event, 0, language, None if selected is None else list(selected), page)
+    return tuple(tuple((b.text, b.callback_data or "") for b in row) for row in markup.inline_keyboard)
+
+
 def question_keyboard(
+    event: QuestionAsked, response_id: int, language: str, selected: list[str] | None = None, page: int = 0
+) -> InlineKeyboardMarkup:
+    """The question's buttons for this response: the kept keyboard of response 0, with this response's id
+    in each button's data (every button of a question starts "prefix:response id:")."""
+    try:
+        template = _keyboard_template(event, language, None if selected is None else tuple(selected), page)
+    except TypeError:  # not hashable: build it
+        return build_question_keyboard(event, response_id, language, selected, page)
+    rows = []
+    for row in template:
+        buttons = []
+        for text, data in row:
+            prefix, zero, rest = data.split(":", 2)
+            packed = f"{prefix}:{response_id}:{rest}"
+            if zero != "0" or len(packed.encode()) > MAX_CALLBACK_DATA:
+                return build_question_keyboard(event, response_id, language, selected, page)  # says what is wrong
+            buttons.append(InlineKeyboardButton.model_construct(text=text, callback_data=packed))
+        rows.append(buttons)
+    return InlineKeyboardMarkup.model_construct(inline_keyboard=rows)
+
+
+def build_question_keyboard(
     event: QuestionAsked, response_id: int, language: str, selected: list[str] | None = None, page: int = 0
 ) -> InlineKeyboardMarkup:
     r, q = response_id, event.question_id
