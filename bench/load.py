@@ -50,6 +50,9 @@ def free_port() -> int:
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    """Latencies by kind of update: start (/start with a deep link), consent, toggle (a multi-choice
+    selection), answer (a button or a typed text)."""
     answers: int = 0
     updates: int = 0
     redeliveries: int = 0
@@ -92,7 +95,8 @@ async def walk(
 ) -> None:
     """One citizen: deep link, consent, then every question until the thank-you."""
 
-    async def post(update: dict[str, Any], counts_as_answer: bool, new_message: bool = True) -> None:
+    async def post(update: dict[str, Any], kind: str, new_message: bool = True) -> None:
+        counts_as_answer = kind == "answer"
         chat = tg.chat(user_id)
         before = chat.version
         last_before = max(chat.messages, default=0)
@@ -101,6 +105,7 @@ async def walk(
         stats.updates += 1
         stats.redeliveries += attempts - 1
         stats.latencies.append(latency)
+        stats.by_kind.setdefault(kind, []).append(latency)
         if counts_as_answer:
             stats.answers += 1
             stats.acknowledged.append((user_id, update))
@@ -117,7 +122,7 @@ async def walk(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), 1)
 
-    await post(tg.message_update(user_id, f"/start {CAMPAIGN}_{ward}"), False)
+    await post(tg.message_update(user_id, f"/start {CAMPAIGN}_{ward}"), "start")
     for _ in range(80):
         last = tg.last(user_id)
         if last is None:
@@ -130,25 +135,25 @@ async def walk(
         labels = [label for label, _ in options]
         choices = [(label, data) for label, data in options if label not in NAVIGATION]
         if prompt is not None and "✅ Tôi đồng ý" in labels:
-            await post(tg.callback_update(user_id, prompt, dict(options)["✅ Tôi đồng ý"]), False)
+            await post(tg.callback_update(user_id, prompt, dict(options)["✅ Tôi đồng ý"]), "consent")
         elif prompt is not None and prompt is last and any(label.startswith("✔") for label in labels):
             toggle = next((data for label, data in choices if not label.startswith(("✔", "✓"))), None)
             if toggle is None:
                 raise AssertionError(f"user {user_id}: no choice to select: {labels}")
-            await post(tg.callback_update(user_id, prompt, toggle), False, new_message=False)
+            await post(tg.callback_update(user_id, prompt, toggle), "toggle", new_message=False)
             prompt = tg.last_with_buttons(user_id)
             assert prompt is not None
             done = [data for label, data in buttons(prompt) if label.startswith("✔ Xong (1)")]
             if not done:
                 raise AssertionError(f"user {user_id}: the selection was not shown: {buttons(prompt)}")
-            await post(tg.callback_update(user_id, prompt, done[0]), True)
+            await post(tg.callback_update(user_id, prompt, done[0]), "answer")
         elif prompt is not None and prompt is last and choices:
-            await post(tg.callback_update(user_id, prompt, choices[0][1]), True)
+            await post(tg.callback_update(user_id, prompt, choices[0][1]), "answer")
         else:  # a typed question (a number, a comment)
             typed = (
                 "3" if ("lần" in last["text"] or "số" in last["text"]) else "Cần thêm cây xanh và vỉa hè thông thoáng."
             )
-            await post(tg.message_update(user_id, typed), True)
+            await post(tg.message_update(user_id, typed), "answer")
     raise AssertionError(f"user {user_id} did not finish: last message {tg.last(user_id)}")
 
 
@@ -204,6 +209,24 @@ async def committed_answers(db_url: str) -> int:
         n = int((await conn.execute(sa.select(sa.func.count()).select_from(answer))).scalar_one())
     await db.dispose()
     return n
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by the PostgreSQL server's processes on this machine, the
+    backends that have exited included (counted in their parent's children times)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if name.startswith("postgres"):
+            total += sum(int(f) for f in fields[11:15]) / tick
+    return total
 
 
 class BotProcess:
@@ -361,20 +384,26 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
                     )
                 )
                 cpu0 = bot.cpu_seconds()
+                pg0 = postgres_cpu_seconds()
                 harness0 = time.process_time()
                 t0 = time.perf_counter()
                 await asyncio.gather(*(one(i) for i in range(citizens)))
                 elapsed = time.perf_counter() - t0
                 cpu = bot.cpu_seconds() - cpu0
+                pg_cpu = postgres_cpu_seconds() - pg0 if "postgresql" in target else None
                 harness_cpu = time.process_time() - harness0
                 server_side = ""
                 if name == "khaosat":
                     with contextlib.suppress(Exception):
                         async with http.get(bot.url.rsplit("/", 1)[0] + "/metrics") as r:
-                            lines = [
-                                ln for ln in (await r.text()).splitlines() if ln.startswith("khaosat_update_seconds")
-                            ]
+                            text = (await r.text()).splitlines()
+                        lines = [ln for ln in text if ln.startswith("khaosat_update_seconds")]
+                        paths = [ln for ln in text if ln.startswith("khaosat_answer_paths_total")]
                         server_side = ", ".join(_quantile(ln) for ln in lines)
+                        if paths:  # 'khaosat_answer_paths_total{path="locked"} 12.0' -> 'locked 12'
+                            server_side += "; answers by path: " + ", ".join(
+                                f"{ln.split(chr(34))[1]} {float(ln.split()[-1]):.0f}" for ln in paths
+                            )
         finally:
             await bot.stop()
             await tg.stop()
@@ -396,13 +425,21 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
         "p95": pct(0.95),
         "p99": pct(0.99),
         "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
+        "by_kind": {kind: _percentiles(values) for kind, values in sorted(stats.by_kind.items())},
         "redeliveries": stats.redeliveries,
         "cpu_ms_per_answer": cpu * 1000 / max(stats.answers, 1),
         "harness_cpu_ms_per_answer": harness_cpu * 1000 / max(stats.answers, 1),
+        "pg_cpu_ms_per_answer": None if pg_cpu is None else pg_cpu * 1000 / max(stats.answers, 1),
         "server_side": server_side,
         "errors": stats.errors[:5],
         "error_count": len(stats.errors),
     }
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    shares = {f"p{int(p * 100)}": ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 for p in (0.5, 0.99)}
+    return {"n": len(ordered), **shares}
 
 
 def _quantile(line: str) -> str:
@@ -417,10 +454,18 @@ def report(r: dict[str, Any]) -> None:
         f"{r['target']:22s} {r['completed']:5d}/{r['citizens']} citizens, {r['answers']:6d} answers{stored} in "
         f"{r['seconds']:6.1f} s = {r['answers_per_s']:6.0f} answers/s; POST->2xx p50 {r['p50']:6.1f} ms, "
         f"p95 {r['p95']:6.1f} ms, p99 {r['p99']:6.1f} ms; bot CPU {r['cpu_ms_per_answer']:.2f} ms/answer "
-        f"(load generator and fake Telegram: {r['harness_cpu_ms_per_answer']:.2f})"
+        f"(load generator and fake Telegram: {r['harness_cpu_ms_per_answer']:.2f}"
+        + (f", PostgreSQL: {r['pg_cpu_ms_per_answer']:.2f}" if r.get("pg_cpu_ms_per_answer") is not None else "")
+        + ")"
         + (f"; handling in the bot (one process): {r['server_side']}" if r.get("server_side") else "")
         + (f"; {r['error_count']} errors e.g. {r['errors'][0]}" if r["error_count"] else "")
     )
+    kinds = "; ".join(
+        f"{kind} ({q['n']:.0f}) p50 {q['p50']:.1f} ms, p99 {q['p99']:.1f} ms"
+        for kind, q in r.get("by_kind", {}).items()
+    )
+    if kinds:
+        print(f"{'':22s} by kind of update: {kinds}")
 
 
 async def main() -> None:
