@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     province: int = 1
     tz: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"

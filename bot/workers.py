@@ -40,7 +40,13 @@ def worker_main(index: int) -> None:
             log.error("worker %s could not start: %s", index, e)
             await app.stop()
 
-    asyncio.run(main())
+    from bot.eventloop import EventLoopUnavailable
+    from bot.eventloop import run as run_loop
+
+    try:
+        run_loop(main(), cfg.event_loop)
+    except EventLoopUnavailable as e:
+        log.error("worker %s could not start: %s", index, e)
 
 
 class Workers:

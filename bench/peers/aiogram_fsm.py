@@ -169,4 +169,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from bench.peers.common import run
+
+    run(main())

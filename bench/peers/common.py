@@ -4,12 +4,24 @@ the same), and writing a finished questionnaire to the database in one transacti
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flows.i18n import LIKERT_LABELS
 from flows.loader import bundled_survey_path, load_survey
 from flows.schema import MultiChoiceQuestion, Survey
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run a peer on the event loop khaosat runs on (EVENT_LOOP, uvloop where installed), so that the
+    comparison is of the bots, not of their loops."""
+    from bot.eventloop import Choice
+    from bot.eventloop import run as run_loop
+
+    run_loop(main, cast(Choice, os.environ.get("EVENT_LOOP", "auto")))
+
 
 CONSENT_YES = "✅ Tôi đồng ý"
 SERVICE_BLOCK = {

@@ -23,7 +23,6 @@ def run() -> None:
       TELEGRAM_BOT_TOKEN=123:ABC khaosat run
       TELEGRAM_MODE=webhook WEBHOOK_URL=https://example.org/telegram/webhook WEBHOOK_SECRET=... khaosat run
     """
-    import asyncio
     import logging
 
     from bot.app import Application, StartupError
@@ -42,4 +41,10 @@ def run() -> None:
             await app.stop()
             raise click.ClickException(str(e)) from None
 
-    asyncio.run(main())
+    from bot.eventloop import EventLoopUnavailable
+    from bot.eventloop import run as run_loop
+
+    try:
+        run_loop(main(), cfg.event_loop)
+    except EventLoopUnavailable as e:
+        raise click.ClickException(str(e)) from None

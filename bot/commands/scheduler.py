@@ -94,4 +94,10 @@ def scheduler(once: bool) -> None:
             await bot.session.close()
             await db.dispose()
 
-    asyncio.run(main())
+    from bot.eventloop import EventLoopUnavailable
+    from bot.eventloop import run as run_loop
+
+    try:
+        run_loop(main(), cfg.event_loop)
+    except EventLoopUnavailable as e:
+        raise click.ClickException(str(e)) from None
