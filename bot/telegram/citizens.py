@@ -209,6 +209,8 @@ def setup() -> Router:
         except Exception:
             await answer_callback(callback)  # no endless spinner, even when the update will come again
             raise
+        if isinstance(action, GiveConsent) and action.agree:
+            await _note_consent(presenter, callback, outcome)
         if isinstance(action, GiveConsent) and outcome.resumed and outcome.prompt_message_id is not None:
             # a second tap on "agree": the question is already on screen
             return callback.answer(t("consent_given", outcome.language))
@@ -218,6 +220,19 @@ def setup() -> Router:
             await answer_callback(callback, presenter.toast)
             raise
         return callback.answer(presenter.toast)
+
+    async def _note_consent(presenter: Presenter, callback: CallbackQuery, outcome: Outcome) -> None:
+        """The consent screen, once "agree" is stored, says so (in the person's language) and loses its
+        buttons; if nothing could begin (the campaign closed meanwhile, say), it only loses its buttons."""
+        message = callback.message
+        assert message is not None
+        if outcome.kind != "events":
+            await presenter.edit(message.message_id)
+            return
+        original = message.html_text if isinstance(message, Message) else ""
+        for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
+            original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
+        await presenter.edit(message.message_id, f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>")
 
     @router.callback_query(AnswerCb.filter())
     async def on_answer(
@@ -249,13 +264,6 @@ def setup() -> Router:
     async def on_consent(
         callback: CallbackQuery, callback_data: ConsentCb, bot: Bot, app: AppContext, event_update: Update
     ) -> AnswerCallbackQuery:
-        if callback_data.agree and callback.message is not None:
-            lang = (await app.service.view(who(callback.from_user, callback.message.chat.id))).language
-            original = callback.message.html_text if isinstance(callback.message, Message) else ""
-            for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
-                original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
-            presenter = Presenter(bot, app, callback.message.chat.id)
-            await presenter.edit(callback.message.message_id, f"{original}\n\n<b>{t('consent_given', lang)}</b>")
         action = GiveConsent(callback_data.agree, callback_data.code, callback_data.ward)
         return await reply(callback, bot, app, event_update, action)
 

@@ -155,6 +155,26 @@ async def test_consent_note_follows_the_chosen_language(
         assert fake.message(616, consent.message_id).visible_text.endswith("✅ You agreed to take part.")
 
 
+async def test_agreeing_after_the_campaign_ended_does_not_say_consent_was_given(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """The consent screen is marked "you agreed" only once the agreement is stored."""
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 617)
+        await user.say("/start hn-2026_70")
+        consent = user.last()
+        async with db.write() as conn:  # the campaign ends while the consent screen is open
+            await conn.execute(campaign.update().values(ends_at=datetime.now(UTC) - timedelta(minutes=1)))
+        await user.press("✅ Tôi đồng ý", consent)
+        screen = fake.message(617, consent.message_id)
+        assert "Bạn đã đồng ý tham gia" not in screen.visible_text
+        assert not fake.buttons(screen)  # nothing to press any more
+        assert "đã kết thúc" in user.last().visible_text
+        assert await stored_answers(db) == {}
+        assert app.processor.failed == 0
+
+
 def test_a_long_escaped_answer_still_fits() -> None:
     shown = render.answered("Câu 17/17", "Góp ý", "<" * 1000, "vi")
     assert shown.endswith("✅ <b>" + "&lt;" * 1000 + "</b>")  # 1,000 characters on screen, not cut
