@@ -119,16 +119,26 @@ def _question_text(event: QuestionAsked, language: str, previous_text: str) -> s
 @lru_cache(maxsize=2048)
 def _keyboard_template(
     event: QuestionAsked, language: str, selected: tuple[str, ...] | None, page: int
-) -> tuple[tuple[tuple[str, str], ...], ...]:
+) -> tuple[tuple[tuple[InlineKeyboardButton, str, str], ...], ...]:
+    """The keyboard of response 0: each button, with its data split around the response id."""
     markup = build_question_keyboard(event, 0, language, None if selected is None else list(selected), page)
-    return tuple(tuple((b.text, b.callback_data or "") for b in row) for row in markup.inline_keyboard)
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for b in row:
+            prefix, zero, rest = (b.callback_data or "").split(":", 2)
+            if zero != "0":
+                raise ValueError(f"button data without a response id: {b.callback_data!r}")
+            buttons.append((b, prefix, rest))
+        rows.append(tuple(buttons))
+    return tuple(rows)
 
 
 def question_keyboard(
     event: QuestionAsked, response_id: int, language: str, selected: list[str] | None = None, page: int = 0
 ) -> InlineKeyboardMarkup:
-    """The question's buttons for this response: the kept keyboard of response 0, with this response's id
-    in each button's data (every button of a question starts "prefix:response id:")."""
+    """The question's buttons for this response: copies of the kept buttons of response 0, with this
+    response's id in their data (every button of a question has data "prefix:response id:...")."""
     try:
         template = _keyboard_template(event, language, None if selected is None else tuple(selected), page)
     except TypeError:  # not hashable: build it
@@ -136,14 +146,16 @@ def question_keyboard(
     rows = []
     for row in template:
         buttons = []
-        for text, data in row:
-            prefix, zero, rest = data.split(":", 2)
+        for button_, prefix, rest in row:
             packed = f"{prefix}:{response_id}:{rest}"
-            if zero != "0" or len(packed.encode()) > MAX_CALLBACK_DATA:
+            if len(packed.encode()) > MAX_CALLBACK_DATA:
                 return build_question_keyboard(event, response_id, language, selected, page)  # says what is wrong
-            buttons.append(InlineKeyboardButton.model_construct(text=text, callback_data=packed))
+            buttons.append(button_.model_copy(update={"callback_data": packed}))
         rows.append(buttons)
-    return InlineKeyboardMarkup.model_construct(inline_keyboard=rows)
+    return _NO_BUTTONS.model_copy(update={"inline_keyboard": rows})  # copies: no validation, no defaults
+
+
+_NO_BUTTONS = InlineKeyboardMarkup(inline_keyboard=[])
 
 
 def build_question_keyboard(
