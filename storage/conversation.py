@@ -180,6 +180,7 @@ class ConversationService:
         self.secret = secret
         self.clock = clock or (lambda: datetime.now(UTC))
         self._contexts: dict[tuple[int, str], Context] = {}  # launched campaigns' wards never change
+        self._campaign_wards: dict[int, tuple[int, ...]] = {}  # the same, as codes
         self._prompts: dict[int, int | None] = {}  # response id -> prompt message id, not yet written
         self._prompt_flusher: asyncio.Task[None] | None = None
         self.answer_paths: dict[str, int] = {"optimistic": 0, "locked": 0, "general": 0}
@@ -464,7 +465,7 @@ class ConversationService:
 
     async def _open_campaign(self, conn: AsyncConnection, code: str, now: datetime) -> CampaignRecord | Outcome:
         try:
-            c = await campaign_repo.get(conn, code)
+            c = await campaign_repo.get(conn, code, self._campaign_wards)
         except campaign_repo.CampaignNotFound:
             return Outcome(kind="unknown_campaign", campaign_code=code)
         if c.status == "active" and now < c.starts_at:
@@ -499,7 +500,7 @@ class ConversationService:
                     return self._campaign_outcome("already_completed", c, language)
                 return await self._resume_row(conn, existing, language)
         ward = action.ward_code if action.ward_code in c.ward_codes else None
-        survey_def = await survey_repo.definition(conn, c.survey_id)
+        survey_def = await survey_repo.definition(conn, c.survey_id, c.survey_hash)
         ctx = await self._context(conn, c.id, language)
         step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward))
         if not isinstance(step.events[0], ConsentRequested):
@@ -624,7 +625,7 @@ class ConversationService:
                 set_={"address": stmt.excluded.address, "unreachable": False, "updated_at": now},
             )
             await conn.execute(stmt)
-        survey_def = await survey_repo.definition(conn, c.survey_id)
+        survey_def = await survey_repo.definition(conn, c.survey_id, c.survey_hash)
         ctx = await self._context(conn, c.id, language)
         step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward), consented=True)
         fixed = sorted(step.state.fixed)

@@ -75,6 +75,8 @@ class CampaignRecord:
     launched_at: datetime | None = None
     closed_at: datetime | None = None
     ward_codes: tuple[int, ...] = field(default=())
+    survey_hash: str | None = None
+    """The content hash of its questionnaire version (which finds the parsed questionnaire in its cache)."""
 
     def is_open(self, now: datetime) -> bool:
         """Taking answers: launched, not closed, and within its dates."""

@@ -30,6 +30,7 @@ _SELECT = sa.select(
     campaign,
     survey.c.survey_key,
     survey.c.version.label("survey_version"),
+    survey.c.content_hash.label("survey_hash"),
 ).join(survey, survey.c.id == campaign.c.survey_id)
 
 
@@ -51,6 +52,7 @@ def _record(row: Any, wards: Sequence[int]) -> CampaignRecord:
         launched_at=row.launched_at,
         closed_at=row.closed_at,
         ward_codes=tuple(wards),
+        survey_hash=row.survey_hash,
     )
 
 
@@ -118,11 +120,19 @@ async def create(
     return await get(conn, code)
 
 
-async def get(conn: AsyncConnection, code: str) -> CampaignRecord:
+async def get(
+    conn: AsyncConnection, code: str, known_wards: dict[int, tuple[int, ...]] | None = None
+) -> CampaignRecord:
+    """The campaign with this code. `known_wards`: ward lists of launched campaigns already read (they never
+    change once launched), looked up and filled in, to save a query."""
     row = (await conn.execute(_SELECT.where(campaign.c.code == code))).first()
     if row is None:
         raise CampaignNotFound(f"no campaign with code {code!r}; see 'khaosat campaign list'")
-    return _record(row, await ward_codes(conn, row.id))
+    if known_wards is None or row.launched_at is None:
+        return _record(row, await ward_codes(conn, row.id))
+    if row.id not in known_wards:
+        known_wards[row.id] = tuple(await ward_codes(conn, row.id))
+    return _record(row, known_wards[row.id])
 
 
 async def get_by_id(conn: AsyncConnection, campaign_id: int) -> CampaignRecord:
