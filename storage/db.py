@@ -71,7 +71,10 @@ class Database:
         self.pool_size = pool_size
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # Connections beyond pool_size are closed when returned: under load (32 updates at once through the
+            # webhook) they were opened and closed five times a second, each a new PostgreSQL backend. Keep
+            # twice as many; the driver's own pool (the answer path) has pool_size more.
+            kwargs.update(pool_size=2 * pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock()
         self._raw_lock = asyncio.Lock()
