@@ -31,6 +31,7 @@ from bot.telegram.callbacks import (
     ToggleCb,
     selected_of,
 )
+from bot.telegram.filters import Magic
 from bot.telegram.presenter import Presenter, answer_callback
 from bot.telegram.texts import t
 from flows import engine
@@ -98,8 +99,9 @@ async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_i
 
 def setup() -> Router:
     router = Router(name="citizens")
-    router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)  # no sender: not a person, ignore
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    # no sender: not a person, ignore
+    router.message.filter(Magic(F.chat.type == ChatType.PRIVATE), Magic(F.from_user))
+    router.callback_query.filter(Magic(F.message.chat.type == ChatType.PRIVATE))
 
     # --- commands ------------------------------------------------------------------------------------
 
@@ -172,7 +174,7 @@ def setup() -> Router:
         )
         await message.answer(t(question, lang), reply_markup=markup)
 
-    @router.message(F.text.startswith("/"))
+    @router.message(Magic(F.text.startswith("/")))
     async def unknown_command(message: Message, app: AppContext) -> None:
         assert message.from_user is not None and message.text is not None
         view = await app.service.view(who(message.from_user, message.chat.id))
@@ -181,7 +183,7 @@ def setup() -> Router:
 
     # --- typed answers and anything else -----------------------------------------------------------
 
-    @router.message(F.content_type == ContentType.TEXT)
+    @router.message(Magic(F.content_type == ContentType.TEXT))
     async def text(message: Message, bot: Bot, app: AppContext, event_update: Update) -> None:
         assert message.from_user is not None and message.text is not None
         person = who(message.from_user, message.chat.id)

@@ -17,6 +17,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.context import AppContext
+from bot.telegram.filters import Magic
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def setup() -> Router:
     router.message.register(unsubscribe, Command("unsubscribe"))
     router.message.register(digest_now, Command("digest"))
     # A subscribed group that turns into a supergroup: Telegram tells us the new id.
-    router.message.register(_migrated, F.migrate_to_chat_id)
+    router.message.register(_migrated, Magic(F.migrate_to_chat_id))
     return router
 
 

@@ -34,6 +34,7 @@ from aiogram.types import (
 )
 
 from bot.telegram.callbacks import ConfirmCb
+from bot.telegram.filters import Magic
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -78,7 +79,7 @@ NOTE = (
 
 def setup() -> Router:
     router = Router(name="operators")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Magic(F.chat.type == "private"))
     router.message.register(campaigns_command, Command("campaigns"))
     router.message.register(stats_command, Command("stats"))
     router.message.register(launch_command, Command("launch"))
