@@ -12,11 +12,12 @@ writer (SQLite). A stale button (a question already answered) is then ignored by
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import copy
 import hashlib
 import hmac
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -167,6 +168,8 @@ class Outcome:
 
 
 _UNSET: Any = object()
+KNOWN_LIMIT = 20_000
+"""Responses whose last written state a process keeps (see `fastpath.Known`): some 2 KB each."""
 
 
 class ConversationService:
@@ -183,9 +186,12 @@ class ConversationService:
         self._campaign_wards: dict[int, tuple[int, ...]] = {}  # the same, as codes
         self._prompts: dict[int, int | None] = {}  # response id -> prompt message id, not yet written
         self._prompt_flusher: asyncio.Task[None] | None = None
-        self.answer_paths: dict[str, int] = {"optimistic": 0, "locked": 0, "general": 0}
-        """How answers (`Reply`) were applied: the optimistic program (PostgreSQL), the locked one (SQLite, and
-        PostgreSQL after a concurrent change), or the general path (anything unusual). For /metrics."""
+        self.answer_paths: dict[str, int] = {"known": 0, "optimistic": 0, "locked": 0, "general": 0}
+        """How answers (`Reply`) were applied: the optimistic program (PostgreSQL) without a read (the response
+        as this process last wrote it) or with one, the locked program (SQLite, and PostgreSQL after a
+        concurrent change), or the general path (anything unusual). For /metrics."""
+        self._known: OrderedDict[int, fastpath.Known] = OrderedDict()  # response id -> as last written here
+        self._current: dict[str, int] = {}  # respondent key -> their response in `_known`
 
     def key(self, who: Who) -> str:
         return respondent_key(self.secret, who.channel, who.user_id)
@@ -199,6 +205,7 @@ class ConversationService:
             fast = await self._fast_reply(who, action, update_id, now)
             if fast is not None:
                 return fast
+        self._forget(self.key(who))  # what the general path writes would only make the next answer read again
         async with self.db.write() as conn:
             if update_id is not None and not await self._claim_update(conn, who.channel, str(update_id), now):
                 duplicate = True
@@ -245,9 +252,35 @@ class ConversationService:
             return
         pending, self._prompts = self._prompts, {}
         try:
-            await self.db.run_program(fastpath.set_prompts_program(pending), fastpath.SQL)
+            versions: dict[int, int] = await self.db.run_program(fastpath.set_prompts_program(pending), fastpath.SQL)
         except Exception:
             log.warning("could not store %d prompt message ids", len(pending), exc_info=True)
+            return
+        for response_id, version in versions.items():  # a known response stays known
+            known = self._known.get(response_id)
+            if known is not None:
+                loaded = copy.copy(known.loaded)
+                loaded.prompt_message_id = pending[response_id]
+                self._known[response_id] = replace(known, loaded=loaded, response_version=version)
+
+    def _remember(self, key: str, result: fastpath.FastReply) -> None:
+        """The response as just written (not a completed one: nothing more is answered in it)."""
+        loaded, step = result.loaded, result.step
+        assert loaded is not None and step is not None and result.versions is not None
+        if step.completed:
+            self._forget(key)
+            return
+        response_version, person_version = result.versions
+        self._known[loaded.id] = fastpath.Known(loaded.after(step.state, result.ward), response_version, person_version)
+        self._known.move_to_end(loaded.id)
+        self._current[key] = loaded.id
+        while len(self._known) > KNOWN_LIMIT:
+            self._known.popitem(last=False)
+
+    def _forget(self, key: str) -> None:
+        response_id = self._current.pop(key, None)
+        if response_id is not None:
+            self._known.pop(response_id, None)
 
     def _prompt_of(self, response_id: int | None, stored: int | None) -> int | None:
         if response_id is not None and response_id in self._prompts:
@@ -274,18 +307,30 @@ class ConversationService:
         result: fastpath.FastReply | None = None
         try:
             if update is not None and not self.db.is_sqlite:
-                optimistic = fastpath.optimistic_reply_program(
-                    channel=who.channel,
-                    update_id=update,
-                    key=key,
-                    response_id=rid,
-                    inp=action.input,
-                    now=now,
-                    lookup=lookup,
-                )
-                with contextlib.suppress(fastpath.Contended):
-                    result = await self.db.run_program(optimistic, fastpath.SQL, transaction=False)
-                    self.answer_paths["optimistic"] += 1
+                known = self._known.get(rid if rid is not None else self._current.get(key, 0))
+                if known is not None and known.loaded.id != self._current.get(key):
+                    known = None  # someone else's response (a forged button): read it
+                for attempt in (known, None) if known is not None else (None,):
+                    optimistic = fastpath.optimistic_reply_program(
+                        channel=who.channel,
+                        update_id=update,
+                        key=key,
+                        response_id=rid,
+                        inp=action.input,
+                        now=now,
+                        lookup=lookup,
+                        known=attempt,
+                    )
+                    try:
+                        result = await self.db.run_program(optimistic, fastpath.SQL, transaction=False)
+                    except fastpath.Contended as e:
+                        if isinstance(e, fastpath.Stale):
+                            self._forget(key)
+                        continue
+                    self.answer_paths["known" if attempt is not None else "optimistic"] += 1
+                    if result is not None and not result.duplicate:
+                        self._remember(key, result)
+                    break
             if result is None:
                 program = fastpath.reply_program(
                     self.db.dialect,

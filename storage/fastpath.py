@@ -16,6 +16,7 @@ written and the locked program runs instead (`Contended`).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -57,6 +58,11 @@ class Contended(Exception):
     single recorded answer. Run the locked program."""
 
 
+class Stale(Contended):
+    """The optimistic program wrote nothing: the response or its respondent is not the version read (or
+    known), or its campaign closed."""
+
+
 _PG_LOAD = """
     SELECT p.id, p.language, r.id, r.campaign_id, r.status, r.ward_code, r.fixed, r.prompt_message_id,
            c.code, c.title, c.status, c.ends_at, c.survey_id, s.content_hash,
@@ -86,16 +92,19 @@ SQL: dict[str, dict[str, str]] = {
         "load": _PG_LOAD.format(more=""),
         # the optimistic program's read: the same, with the row version read and whether the update was seen
         "load_seen": _PG_LOAD.format(
-            more=", r.xmin, EXISTS (SELECT 1 FROM processed_update WHERE channel = $3 AND update_id = $4)"
+            more=", r.xmin, p.xmin, EXISTS (SELECT 1 FROM processed_update WHERE channel = $3 AND update_id = $4)"
         ),
-        # ... and its write, in one statement: lock the respondent (as every path does, first), then the
-        # response, if it is still the version read (a lock wait re-reads it); claim the update; store the
-        # answer; update the response. Counts tell what happened (nothing is written unless all hold).
+        # ... and its write, in one statement: lock the respondent (as every path does, first) if it is still
+        # the version read, then the response, if it is too (a lock wait re-reads them) and its campaign is
+        # open; claim the update; store the answer; update the response. Counts tell what happened (nothing is
+        # written unless all hold), and the response's new version.
         "commit_answer": """
-            WITH me AS MATERIALIZED (SELECT id FROM respondent WHERE id = $10 FOR UPDATE),
+            WITH me AS MATERIALIZED (SELECT id FROM respondent WHERE id = $10 AND xmin = $14 FOR UPDATE),
             cur AS MATERIALIZED (
                 SELECT r.id FROM response r JOIN me ON me.id = r.respondent_id
+                  JOIN campaign c ON c.id = r.campaign_id
                  WHERE r.id = $1 AND r.xmin = $11 AND r.status = 'in_progress'
+                   AND c.status = 'active' AND c.ends_at > $2
                    FOR UPDATE OF r),
             claimed AS (
                 INSERT INTO processed_update (channel, update_id, processed_at)
@@ -112,16 +121,16 @@ SQL: dict[str, dict[str, str]] = {
                        ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END,
                        status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at)
                  WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
-                RETURNING 1)
+                RETURNING xmin)
             SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM claimed),
-                   (SELECT count(*) FROM up), (SELECT count(*) FROM upd)""",
+                   (SELECT count(*) FROM up), (SELECT xmin FROM upd)""",
         "upsert": "INSERT INTO answer (response_id, question_id, value, value_num, answered_at) "
         "VALUES ($1, $2, COALESCE($3::jsonb, 'null'::jsonb), $4, $5) "
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
         "set_prompt": "UPDATE response SET prompt_message_id = $2 WHERE id = $1 "
-        "AND ($2::bigint IS NULL OR prompt_message_id IS NULL OR prompt_message_id < $2)",
+        "AND ($2::bigint IS NULL OR prompt_message_id IS NULL OR prompt_message_id < $2) RETURNING xmin",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
@@ -149,7 +158,7 @@ SQL: dict[str, dict[str, str]] = {
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = ?1 AND question_id = ?2",
         "set_prompt": "UPDATE response SET prompt_message_id = ?2 WHERE id = ?1 "
-        "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2)",
+        "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2) RETURNING 0",
         "update": "UPDATE response SET last_activity_at = ?2, "
         "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
         "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
@@ -204,6 +213,13 @@ class Loaded:
         self.answers: list[list[Any]] = list(answers or [])
         self.ends_at: datetime | None = parse_time(ends_at) if ends_at is not None else None
 
+    def after(self, state: engine.State, ward: Any) -> Loaded:
+        """This response once `state` is stored."""
+        new = copy.copy(self)
+        new.answers = [[qid, value] for qid, value in state.answers]
+        new.ward_code = ward
+        return new
+
     def state(self) -> engine.State:
         return engine.State(
             consented=True,
@@ -222,6 +238,19 @@ class FastReply:
     ward: Any = None
     survey: Survey | None = None
     ctx: Context | None = None
+    versions: tuple[int, int] | None = None
+    """The optimistic program: the row versions (response, respondent) after its write."""
+
+
+@dataclass(frozen=True)
+class Known:
+    """A response as this process last wrote it, with the versions of its row and its respondent's then:
+    the next answer to it skips the read (its write checks both versions, so anything written meanwhile,
+    by any process or path, is noticed and the answer is read and decided again)."""
+
+    loaded: Loaded
+    response_version: int
+    person_version: int
 
 
 Lookup = Callable[[Loaded], tuple[Survey, Context]]
@@ -254,7 +283,7 @@ def reply_program(
     elif not sqlite:
         yield "lock", (key,)
     row = yield "load", (key, response_id)
-    loaded, survey, ctx, step = _advance(row, sqlite, inp, now, lookup)
+    loaded, survey, ctx, step = _advance(None if row is None else Loaded(row, sqlite), inp, now, lookup)
     ward_question = ward_question_of(survey)
     ward_changed = False
     ward = loaded.ward_code
@@ -286,12 +315,11 @@ def reply_program(
 
 
 def _advance(
-    row: Any, sqlite: bool, inp: engine.Input, now: datetime, lookup: Lookup
+    loaded: Loaded | None, inp: engine.Input, now: datetime, lookup: Lookup
 ) -> tuple[Loaded, Survey, Context, engine.Step]:
     """The loaded response and the engine's step on it; `Fallback` for anything but an open response."""
-    if row is None:
+    if loaded is None:
         raise Fallback("no respondent")
-    loaded = Loaded(row, sqlite)
     if (
         loaded.id is None
         or loaded.status != "in_progress"
@@ -313,15 +341,22 @@ def optimistic_reply_program(
     inp: engine.Input,
     now: datetime,
     lookup: Lookup,
+    known: Known | None = None,
 ) -> Generator[tuple[str, tuple[Any, ...]], Any, FastReply]:
     """One answer on PostgreSQL in two statements, without a transaction around them (see the module's
-    docstring): read, run the engine, write if nothing changed meanwhile. `Contended` when it wrote nothing
-    and the locked program (`reply_program`) must run; `Fallback` as there."""
-    row = yield "load_seen", (key, response_id, channel, update_id)
-    if row is not None and row[-1]:
-        return FastReply(duplicate=True)
-    version = None if row is None else row[-2]
-    loaded, survey, ctx, step = _advance(None if row is None else tuple(row)[:-2], False, inp, now, lookup)
+    docstring): read, run the engine, write if nothing changed meanwhile; in one statement when the response
+    is `known`. `Contended` when it wrote nothing and must be run again (without `known`), or the locked
+    program (`reply_program`) must run; `Fallback` as there."""
+    if known is not None:
+        loaded: Loaded | None = known.loaded
+        versions = (known.response_version, known.person_version)
+    else:
+        row = yield "load_seen", (key, response_id, channel, update_id)
+        if row is not None and row[-1]:
+            return FastReply(duplicate=True)
+        loaded = None if row is None else Loaded(tuple(row)[:-3], False)
+        versions = (0, 0) if row is None else (row[-3], row[-2])
+    loaded, survey, ctx, step = _advance(loaded, inp, now, lookup)
     recorded = [e for e in step.events if isinstance(e, AnswerRecorded)]
     if len(recorded) != 1 or any(isinstance(e, AnswerRemoved) for e in step.events):
         raise Contended("not a single recorded answer")  # a rejection, a skip removing answers: rare
@@ -343,24 +378,34 @@ def optimistic_reply_program(
             event.value,
             numeric(event.value),
             loaded.respondent_id,
-            version,
+            versions[0],
             channel,
             update_id,
+            versions[1],
         ),
     )
     if counts[0] == 0:
-        raise Contended("the response changed after it was read")
+        raise Stale("the response or its respondent changed after it was read, or its campaign closed")
     if counts[1] == 0:
         return FastReply(duplicate=True)  # the same update, committed meanwhile by another worker
-    return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx)
+    return FastReply(
+        loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx, versions=(counts[3], versions[1])
+    )
 
 
-def set_prompts_program(prompts: dict[int, int | None]) -> Generator[tuple[str, tuple[Any, ...]], Any, None]:
+def set_prompts_program(
+    prompts: dict[int, int | None],
+) -> Generator[tuple[str, tuple[Any, ...]], Any, dict[int, int]]:
     """Store prompt message ids in one transaction, in the order of the rows (so that two processes
     flushing at once cannot deadlock on them), never replacing a newer message by an older one (message
-    ids grow in a chat; another process may have shown a later question to the same person)."""
+    ids grow in a chat; another process may have shown a later question to the same person). Returns the
+    new row version of each response written (PostgreSQL)."""
+    versions: dict[int, int] = {}
     for response_id in sorted(prompts):
-        yield "set_prompt", (response_id, prompts[response_id])
+        row = yield "set_prompt", (response_id, prompts[response_id])
+        if row is not None:
+            versions[response_id] = row[0]
+    return versions
 
 
 _WARD_QUESTIONS: dict[int, str | None] = {}

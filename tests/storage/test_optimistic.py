@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from flows import engine
-from flows.events import AnswerRecorded, InputIgnored
-from storage.conversation import ConversationService, Reply
+from flows.events import AnswerRecorded, InputIgnored, QuestionAsked
+from storage.conversation import ConversationService, Reply, SetLanguage
 from storage.db import Database
 from storage.repo.sql import answer, processed_update
 from tests.conftest import Clock, create_live_campaign
@@ -72,6 +72,47 @@ async def test_an_answer_is_two_statements_and_a_repeat_is_one(db: Database, clo
     assert again.duplicate
     assert trace.names == ["load_seen"]  # nothing written, not even tried
     assert await answers_of(db, "age_group") == ["18_29"]
+    trace.names.clear()
+    second = await service.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), uid())
+    assert isinstance(second.events[0], AnswerRecorded)
+    assert trace.names == ["commit_answer"]  # the response as this process wrote it: no read
+    assert await answers_of(db, "gender") == ["female"]
+    assert service.answer_paths["known"] == 1 and service.answer_paths["optimistic"] == 2  # first, repeat
+
+
+async def test_a_response_written_meanwhile_is_read_again(db: Database, clock: Clock, trace: Trace) -> None:
+    """The response this process last wrote was changed since by another process: the write without a
+    read is refused, and the answer is read and decided again."""
+    await create_live_campaign(db, clock())
+    service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    await other.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), uid())
+    trace.names.clear()
+    result = await service.handle(ALICE, Reply(engine.Answer("male", "gender"), out.response_id), uid())
+    assert isinstance(result.events[0], InputIgnored)  # gender was answered: decided on the new state
+    assert await answers_of(db, "gender") == ["female"]
+    assert trace.names[:2] == ["commit_answer", "load_seen"]
+    # and the next answer reads again too (nothing is known after a refusal), then is known again
+    await service.handle(ALICE, Reply(engine.Answer("30_44", "age_group"), out.response_id), uid())
+    assert await answers_of(db, "age_group") == ["18_29"]  # not the question being asked: ignored
+    assert isinstance(asked_now := (await service.view(ALICE)).events[-1], QuestionAsked)
+    assert asked_now.question_id != "gender"
+
+
+async def test_a_language_change_elsewhere_is_noticed(db: Database, clock: Clock, trace: Trace) -> None:
+    """The respondent's row (their language) changed: the next answer is read again, so that the next
+    question is asked in the new language."""
+    await create_live_campaign(db, clock())
+    service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    await other.handle(ALICE, SetLanguage("en"), uid())
+    trace.names.clear()
+    result = await service.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), uid())
+    assert trace.names == ["commit_answer", "load_seen"]  # read, then the general path (English not cached)
+    assert result.language == "en"
+    assert isinstance(result.events[0], AnswerRecorded)
 
 
 async def test_an_answer_committed_between_read_and_write_wins(db: Database, clock: Clock, trace: Trace) -> None:
@@ -82,6 +123,7 @@ async def test_an_answer_committed_between_read_and_write_wins(db: Database, clo
     service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
     out = await begin(service)
     await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    service._known.clear()  # read before writing (not the response as this process last wrote it)
     late, early = uid(), uid()
     outcomes: list[Any] = []
 
