@@ -191,7 +191,6 @@ class ConversationService:
         as this process last wrote it) or with one, the locked program (SQLite, and PostgreSQL after a
         concurrent change), or the general path (anything unusual). For /metrics."""
         self._known: OrderedDict[int, fastpath.Known] = OrderedDict()  # response id -> as last written here
-        self._current: dict[str, int] = {}  # respondent key -> their response in `_known`
 
     def key(self, who: Who) -> str:
         return respondent_key(self.secret, who.channel, who.user_id)
@@ -205,7 +204,6 @@ class ConversationService:
             fast = await self._fast_reply(who, action, update_id, now)
             if fast is not None:
                 return fast
-        self._forget(self.key(who))  # what the general path writes would only make the next answer read again
         async with self.db.write() as conn:
             if update_id is not None and not await self._claim_update(conn, who.channel, str(update_id), now):
                 duplicate = True
@@ -243,8 +241,11 @@ class ConversationService:
             self._prompt_flusher = asyncio.create_task(self._flush_prompts_soon())
 
     async def _flush_prompts_soon(self) -> None:
-        await asyncio.sleep(0.2)
-        await self.flush_prompts()
+        while True:  # prompt ids remembered while a flush runs are written by the next one
+            await asyncio.sleep(0.2)
+            await self.flush_prompts()
+            if not self._prompts:
+                return
 
     async def flush_prompts(self) -> None:
         """Write the remembered prompt message ids (also called when the application stops)."""
@@ -252,35 +253,32 @@ class ConversationService:
             return
         pending, self._prompts = self._prompts, {}
         try:
-            versions: dict[int, int] = await self.db.run_program(fastpath.set_prompts_program(pending), fastpath.SQL)
+            versions: dict[int, tuple[int, int]] = await self.db.run_program(
+                fastpath.set_prompts_program(pending), fastpath.SQL
+            )
         except Exception:
             log.warning("could not store %d prompt message ids", len(pending), exc_info=True)
             return
-        for response_id, version in versions.items():  # a known response stays known
-            known = self._known.get(response_id)
-            if known is not None:
+        for response_id, (before, after) in versions.items():
+            # a known response stays known if this flush was the only change since (else it is read again)
+            known = self._known.pop(response_id, None)
+            if known is not None and known.response_version == before:
                 loaded = copy.copy(known.loaded)
                 loaded.prompt_message_id = pending[response_id]
-                self._known[response_id] = replace(known, loaded=loaded, response_version=version)
+                self._known[response_id] = replace(known, loaded=loaded, response_version=after)
 
     def _remember(self, key: str, result: fastpath.FastReply) -> None:
         """The response as just written (not a completed one: nothing more is answered in it)."""
         loaded, step = result.loaded, result.step
         assert loaded is not None and step is not None and result.versions is not None
         if step.completed:
-            self._forget(key)
             return
         response_version, person_version = result.versions
-        self._known[loaded.id] = fastpath.Known(loaded.after(step.state, result.ward), response_version, person_version)
+        known = fastpath.Known(key, loaded.after(step.state, result.ward), response_version, person_version)
+        self._known[loaded.id] = known
         self._known.move_to_end(loaded.id)
-        self._current[key] = loaded.id
         while len(self._known) > KNOWN_LIMIT:
             self._known.popitem(last=False)
-
-    def _forget(self, key: str) -> None:
-        response_id = self._current.pop(key, None)
-        if response_id is not None:
-            self._known.pop(response_id, None)
 
     def _prompt_of(self, response_id: int | None, stored: int | None) -> int | None:
         if response_id is not None and response_id in self._prompts:
@@ -307,9 +305,14 @@ class ConversationService:
         result: fastpath.FastReply | None = None
         try:
             if update is not None and not self.db.is_sqlite:
-                known = self._known.get(rid if rid is not None else self._current.get(key, 0))
-                if known is not None and known.loaded.id != self._current.get(key):
-                    known = None  # someone else's response (a forged button): read it
+                # Taken out while this answer runs: only a write of the optimistic program puts the response
+                # back (anything else, a Back, a rejection, the locked program, an error, leaves it unknown).
+                # Buttons only: a typed text goes to the person's most recently active response, which
+                # another process may have changed without this one knowing.
+                known = self._known.pop(rid, None) if rid is not None else None
+                if known is not None and known.key != key:  # someone else's response (a forged button)
+                    self._known[rid] = known  # type: ignore[index]
+                    known = None
                 for attempt in (known, None) if known is not None else (None,):
                     optimistic = fastpath.optimistic_reply_program(
                         channel=who.channel,
@@ -323,9 +326,7 @@ class ConversationService:
                     )
                     try:
                         result = await self.db.run_program(optimistic, fastpath.SQL, transaction=False)
-                    except fastpath.Contended as e:
-                        if isinstance(e, fastpath.Stale):
-                            self._forget(key)
+                    except fastpath.Contended:
                         continue
                     self.answer_paths["known" if attempt is not None else "optimistic"] += 1
                     if result is not None and not result.duplicate:

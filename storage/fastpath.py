@@ -129,8 +129,12 @@ SQL: dict[str, dict[str, str]] = {
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
-        "set_prompt": "UPDATE response SET prompt_message_id = $2 WHERE id = $1 "
-        "AND ($2::bigint IS NULL OR prompt_message_id IS NULL OR prompt_message_id < $2) RETURNING xmin",
+        # the row's version before and after (a lock wait re-reads the row it updates)
+        "set_prompt": """
+            WITH o AS MATERIALIZED (SELECT id, xmin AS before FROM response WHERE id = $1 FOR UPDATE)
+            UPDATE response r SET prompt_message_id = $2 FROM o
+             WHERE r.id = o.id AND ($2::bigint IS NULL OR r.prompt_message_id IS NULL OR r.prompt_message_id < $2)
+            RETURNING o.before, r.xmin""",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
@@ -158,7 +162,7 @@ SQL: dict[str, dict[str, str]] = {
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         "delete": "DELETE FROM answer WHERE response_id = ?1 AND question_id = ?2",
         "set_prompt": "UPDATE response SET prompt_message_id = ?2 WHERE id = ?1 "
-        "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2) RETURNING 0",
+        "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2) RETURNING 0, 0",
         "update": "UPDATE response SET last_activity_at = ?2, "
         "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
         "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
@@ -248,6 +252,8 @@ class Known:
     the next answer to it skips the read (its write checks both versions, so anything written meanwhile,
     by any process or path, is noticed and the answer is read and decided again)."""
 
+    key: str
+    """The respondent's key: a button naming someone else's response is read, not taken from here."""
     loaded: Loaded
     response_version: int
     person_version: int
@@ -395,16 +401,16 @@ def optimistic_reply_program(
 
 def set_prompts_program(
     prompts: dict[int, int | None],
-) -> Generator[tuple[str, tuple[Any, ...]], Any, dict[int, int]]:
+) -> Generator[tuple[str, tuple[Any, ...]], Any, dict[int, tuple[int, int]]]:
     """Store prompt message ids in one transaction, in the order of the rows (so that two processes
     flushing at once cannot deadlock on them), never replacing a newer message by an older one (message
     ids grow in a chat; another process may have shown a later question to the same person). Returns the
-    new row version of each response written (PostgreSQL)."""
-    versions: dict[int, int] = {}
+    versions of each response row written, before and after (PostgreSQL; see `Known`)."""
+    versions: dict[int, tuple[int, int]] = {}
     for response_id in sorted(prompts):
         row = yield "set_prompt", (response_id, prompts[response_id])
         if row is not None:
-            versions[response_id] = row[0]
+            versions[response_id] = (row[0], row[1])
     return versions
 
 

@@ -211,15 +211,17 @@ def setup() -> Router:
         except Exception:
             await answer_callback(callback)  # no endless spinner, even when the update will come again
             raise
-        if isinstance(action, GiveConsent) and action.agree:
-            await _note_consent(presenter, callback, outcome)
-        if isinstance(action, GiveConsent) and outcome.resumed and outcome.prompt_message_id is not None:
-            # a second tap on "agree": the question is already on screen
-            return callback.answer(t("consent_given", outcome.language))
+        agreed = isinstance(action, GiveConsent) and action.agree
         try:
+            if agreed and outcome.resumed and outcome.prompt_message_id is not None:
+                # a second tap on "agree": the question is already on screen
+                await _note_consent(presenter, callback, outcome)
+                return callback.answer(t("consent_given", outcome.language))
             await presenter.show(outcome)
+            if agreed:  # after the first question is on its way: the consent screen above says it was given
+                await _note_consent(presenter, callback, outcome)
         except Exception:
-            await answer_callback(callback, presenter.toast)
+            await answer_callback(callback, presenter.toast)  # no endless spinner
             raise
         return callback.answer(presenter.toast)
 

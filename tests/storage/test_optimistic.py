@@ -18,7 +18,7 @@ from storage.conversation import ConversationService, Reply, SetLanguage
 from storage.db import Database
 from storage.repo.sql import answer, processed_update
 from tests.conftest import Clock, create_live_campaign
-from tests.storage.test_conversation import ALICE, SECRET, begin, count, uid
+from tests.storage.test_conversation import ALICE, SECRET, asked, begin, count, uid
 
 
 @pytest.fixture
@@ -75,9 +75,16 @@ async def test_an_answer_is_two_statements_and_a_repeat_is_one(db: Database, clo
     trace.names.clear()
     second = await service.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), uid())
     assert isinstance(second.events[0], AnswerRecorded)
+    assert trace.names == ["load_seen", "commit_answer"]  # the repeat wrote nothing: read again
+    trace.names.clear()
+    nxt = asked(second)
+    third = await service.handle(
+        ALICE, Reply(engine.Answer(nxt.options[0].value, nxt.question_id), out.response_id), uid()
+    )
+    assert isinstance(third.events[0], AnswerRecorded)
     assert trace.names == ["commit_answer"]  # the response as this process wrote it: no read
     assert await answers_of(db, "gender") == ["female"]
-    assert service.answer_paths["known"] == 1 and service.answer_paths["optimistic"] == 2  # first, repeat
+    assert service.answer_paths["known"] == 1 and service.answer_paths["optimistic"] == 3
 
 
 async def test_a_response_written_meanwhile_is_read_again(db: Database, clock: Clock, trace: Trace) -> None:
@@ -176,3 +183,54 @@ async def test_a_change_committed_while_waiting_for_the_lock_is_seen(
     assert isinstance(result.events[0], AnswerRecorded)  # recorded, by the locked program
     assert trace.names[:2] == ["load_seen", "commit_answer"] and "claim_lock" in trace.names
     assert await answers_of(db, "age_group") == ["30_44"]
+
+
+async def test_after_back_and_prompt_flushes_nothing_stale_is_used(db: Database, clock: Clock, trace: Trace) -> None:
+    """Back goes through the locked program: the response is no longer known, and a prompt-id flush (which
+    changes the row's version) cannot make an old known state current again."""
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    rid = out.response_id
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), rid), uid())
+    await service.set_prompt(rid, 10)
+    await service.flush_prompts()
+    assert rid in service._known  # a flush alone keeps it known, at the row's new version
+    back = await service.handle(ALICE, Reply(engine.Back("gender"), rid), uid())
+    assert asked(back).question_id == "age_group"
+    assert rid not in service._known
+    await service.set_prompt(rid, 11)
+    await service.flush_prompts()
+    assert rid not in service._known
+    trace.names.clear()
+    again = await service.handle(ALICE, Reply(engine.Answer("30_44", "age_group"), rid), uid())
+    assert isinstance(again.events[0], AnswerRecorded) and again.events[0].question_id == "age_group"
+    assert trace.names[0] == "load_seen"
+    assert await answers_of(db, "age_group") == ["30_44"]
+
+
+async def test_a_typed_answer_is_always_read(db: Database, clock: Clock, trace: Trace) -> None:
+    """A typed text answers the person's most recently active response, which another process may have
+    changed: it never skips the read."""
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
+    assert out.response_id in service._known
+    trace.names.clear()
+    await service.handle(ALICE, Reply(engine.Text("Nữ")), uid())
+    assert trace.names[0] == "load_seen"
+
+
+async def test_a_flush_after_another_process_wrote_does_not_make_old_state_current(
+    db: Database, clock: Clock, trace: Trace
+) -> None:
+    await create_live_campaign(db, clock())
+    service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    out = await begin(service)
+    rid = out.response_id
+    await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), rid), uid())
+    await other.handle(ALICE, Reply(engine.Answer("female", "gender"), rid), uid())
+    await service.set_prompt(rid, 12)
+    await service.flush_prompts()  # its version before is the other process's, not the one known here
+    assert rid not in service._known
