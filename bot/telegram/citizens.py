@@ -3,12 +3,14 @@ conversation service, and show its outcome."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from typing import Any
 
+import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType, ContentType
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
@@ -49,6 +51,8 @@ from storage.conversation import (
 )
 
 MAX_TYPED = 1000  # longer texts get a polite explanation (a text question's own limit is checked by the engine)
+
+log = logging.getLogger(__name__)
 
 
 def who(user: User, chat_id: int) -> Who:
@@ -230,13 +234,18 @@ def setup() -> Router:
         buttons; if nothing could begin (the campaign closed meanwhile, say), it only loses its buttons."""
         message = callback.message
         assert message is not None
-        if outcome.kind != "events":
-            await presenter.edit(message.message_id)
-            return
-        original = message.html_text if isinstance(message, Message) else ""
-        for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
-            original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
-        await presenter.edit(message.message_id, f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>")
+        text = None
+        if outcome.kind == "events":
+            original = message.html_text if isinstance(message, Message) else ""
+            for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
+                original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
+            text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"
+        try:
+            await presenter.edit(message.message_id, text)
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as e:
+            # only how the screen above looks: failing the update for it would have Telegram send it again
+            # and the first question shown twice
+            log.info("consent screen %s in chat %s not marked: %r", message.message_id, message.chat.id, e)
 
     @router.callback_query(AnswerCb.filter())
     async def on_answer(

@@ -175,6 +175,23 @@ async def test_agreeing_after_the_campaign_ended_does_not_say_consent_was_given(
         assert app.processor.failed == 0
 
 
+async def test_a_failed_edit_of_the_consent_screen_does_not_repeat_the_first_question(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Marking the consent screen is cosmetic: a Telegram error there must not fail the update (Telegram
+    would send it again and the first question would be shown twice)."""
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 618)
+        await user.say("/start hn-2026_70")
+        fake.fail_next("editMessageText", 429, retry_after=600, chat_id=618)  # longer than the bot waits
+        await user.press("✅ Tôi đồng ý")
+        await asyncio.sleep(0.3)
+        firsts = [c for c in fake.calls_of("sendMessage") if "1/" in str(c.params.get("text", ""))]
+        assert len(firsts) == 1, [c.params.get("text") for c in firsts]
+        assert app.processor.failed == 0
+
+
 def test_a_long_escaped_answer_still_fits() -> None:
     shown = render.answered("Câu 17/17", "Góp ý", "<" * 1000, "vi")
     assert shown.endswith("✅ <b>" + "&lt;" * 1000 + "</b>")  # 1,000 characters on screen, not cut
