@@ -184,6 +184,7 @@ class ConversationService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._contexts: dict[tuple[int, str], Context] = {}  # launched campaigns' wards never change
         self._campaign_wards: dict[int, tuple[int, ...]] = {}  # the same, as codes
+        self._campaigns: dict[str, CampaignRecord] = {}  # launched campaigns by code (wards, survey, title)
         self._prompts: dict[int, int | None] = {}  # response id -> prompt message id, not yet written
         self._prompt_flusher: asyncio.Task[None] | None = None
         self.answer_paths: dict[str, int] = {"known": 0, "optimistic": 0, "locked": 0, "general": 0}
@@ -202,6 +203,10 @@ class ConversationService:
         now = self.clock()
         if isinstance(action, Reply):
             fast = await self._fast_reply(who, action, update_id, now)
+            if fast is not None:
+                return fast
+        elif isinstance(action, GiveConsent) and action.agree and update_id is not None and not self.db.is_sqlite:
+            fast = await self._fast_consent(who, action, str(update_id), now)
             if fast is not None:
                 return fast
         async with self.db.write() as conn:
@@ -383,6 +388,64 @@ class ConversationService:
             fixed=tuple(loaded.fixed),
         )
 
+    async def _fast_consent(self, who: Who, action: GiveConsent, update_id: str, now: datetime) -> Outcome | None:
+        """ "I agree" from someone not in the database yet, on PostgreSQL, in one statement (see
+        `fastpath.SQL["postgresql"]["begin_new"]`); what `_consent` and `_begin_response` do for them. None:
+        use the general path (not that case, or the campaign, questionnaire or wards not read here yet)."""
+        c = self._campaigns.get(action.campaign_code)
+        language = self._language(who, None)
+        survey_def = survey_repo.cached(c.survey_hash) if c is not None and c.survey_hash else None
+        ctx = self._contexts.get((c.id, language)) if c is not None else None
+        if c is None or survey_def is None or ctx is None:
+            return None
+        ward = action.ward_code if action.ward_code in c.ward_codes else None
+        step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward), consented=True)
+        fixed = sorted(step.state.fixed)
+        if len(step.state.answers) > 1:
+            return None
+        qid, value = step.state.answers[0] if step.state.answers else (None, None)
+        args = (
+            c.id,
+            now,
+            self.key(who),
+            who.channel,
+            update_id,
+            language,
+            action.invitations,
+            who.address,
+            ward if fixed else None,
+            fixed,
+            qid,
+            value,
+            _numeric(value) if qid is not None else None,
+        )
+        try:
+            found, fresh, claimed, response_id, _, _ = await self.db.run_program(
+                fastpath.begin_new_program(args), fastpath.SQL, transaction=False
+            )
+        except Exception as e:
+            if getattr(e, "sqlstate", None) == "23505":  # the same person agreeing twice at once: one wins
+                return None
+            raise
+        if not found or not fresh:
+            return None  # not open any more, or a person the database knows: the general path says what
+        if not claimed:
+            async with self.db.read() as conn:
+                view = await self._view(conn, who, now)
+            return replace(view, duplicate=True)
+        return Outcome(
+            kind="events",
+            events=step.events,
+            language=language,
+            survey=survey_def,
+            ctx=ctx,
+            response_id=response_id,
+            campaign_code=c.code,
+            campaign_title=c.title,
+            ward_code=ward if fixed else None,
+            answers=step.state.answer_map,
+        )
+
     async def _claim_update(self, conn: AsyncConnection, channel: str, update_id: str, now: datetime) -> bool:
         stmt = (
             insert(conn, processed_update)
@@ -512,6 +575,8 @@ class ConversationService:
     async def _open_campaign(self, conn: AsyncConnection, code: str, now: datetime) -> CampaignRecord | Outcome:
         try:
             c = await campaign_repo.get(conn, code, self._campaign_wards)
+            if c.launched_at is not None:
+                self._campaigns[c.code] = c  # for `_fast_consent`, which checks status and dates itself
         except campaign_repo.CampaignNotFound:
             return Outcome(kind="unknown_campaign", campaign_code=code)
         if c.status == "active" and now < c.starts_at:

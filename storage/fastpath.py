@@ -128,6 +128,36 @@ SQL: dict[str, dict[str, str]] = {
         "VALUES ($1, $2, COALESCE($3::jsonb, 'null'::jsonb), $4, $5) "
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
+        # "I agree" from someone the database does not know yet (the usual consent), in one statement: if the
+        # campaign is open and there is no respondent with this key, claim the update, add the respondent,
+        # their chat address, the response and the answer that came with the link (the ward). Counts and
+        # the response id tell what happened; anything else is left to the general path, nothing written.
+        "begin_new": """
+            WITH c AS MATERIALIZED (
+                SELECT id FROM campaign
+                 WHERE id = $1::int AND status = 'active' AND starts_at <= $2::timestamptz AND ends_at > $2),
+            fresh AS MATERIALIZED (SELECT 1 FROM c WHERE NOT EXISTS (SELECT 1 FROM respondent WHERE key = $3::text)),
+            claimed AS (
+                INSERT INTO processed_update (channel, update_id, processed_at)
+                SELECT $4::text, $5::text, $2 FROM fresh
+                ON CONFLICT DO NOTHING RETURNING 1),
+            p AS (
+                INSERT INTO respondent (key, language, consent_at, opted_out, invitations, created_at)
+                SELECT $3, $6::text, $2, false, $7::boolean, $2 FROM claimed RETURNING id),
+            a AS (
+                INSERT INTO channel_address (respondent_id, channel, address, unreachable, updated_at)
+                SELECT id, $4, $8::text, false, $2 FROM p WHERE $8::text IS NOT NULL RETURNING 1),
+            r AS (
+                INSERT INTO response (campaign_id, respondent_id, ward_code, status, channel, fixed, started_at,
+                                      last_activity_at, reminders_sent)
+                SELECT $1, id, $9::int, 'in_progress', $4, $10::jsonb, $2, $2, 0 FROM p RETURNING id),
+            ans AS (
+                INSERT INTO answer (response_id, question_id, value, value_num, answered_at)
+                SELECT id, $11::text, COALESCE($12::jsonb, 'null'::jsonb), $13::float8, $2 FROM r
+                 WHERE $11::text IS NOT NULL
+                RETURNING 1)
+            SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM fresh), (SELECT count(*) FROM claimed),
+                   (SELECT id FROM r), (SELECT count(*) FROM a), (SELECT count(*) FROM ans)""",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
         # the row's version before and after (a lock wait re-reads the row it updates)
         "set_prompt": """
@@ -397,6 +427,12 @@ def optimistic_reply_program(
     return FastReply(
         loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx, versions=(counts[3], versions[1])
     )
+
+
+def begin_new_program(args: tuple[Any, ...]) -> Generator[tuple[str, tuple[Any, ...]], Any, Any]:
+    """The `begin_new` statement (PostgreSQL) as a program: its row of counts and the response id."""
+    row = yield "begin_new", args
+    return tuple(row)
 
 
 def set_prompts_program(

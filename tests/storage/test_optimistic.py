@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -14,9 +15,10 @@ from sqlalchemy.engine import make_url
 
 from flows import engine
 from flows.events import AnswerRecorded, InputIgnored, QuestionAsked
-from storage.conversation import ConversationService, Reply, SetLanguage
+from storage.conversation import ConversationService, GiveConsent, Reply, SetLanguage, Start, Who
 from storage.db import Database
-from storage.repo.sql import answer, processed_update
+from storage.repo.sql import answer, channel_address, processed_update, respondent, response
+from storage.repo.sql import campaign as campaigns_table
 from tests.conftest import Clock, create_live_campaign
 from tests.storage.test_conversation import ALICE, SECRET, asked, begin, count, uid
 
@@ -234,3 +236,79 @@ async def test_a_flush_after_another_process_wrote_does_not_make_old_state_curre
     await service.set_prompt(rid, 12)
     await service.flush_prompts()  # its version before is the other process's, not the one known here
     assert rid not in service._known
+
+
+async def rows_of(db: Database, who_key: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        person = (await conn.execute(sa.select(respondent).where(respondent.c.key == who_key))).one()
+        address = (
+            await conn.execute(
+                sa.select(channel_address.c.channel, channel_address.c.address, channel_address.c.unreachable).where(
+                    channel_address.c.respondent_id == person.id
+                )
+            )
+        ).all()
+        row = (await conn.execute(sa.select(response).where(response.c.respondent_id == person.id))).one()
+        answers = (
+            await conn.execute(
+                sa.select(answer.c.question_id, answer.c.value, answer.c.value_num).where(
+                    answer.c.response_id == row.id
+                )
+            )
+        ).all()
+    return {
+        "person": (person.language, person.consent_at is not None, person.opted_out, person.invitations),
+        "address": [tuple(a) for a in address],
+        "response": (row.campaign_id, row.ward_code, row.status, row.channel, row.fixed, row.reminders_sent),
+        "answers": [tuple(a) for a in answers],
+    }
+
+
+async def test_agreeing_as_a_new_person_is_one_statement_and_stores_what_the_general_path_does(
+    db: Database, clock: Clock, trace: Trace
+) -> None:
+    await create_live_campaign(db, clock())
+    warm, cold = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
+    bob = Who("telegram", "2002", address="2002", language="vi")
+    carol = Who("telegram", "2003", address="2003", language="vi")
+    await warm.handle(bob, Start("hn-2026", 70), uid())  # reads the campaign: the next consent is one statement
+    trace.names.clear()
+    fast = await warm.handle(bob, GiveConsent(True, "hn-2026", 70), uid())
+    assert trace.names == ["begin_new"]
+    await cold.handle(carol, Start("hn-2026", 70), uid())
+    cold._campaigns.clear()  # the general path, for comparison
+    trace.names.clear()
+    general = await cold.handle(carol, GiveConsent(True, "hn-2026", 70), uid())
+    assert "begin_new" not in trace.names
+    assert asked(fast) == asked(general)
+    assert fast.ward_code == general.ward_code == 70
+    expected = await rows_of(db, cold.key(carol))
+    got = await rows_of(db, warm.key(bob))
+    assert got["address"] == [("telegram", "2002", False)] and expected["address"] == [("telegram", "2003", False)]
+    assert {k: v for k, v in got.items() if k != "address"} == {k: v for k, v in expected.items() if k != "address"}
+    # the next answer goes on as usual
+    nxt = await warm.handle(bob, Reply(engine.Answer("18_29", "age_group"), fast.response_id), uid())
+    assert isinstance(nxt.events[0], AnswerRecorded)
+
+
+async def test_agreeing_again_repeated_or_too_late_goes_the_general_way(
+    db: Database, clock: Clock, trace: Trace
+) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    bob = Who("telegram", "2004", address="2004", language="vi")
+    await service.handle(bob, Start("hn-2026", 70), uid())
+    update = uid()
+    first = await service.handle(bob, GiveConsent(True, "hn-2026", 70), update)
+    repeat = await service.handle(bob, GiveConsent(True, "hn-2026", 70), update)
+    assert repeat.duplicate and asked(repeat).question_id == asked(first).question_id
+    again = await service.handle(bob, GiveConsent(True, "hn-2026", 70), uid())  # a second tap: known person
+    assert again.response_id == first.response_id and again.resumed
+    assert await count(db, response) == 1 and await count(db, respondent) == 1
+    carol = Who("telegram", "2005", address="2005", language="vi")
+    await service.handle(carol, Start("hn-2026", 70), uid())
+    async with db.write() as conn:  # the campaign ends while the consent screen is open
+        await conn.execute(campaigns_table.update().values(ends_at=clock() - timedelta(minutes=1)))
+    late = await service.handle(carol, GiveConsent(True, "hn-2026", 70), uid())
+    assert late.kind == "campaign_closed"
+    assert await count(db, respondent) == 1
