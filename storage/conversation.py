@@ -209,6 +209,10 @@ class ConversationService:
             fast = await self._fast_consent(who, action, str(update_id), now)
             if fast is not None:
                 return fast
+        elif isinstance(action, Start) and action.campaign_code and update_id is not None and not self.db.is_sqlite:
+            fast = await self._fast_start(who, action, str(update_id), now)
+            if fast is not None:
+                return fast
         async with self.db.write() as conn:
             if update_id is not None and not await self._claim_update(conn, who.channel, str(update_id), now):
                 duplicate = True
@@ -388,16 +392,57 @@ class ConversationService:
             fixed=tuple(loaded.fixed),
         )
 
-    async def _fast_consent(self, who: Who, action: GiveConsent, update_id: str, now: datetime) -> Outcome | None:
-        """ "I agree" from someone not in the database yet, on PostgreSQL, in one statement (see
-        `fastpath.SQL["postgresql"]["begin_new"]`); what `_consent` and `_begin_response` do for them. None:
-        use the general path (not that case, or the campaign, questionnaire or wards not read here yet)."""
-        c = self._campaigns.get(action.campaign_code)
-        language = self._language(who, None)
+    def _cached_campaign(self, code: str | None, language: str) -> tuple[CampaignRecord, Survey, Context] | None:
+        """A launched campaign this process has read, with its parsed questionnaire and wards in `language`."""
+        c = self._campaigns.get(code or "")
         survey_def = survey_repo.cached(c.survey_hash) if c is not None and c.survey_hash else None
         ctx = self._contexts.get((c.id, language)) if c is not None else None
         if c is None or survey_def is None or ctx is None:
             return None
+        return c, survey_def, ctx
+
+    async def _fast_start(self, who: Who, action: Start, update_id: str, now: datetime) -> Outcome | None:
+        """A deep link (/start with a campaign) from someone not in the database yet, on PostgreSQL, in one
+        statement (`start_new`): what `_start` does for them, the consent screen. None: the general path."""
+        language = self._language(who, None)
+        cached = self._cached_campaign(action.campaign_code, language)
+        if cached is None:
+            return None
+        c, survey_def, ctx = cached
+        ward = action.ward_code if action.ward_code in c.ward_codes else None
+        step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward))
+        if not step.events or not isinstance(step.events[0], ConsentRequested):
+            return None  # a questionnaire without a consent text begins at once: the general path
+        args = (c.id, now, self.key(who), who.channel, update_id)
+        found, fresh, claimed = await self.db.run_program(
+            fastpath.statement_program("start_new", args), fastpath.SQL, transaction=False
+        )
+        if not found or not fresh:
+            return None  # not open, or a person the database knows (resume, already answered): general path
+        if not claimed:
+            async with self.db.read() as conn:
+                view = await self._view(conn, who, now)
+            return replace(view, duplicate=True)
+        return Outcome(
+            kind="events",
+            events=step.events,
+            language=language,
+            survey=survey_def,
+            ctx=ctx,
+            campaign_code=c.code,
+            campaign_title=c.title,
+            ward_code=ward,
+        )
+
+    async def _fast_consent(self, who: Who, action: GiveConsent, update_id: str, now: datetime) -> Outcome | None:
+        """ "I agree" from someone not in the database yet, on PostgreSQL, in one statement (see
+        `fastpath.SQL["postgresql"]["begin_new"]`); what `_consent` and `_begin_response` do for them. None:
+        use the general path (not that case, or the campaign, questionnaire or wards not read here yet)."""
+        language = self._language(who, None)
+        cached = self._cached_campaign(action.campaign_code, language)
+        if cached is None:
+            return None
+        c, survey_def, ctx = cached
         ward = action.ward_code if action.ward_code in c.ward_codes else None
         step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward), consented=True)
         fixed = sorted(step.state.fixed)
@@ -421,7 +466,7 @@ class ConversationService:
         )
         try:
             found, fresh, claimed, response_id, _, _ = await self.db.run_program(
-                fastpath.begin_new_program(args), fastpath.SQL, transaction=False
+                fastpath.statement_program("begin_new", args), fastpath.SQL, transaction=False
             )
         except Exception as e:
             if getattr(e, "sqlstate", None) == "23505":  # the same person agreeing twice at once: one wins

@@ -128,6 +128,18 @@ SQL: dict[str, dict[str, str]] = {
         "VALUES ($1, $2, COALESCE($3::jsonb, 'null'::jsonb), $4, $5) "
         "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, "
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
+        # /start with a campaign from someone the database does not know yet: nothing is stored before consent
+        # but the update's id, if the campaign is open and there is no respondent with this key
+        "start_new": """
+            WITH c AS MATERIALIZED (
+                SELECT id FROM campaign
+                 WHERE id = $1::int AND status = 'active' AND starts_at <= $2::timestamptz AND ends_at > $2),
+            fresh AS MATERIALIZED (SELECT 1 FROM c WHERE NOT EXISTS (SELECT 1 FROM respondent WHERE key = $3::text)),
+            claimed AS (
+                INSERT INTO processed_update (channel, update_id, processed_at)
+                SELECT $4::text, $5::text, $2 FROM fresh
+                ON CONFLICT DO NOTHING RETURNING 1)
+            SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM fresh), (SELECT count(*) FROM claimed)""",
         # "I agree" from someone the database does not know yet (the usual consent), in one statement: if the
         # campaign is open and there is no respondent with this key, claim the update, add the respondent,
         # their chat address, the response and the answer that came with the link (the ward). Counts and
@@ -429,9 +441,9 @@ def optimistic_reply_program(
     )
 
 
-def begin_new_program(args: tuple[Any, ...]) -> Generator[tuple[str, tuple[Any, ...]], Any, Any]:
-    """The `begin_new` statement (PostgreSQL) as a program: its row of counts and the response id."""
-    row = yield "begin_new", args
+def statement_program(name: str, args: tuple[Any, ...]) -> Generator[tuple[str, tuple[Any, ...]], Any, Any]:
+    """One statement (`begin_new`, `start_new`) as a program: its row."""
+    row = yield name, args
     return tuple(row)
 
 

@@ -312,3 +312,27 @@ async def test_agreeing_again_repeated_or_too_late_goes_the_general_way(
     late = await service.handle(carol, GiveConsent(True, "hn-2026", 70), uid())
     assert late.kind == "campaign_closed"
     assert await count(db, respondent) == 1
+
+
+async def test_a_deep_link_from_a_new_person_is_one_statement_and_asks_for_consent(
+    db: Database, clock: Clock, trace: Trace
+) -> None:
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    dan, eve = (Who("telegram", str(n), address=str(n), language="vi") for n in (2006, 2007))
+    trace.names.clear()
+    general = await service.handle(dan, Start("hn-2026", 70), uid())  # the first read of the campaign
+    assert "start_new" not in trace.names
+    trace.names.clear()
+    update = uid()
+    fast = await service.handle(eve, Start("hn-2026", 70), update)
+    assert trace.names == ["start_new"]
+    assert fast.events == general.events and fast.ward_code == general.ward_code == 70
+    assert (fast.kind, fast.language, fast.campaign_code) == (general.kind, general.language, general.campaign_code)
+    assert await count(db, respondent) == 0  # nothing about a person before consent
+    repeat = await service.handle(eve, Start("hn-2026", 70), update)
+    assert repeat.duplicate
+    assert await count(db, processed_update, processed_update.c.update_id == str(update)) == 1
+    agreed = await service.handle(eve, GiveConsent(True, "hn-2026", 70), uid())
+    again = await service.handle(eve, Start("hn-2026", 70), uid())  # known now: the general path resumes
+    assert again.response_id == agreed.response_id
