@@ -220,15 +220,18 @@ class ConversationService:
                 duplicate = False
                 outcome = await self._dispatch(conn, who, action, now)
         if duplicate:
-            async with self.db.read() as conn:
-                view = await self._view(conn, who, now)
-            return replace(view, duplicate=True)
+            return await self._repeated(who, now)
         return outcome
 
     async def view(self, who: Who) -> Outcome:
         """The current state of the person's conversation, changing nothing (a resume)."""
         async with self.db.read() as conn:
             return await self._view(conn, who, self.clock())
+
+    async def _repeated(self, who: Who, now: datetime) -> Outcome:
+        """A repeated update: nothing changes; what to show again, if the first reply was lost."""
+        async with self.db.read() as conn:
+            return replace(await self._view(conn, who, now), duplicate=True)
 
     async def mark_unreachable(self, channel: str, address: str) -> None:
         """The person blocked the bot: stop reminders and invitations to this address."""
@@ -364,9 +367,7 @@ class ConversationService:
                 self._prompts[rid] = held  # still the question on screen: written as before
                 self._schedule_flush()
         if result.duplicate:
-            async with self.db.read() as conn:
-                view = await self._view(conn, who, now)
-            return replace(view, duplicate=True)
+            return await self._repeated(who, now)
         loaded, step, ctx = result.loaded, result.step, result.ctx
         assert loaded is not None and step is not None and ctx is not None
         if held is not _UNSET and loaded.id == rid:
@@ -420,9 +421,7 @@ class ConversationService:
         if not found or not fresh:
             return None  # not open, or a person the database knows (resume, already answered): general path
         if not claimed:
-            async with self.db.read() as conn:
-                view = await self._view(conn, who, now)
-            return replace(view, duplicate=True)
+            return await self._repeated(who, now)
         return Outcome(
             kind="events",
             events=step.events,
@@ -475,21 +474,8 @@ class ConversationService:
         if not found or not fresh:
             return None  # not open any more, or a person the database knows: the general path says what
         if not claimed:
-            async with self.db.read() as conn:
-                view = await self._view(conn, who, now)
-            return replace(view, duplicate=True)
-        return Outcome(
-            kind="events",
-            events=step.events,
-            language=language,
-            survey=survey_def,
-            ctx=ctx,
-            response_id=response_id,
-            campaign_code=c.code,
-            campaign_title=c.title,
-            ward_code=ward if fixed else None,
-            answers=step.state.answer_map,
-        )
+            return await self._repeated(who, now)
+        return _begun(step, language, survey_def, ctx, c, response_id, ward if fixed else None)
 
     async def _claim_update(self, conn: AsyncConnection, channel: str, update_id: str, now: datetime) -> bool:
         stmt = (
@@ -816,18 +802,7 @@ class ConversationService:
                     for qid, value in step.state.answers
                 ],
             )
-        return Outcome(
-            kind="events",
-            events=step.events,
-            language=language,
-            survey=survey_def,
-            ctx=ctx,
-            response_id=response_id,
-            campaign_code=c.code,
-            campaign_title=c.title,
-            ward_code=ward if fixed else None,
-            answers=step.state.answer_map,
-        )
+        return _begun(step, language, survey_def, ctx, c, response_id, ward if fixed else None)
 
     async def _reply(self, conn: AsyncConnection, who: Who, person: Any, action: Reply, now: datetime) -> Outcome:
         language = self._language(who, person)
@@ -983,3 +958,27 @@ class ConversationService:
 
 _numeric = fastpath.numeric
 _ward_question = fastpath.ward_question_of
+
+
+def _begun(
+    step: engine.Step,
+    language: str,
+    survey_def: Survey,
+    ctx: Context,
+    c: CampaignRecord,
+    response_id: int,
+    ward: int | None,
+) -> Outcome:
+    """A response just begun (after consent): its first question."""
+    return Outcome(
+        kind="events",
+        events=step.events,
+        language=language,
+        survey=survey_def,
+        ctx=ctx,
+        response_id=response_id,
+        campaign_code=c.code,
+        campaign_title=c.title,
+        ward_code=ward,
+        answers=step.state.answer_map,
+    )

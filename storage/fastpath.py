@@ -77,6 +77,18 @@ _PG_LOAD = """
      ORDER BY r.last_activity_at DESC NULLS LAST, r.id DESC
      LIMIT 1"""
 
+# A new person's first update (/start, consent), if the campaign is open and no respondent has the key:
+# claim the update. $1 campaign id, $2 now, $3 key, $4 channel, $5 update id.
+_NEW_PERSON = """
+            WITH c AS MATERIALIZED (
+                SELECT id FROM campaign
+                 WHERE id = $1::int AND status = 'active' AND starts_at <= $2::timestamptz AND ends_at > $2),
+            fresh AS MATERIALIZED (SELECT 1 FROM c WHERE NOT EXISTS (SELECT 1 FROM respondent WHERE key = $3::text)),
+            claimed AS (
+                INSERT INTO processed_update (channel, update_id, processed_at)
+                SELECT $4::text, $5::text, $2 FROM fresh
+                ON CONFLICT DO NOTHING RETURNING 1)"""
+
 SQL: dict[str, dict[str, str]] = {
     "postgresql": {
         "claim": "INSERT INTO processed_update (channel, update_id, processed_at) VALUES ($1, $2, $3) "
@@ -130,29 +142,15 @@ SQL: dict[str, dict[str, str]] = {
         "value_num = excluded.value_num, answered_at = excluded.answered_at",
         # /start with a campaign from someone the database does not know yet: nothing is stored before consent
         # but the update's id, if the campaign is open and there is no respondent with this key
-        "start_new": """
-            WITH c AS MATERIALIZED (
-                SELECT id FROM campaign
-                 WHERE id = $1::int AND status = 'active' AND starts_at <= $2::timestamptz AND ends_at > $2),
-            fresh AS MATERIALIZED (SELECT 1 FROM c WHERE NOT EXISTS (SELECT 1 FROM respondent WHERE key = $3::text)),
-            claimed AS (
-                INSERT INTO processed_update (channel, update_id, processed_at)
-                SELECT $4::text, $5::text, $2 FROM fresh
-                ON CONFLICT DO NOTHING RETURNING 1)
+        "start_new": _NEW_PERSON
+        + """
             SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM fresh), (SELECT count(*) FROM claimed)""",
         # "I agree" from someone the database does not know yet (the usual consent), in one statement: if the
         # campaign is open and there is no respondent with this key, claim the update, add the respondent,
         # their chat address, the response and the answer that came with the link (the ward). Counts and
         # the response id tell what happened; anything else is left to the general path, nothing written.
-        "begin_new": """
-            WITH c AS MATERIALIZED (
-                SELECT id FROM campaign
-                 WHERE id = $1::int AND status = 'active' AND starts_at <= $2::timestamptz AND ends_at > $2),
-            fresh AS MATERIALIZED (SELECT 1 FROM c WHERE NOT EXISTS (SELECT 1 FROM respondent WHERE key = $3::text)),
-            claimed AS (
-                INSERT INTO processed_update (channel, update_id, processed_at)
-                SELECT $4::text, $5::text, $2 FROM fresh
-                ON CONFLICT DO NOTHING RETURNING 1),
+        "begin_new": _NEW_PERSON
+        + """,
             p AS (
                 INSERT INTO respondent (key, language, consent_at, opted_out, invitations, created_at)
                 SELECT $3, $6::text, $2, false, $7::boolean, $2 FROM claimed RETURNING id),
@@ -436,9 +434,7 @@ def optimistic_reply_program(
         raise Stale("the response or its respondent changed after it was read, or its campaign closed")
     if counts[1] == 0:
         return FastReply(duplicate=True)  # the same update, committed meanwhile by another worker
-    return FastReply(
-        loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx, versions=(counts[3], versions[1])
-    )
+    return FastReply(loaded=loaded, step=step, ward=ward, survey=survey, ctx=ctx, versions=(counts[3], versions[1]))
 
 
 def statement_program(name: str, args: tuple[Any, ...]) -> Generator[tuple[str, tuple[Any, ...]], Any, Any]:
