@@ -75,8 +75,6 @@ class FastTelegram:
         if request.can_read_body:
             if request.content_type == "application/json":
                 params = await request.json()
-                if isinstance(params.get("reply_markup"), dict):
-                    params["reply_markup"] = json.dumps(params["reply_markup"])
             else:
                 params = dict(await request.post())
         result: Any = True
@@ -125,8 +123,10 @@ class FastTelegram:
             "from": BOT,
             "text": text,
         }
+        if isinstance(markup, str):  # a form field: JSON
+            markup = json.loads(markup)
         if markup:
-            message["reply_markup"] = json.loads(markup)
+            message["reply_markup"] = markup
         return message
 
     # --- citizens ------------------------------------------------------------------------------------
