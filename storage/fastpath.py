@@ -169,12 +169,19 @@ SQL: dict[str, dict[str, str]] = {
             SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM fresh), (SELECT count(*) FROM claimed),
                    (SELECT id FROM r), (SELECT count(*) FROM a), (SELECT count(*) FROM ans)""",
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
-        # the row's version before and after (a lock wait re-reads the row it updates)
-        "set_prompt": """
-            WITH o AS MATERIALIZED (SELECT id, xmin AS before FROM response WHERE id = $1 FOR UPDATE)
-            UPDATE response r SET prompt_message_id = $2 FROM o
-             WHERE r.id = o.id AND ($2::bigint IS NULL OR r.prompt_message_id IS NULL OR r.prompt_message_id < $2)
-            RETURNING o.before, r.xmin""",
+        # prompt message ids of many responses in one statement, their rows locked in the order of their ids (two
+        # processes flushing at once cannot deadlock) and only while it runs (a transaction of one statement per
+        # row held them for as many round trips, and answers to them waited): the ids written, and each row's
+        # version before and after (a lock wait re-reads the row)
+        "set_prompts": """
+            WITH v AS (SELECT * FROM unnest($1::int[], $2::bigint[]) AS v(id, mid)),
+            o AS MATERIALIZED (
+                SELECT r.id, r.xmin AS before FROM response r WHERE r.id = ANY($1::int[]) ORDER BY r.id FOR UPDATE),
+            u AS (
+                UPDATE response r SET prompt_message_id = v.mid FROM o JOIN v ON v.id = o.id
+                 WHERE r.id = o.id AND (v.mid IS NULL OR r.prompt_message_id IS NULL OR r.prompt_message_id < v.mid)
+                RETURNING r.id, o.before::text::bigint AS before, r.xmin::text::bigint AS after)
+            SELECT array_agg(id), array_agg(before), array_agg(after) FROM u""",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
         "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
@@ -438,20 +445,26 @@ def optimistic_reply_program(
 
 
 def statement_program(name: str, args: tuple[Any, ...]) -> Generator[tuple[str, tuple[Any, ...]], Any, Any]:
-    """One statement (`begin_new`, `start_new`) as a program: its row."""
+    """One statement (`begin_new`, `start_new`, `load`) as a program: its row (None if none)."""
     row = yield name, args
-    return tuple(row)
+    return None if row is None else tuple(row)
 
 
 def set_prompts_program(
-    prompts: dict[int, int | None],
+    prompts: dict[int, int | None], dialect: str
 ) -> Generator[tuple[str, tuple[Any, ...]], Any, dict[int, tuple[int, int]]]:
-    """Store prompt message ids in one transaction, in the order of the rows (so that two processes
-    flushing at once cannot deadlock on them), never replacing a newer message by an older one (message
-    ids grow in a chat; another process may have shown a later question to the same person). Returns the
-    versions of each response row written, before and after (PostgreSQL; see `Known`)."""
+    """Store prompt message ids, never replacing a newer message by an older one (message ids grow in a
+    chat; another process may have shown a later question to the same person), in the order of the rows
+    (so that two processes flushing at once cannot deadlock on them). Returns the versions of each
+    response row written, before and after (PostgreSQL; see `Known`). One statement on PostgreSQL (run it
+    without a transaction), one per response on SQLite (in one transaction)."""
+    ids = sorted(prompts)
+    if dialect == "postgresql":
+        row = yield "set_prompts", (ids, [prompts[i] for i in ids])
+        written, before, after = row if row is not None else (None, None, None)
+        return {i: (b, a) for i, b, a in zip(written or (), before or (), after or (), strict=True)}
     versions: dict[int, tuple[int, int]] = {}
-    for response_id in sorted(prompts):
+    for response_id in ids:
         row = yield "set_prompt", (response_id, prompts[response_id])
         if row is not None:
             versions[response_id] = (row[0], row[1])

@@ -87,7 +87,7 @@ async def typed_answer(
 async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb) -> str | None:
     """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done").
     Returns the callback's answer text, if any."""
-    view = await app.service.view(person)
+    view = await app.service.button_view(person, data.r, data.q)
     current = view.events[-1] if view.events else None
     if not isinstance(current, QuestionAsked) or current.question_id != data.q or view.response_id != data.r:
         return t("already_answered", view.language)
