@@ -101,6 +101,43 @@ async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_i
     return None
 
 
+async def press(
+    presenter: Presenter, app: AppContext, person: Who, action: Reply | Start | GiveConsent, update_id: int
+) -> str | None:
+    """A button press (`presenter.callback`): apply it and show the outcome. Returns the text for the
+    callback's answer, which the caller sends (also when this raises: `presenter.toast`)."""
+    outcome = await app.service.handle(person, action, update_id)
+    agreed = isinstance(action, GiveConsent) and action.agree
+    if agreed and outcome.resumed and outcome.prompt_message_id is not None:
+        # a second tap on "agree": the question is already on screen
+        await _note_consent(presenter, outcome)
+        return t("consent_given", outcome.language)
+    await presenter.show(outcome)
+    if agreed:  # after the first question is on its way: the consent screen above says it was given
+        await _note_consent(presenter, outcome)
+    return presenter.toast
+
+
+async def _note_consent(presenter: Presenter, outcome: Outcome) -> None:
+    """The consent screen, once "agree" is stored, says so (in the person's language) and loses its
+    buttons; if nothing could begin (the campaign closed meanwhile, say), it only loses its buttons."""
+    assert presenter.callback is not None
+    message = presenter.callback.message
+    assert message is not None
+    text = None
+    if outcome.kind == "events":
+        original = getattr(message, "html_text", "") if getattr(message, "text", None) else ""
+        for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
+            original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
+        text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"
+    try:
+        await presenter.edit(message.message_id, text)
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as e:
+        # only how the screen above looks: failing the update for it would have Telegram send it again
+        # and the first question shown twice
+        log.info("consent screen %s in chat %s not marked: %r", message.message_id, message.chat.id, e)
+
+
 def setup() -> Router:
     router = Router(name="citizens")
     # no sender: not a person, ignore
@@ -211,41 +248,11 @@ def setup() -> Router:
         chat_id = callback.message.chat.id
         presenter = Presenter(bot, app, chat_id, callback)
         try:
-            outcome = await app.service.handle(who(callback.from_user, chat_id), action, update.update_id)
+            toast = await press(presenter, app, who(callback.from_user, chat_id), action, update.update_id)
         except Exception:
-            await answer_callback(callback)  # no endless spinner, even when the update will come again
+            await answer_callback(callback, presenter.toast)  # no endless spinner, even when the update comes again
             raise
-        agreed = isinstance(action, GiveConsent) and action.agree
-        try:
-            if agreed and outcome.resumed and outcome.prompt_message_id is not None:
-                # a second tap on "agree": the question is already on screen
-                await _note_consent(presenter, callback, outcome)
-                return callback.answer(t("consent_given", outcome.language))
-            await presenter.show(outcome)
-            if agreed:  # after the first question is on its way: the consent screen above says it was given
-                await _note_consent(presenter, callback, outcome)
-        except Exception:
-            await answer_callback(callback, presenter.toast)  # no endless spinner
-            raise
-        return callback.answer(presenter.toast)
-
-    async def _note_consent(presenter: Presenter, callback: CallbackQuery, outcome: Outcome) -> None:
-        """The consent screen, once "agree" is stored, says so (in the person's language) and loses its
-        buttons; if nothing could begin (the campaign closed meanwhile, say), it only loses its buttons."""
-        message = callback.message
-        assert message is not None
-        text = None
-        if outcome.kind == "events":
-            original = message.html_text if isinstance(message, Message) else ""
-            for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
-                original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
-            text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"
-        try:
-            await presenter.edit(message.message_id, text)
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as e:
-            # only how the screen above looks: failing the update for it would have Telegram send it again
-            # and the first question shown twice
-            log.info("consent screen %s in chat %s not marked: %r", message.message_id, message.chat.id, e)
+        return callback.answer(toast)
 
     @router.callback_query(AnswerCb.filter())
     async def on_answer(

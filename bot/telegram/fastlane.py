@@ -6,8 +6,9 @@ API call, encoding it as a multipart form and validating the reply into a `Messa
 with the same HTTP traffic (bench/peers/raw_floor.py) spends 0.4 ms of CPU per answer; khaosat spent 3.9 ms
 through aiogram, 2.4 ms with this path (one process, PostgreSQL, `python -m bench.load`). This module takes
 only the hottest updates of a private chat, an answer button (`AnswerCb`), a multi-choice selection
-(`ToggleCb`) or its "Done" (`DoneCb`), and a typed text that is not a command, and runs them through the
-same conversation service, the same `Presenter` and the same handler code as the aiogram handlers, with:
+(`ToggleCb`) or its "Done" (`DoneCb`), "I agree" or "I do not" (`ConsentCb`), and a typed text that is not
+a command, and runs them through the same conversation service, the same `Presenter` and the same handler
+code as the aiogram handlers, with:
 
 - the update read as the dict it already is (`parse`: anything unexpected goes to aiogram instead);
 - Bot API calls made as JSON with the shared aiohttp session (`LeanBot`): the reply is read for what is
@@ -16,7 +17,7 @@ same conversation service, the same `Presenter` and the same handler code as the
   is the same as everywhere; 429 waits as asked, and then, like 5xx and network errors, the call is made
   by aiogram with its retry policy.
 
-Everything else (commands, consent, back, skip, pages, operators, groups, media) goes through aiogram.
+Everything else (commands, back, skip, pages, operators, groups, media) goes through aiogram.
 """
 
 from __future__ import annotations
@@ -39,14 +40,15 @@ from aiogram.methods import (
     SendMessage,
     TelegramMethod,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, MessageEntity
+from aiogram.utils.text_decorations import html_decoration
 
 from bot.context import AppContext
-from bot.telegram.callbacks import AnswerCb, DoneCb, ToggleCb
-from bot.telegram.citizens import person, toggle, typed_answer
+from bot.telegram.callbacks import AnswerCb, ConsentCb, DoneCb, ToggleCb
+from bot.telegram.citizens import person, press, toggle, typed_answer
 from bot.telegram.presenter import Presenter
 from flows import engine
-from storage.conversation import Reply, Who
+from storage.conversation import GiveConsent, Reply, Who
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,17 @@ class _Message:
     message_id: int
     chat: _Chat
     text: str | None = None
+    entities: Any = None
+    """As Telegram sent them (a list of dicts)."""
+
+    @property
+    def html_text(self) -> str:
+        """The text with its formatting as HTML, as aiogram's `Message.html_text` (the consent screen, marked
+        as agreed to, keeps it)."""
+        if not self.text:
+            return ""
+        entities = [MessageEntity.model_validate(e) for e in self.entities] if isinstance(self.entities, list) else []
+        return html_decoration.unparse(self.text, entities)
 
 
 @dataclass(frozen=True)
@@ -87,8 +100,8 @@ class FastUpdate:
     user_id: int
     chat_id: int
     who: Who
-    action: Reply | ToggleCb | str
-    """A button's answer, a multi-choice selection, or a typed text."""
+    action: Reply | GiveConsent | ToggleCb | str
+    """A button's answer, consent, a multi-choice selection, or a typed text."""
     callback: _Callback | None
     message_id: int = 0
     """The typed message (for a text)."""
@@ -235,7 +248,7 @@ def parse(data: Any) -> FastUpdate | None:
         return None
     if type(user.get("id")) is not int or not isinstance(callback_id, str) or type(message_id) is not int:
         return None
-    action: Reply | ToggleCb
+    action: Reply | GiveConsent | ToggleCb
     try:
         if raw.startswith("a:"):
             answer = AnswerCb.unpack(raw)
@@ -245,12 +258,21 @@ def parse(data: Any) -> FastUpdate | None:
             action = Reply(engine.Answer(done.m, done.q), done.r)  # the engine reads the selection's bit mask
         elif raw.startswith("t:"):
             action = ToggleCb.unpack(raw)
+        elif raw.startswith("c:"):
+            consent = ConsentCb.unpack(raw)
+            action = GiveConsent(consent.agree, consent.code, consent.ward)
         else:
             return None
     except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError: let aiogram deal with it
         return None
     chat_id = chat["id"]
-    callback = _Callback(callback_id, _Message(message_id, _Chat(chat_id, "private"), message.get("text")))
+    text = message.get("text")
+    callback = _Callback(
+        callback_id,
+        _Message(
+            message_id, _Chat(chat_id, "private"), text if isinstance(text, str) else None, message.get("entities")
+        ),
+    )
     return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, callback)
 
 
@@ -279,11 +301,11 @@ class FastLane:
                 )
             else:  # citizens.reply
                 presenter = Presenter(self.bot, self.app, update.chat_id, callback)  # type: ignore[arg-type]
-                outcome = await self.app.service.handle(update.who, update.action, update.update_id)
                 try:
-                    await presenter.show(outcome)
-                finally:
+                    toast = await press(presenter, self.app, update.who, update.action, update.update_id)
+                except Exception:
                     toast = presenter.toast
+                    raise
         except Exception:
             await self.bot.answer_callback(callback.id, toast)  # no endless spinner
             raise

@@ -257,4 +257,26 @@ async def test_lean_path_refusals_waits_and_commands(
             unreachable = (await conn.execute(sa.select(channel_address.c.unreachable))).scalar_one()
         assert unreachable is True  # marked unreachable, as on aiogram's path
         assert await stored_answers(db) == {"ward": 70, "age_group": "30_44", "gender": "male"}
-        assert app.processor.failed == 0 and lane.handled == 2  # the two presses; the command went to aiogram
+        assert app.processor.failed == 0 and lane.handled == 3  # consent, the two presses; the command: aiogram
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])  # webhook: consent takes the lean path
+async def test_the_agreed_consent_screen_keeps_its_formatting(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path, mode: str
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path, mode=mode)) as app:
+        user = User(fake, 619)
+        await user.say("/start hn-2026_70")
+        screen = user.last()
+        shown = {(e["type"], screen.visible_text[e["offset"] : e["offset"] + e["length"]]) for e in screen.entities}
+        assert ("bold", "Khảo sát sự hài lòng của người dân với chính quyền phường, xã") in shown
+        await user.press("✅ Tôi đồng ý")
+        agreed = fake.message(619, screen.message_id)
+        kept = {(e["type"], agreed.visible_text[e["offset"] : e["offset"] + e["length"]]) for e in agreed.entities}
+        pressed = {e for e in shown if "Tôi đồng ý" in e[1]}  # "press I agree" is gone
+        assert kept == (shown - pressed) | {("bold", "✅ Bạn đã đồng ý tham gia.")}
+        assert fake.buttons(agreed) == [] and user.last().visible_text.startswith("Câu 1/17")
+        assert app.processor.failed == 0
+        if mode == "webhook":
+            assert app.processor.lane is not None and app.processor.lane.handled == 1
