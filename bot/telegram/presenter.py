@@ -6,6 +6,7 @@ answer without buttons; a question left with "back" loses its buttons too.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from typing import Any
@@ -112,6 +113,20 @@ class Presenter:
         await self.show_events(outcome)
 
     async def show_events(self, outcome: Outcome) -> None:
+        """The events, in order; an answered question's message is edited while the next one is sent (they
+        do not depend on each other: one Telegram round trip per answer instead of two before the person
+        sees the next question and the update is acknowledged)."""
+        edits: list[asyncio.Task[None]] = []
+        try:
+            await self._show_events(outcome, edits)
+        finally:
+            for result in await asyncio.gather(*edits, return_exceptions=True):
+                if isinstance(result, Exception):
+                    # only how an answered question looks (refusals are taken by edit()): failing the update
+                    # for it would have Telegram send it again and the next question shown twice
+                    log.info("answered question in chat %s not edited: %r", self.chat_id, result)
+
+    async def _show_events(self, outcome: Outcome, edits: list[asyncio.Task[None]]) -> None:
         lang = outcome.language
         prompt_id = outcome.prompt_message_id
         if self.callback is not None and self.callback.message is not None:
@@ -134,10 +149,11 @@ class Presenter:
                 await self.send(t("declined", lang))
             elif isinstance(event, AnswerRecorded):
                 text = render.answered(event.progress_text, event.label, event.display, lang, event.value is None)
-                await self.edit(prompt_id, text)
+                edits.append(asyncio.create_task(self.edit(prompt_id, text)))
                 shown = outcome.prompt_message_id
                 if self.callback is not None and shown is not None and prompt_id is not None and shown > prompt_id:
-                    await self.edit(shown)  # answered on an older copy: the newer one loses its buttons too
+                    # answered on an older copy: the newer one loses its buttons too
+                    edits.append(asyncio.create_task(self.edit(shown)))
                 prompt_id = None
             elif isinstance(event, AnswerRemoved):
                 if prompt_id is not None and self.callback is not None and self.callback.message is not None:

@@ -192,6 +192,27 @@ async def test_a_failed_edit_of_the_consent_screen_does_not_repeat_the_first_que
         assert app.processor.failed == 0
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_failed_edit_of_an_answered_question_does_not_repeat_the_next_one(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path, mode: str
+) -> None:
+    """The answered question is edited while the next one is sent: an error in the edit (here Telegram
+    asks to wait longer than the bot waits) does not fail the update, which would have the next question
+    shown twice."""
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path, mode=mode)) as app:
+        user = User(fake, 620)
+        await user.say("/start hn-2026_70")
+        await user.press("✅ Tôi đồng ý")
+        fake.fail_next("editMessageText", 429, retry_after=600, chat_id=620)
+        await user.press("30–44 tuổi")
+        await asyncio.sleep(0.3)
+        seconds = [c for c in fake.calls_of("sendMessage") if "Câu 2/" in str(c.params.get("text", ""))]
+        assert len(seconds) == 1, [c.params.get("text") for c in seconds]
+        assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
+        assert app.processor.failed == 0 and app.processor.retried == 0
+
+
 def test_a_long_escaped_answer_still_fits() -> None:
     shown = render.answered("Câu 17/17", "Góp ý", "<" * 1000, "vi")
     assert shown.endswith("✅ <b>" + "&lt;" * 1000 + "</b>")  # 1,000 characters on screen, not cut
