@@ -125,6 +125,8 @@ async def get(
 ) -> CampaignRecord:
     """The campaign with this code. `known_wards`: ward lists of launched campaigns already read (they never
     change once launched), looked up and filled in, to save a query."""
+    if "\x00" in code:  # no code has one, and PostgreSQL refuses it in text (the query would fail)
+        raise CampaignNotFound(f"no campaign with code {code!r}; see 'khaosat campaign list'")
     row = (await conn.execute(_SELECT.where(campaign.c.code == code))).first()
     if row is None:
         raise CampaignNotFound(f"no campaign with code {code!r}; see 'khaosat campaign list'")

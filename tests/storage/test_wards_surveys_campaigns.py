@@ -101,6 +101,8 @@ async def test_campaign_validation(db: Database, clock: Clock) -> None:
             await campaigns.launch(conn, "abc", now)
         with pytest.raises(campaigns.CampaignNotFound, match="no campaign with code 'zzz'"):
             await campaigns.get(conn, "zzz")
+        with pytest.raises(campaigns.CampaignNotFound):  # PostgreSQL refuses a NUL in text: not a query error
+            await campaigns.get(conn, "ab\x00c")
 
 
 def test_cli_wards_list(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
