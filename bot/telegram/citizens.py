@@ -84,6 +84,19 @@ async def typed_answer(
     await Presenter(bot, app, chat_id, source_message_id=message_id).show(outcome)
 
 
+def start_action(args: str | None) -> Start:
+    """/start, or /start with a deep link's payload (one that is not ours says so)."""
+    if not args:
+        return Start()
+    parsed = parse_start_payload(args)
+    return Start(parsed[0], parsed[1]) if parsed else Start("\x00invalid")
+
+
+async def start_command(bot: Any, app: AppContext, person: Who, chat_id: int, action: Start, update_id: int) -> None:
+    outcome = await app.service.handle(person, action, update_id)
+    await Presenter(bot, app, chat_id).show(outcome)
+
+
 async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb) -> str | None:
     """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done").
     Returns the callback's answer text, if any."""
@@ -149,12 +162,8 @@ def setup() -> Router:
     @router.message(CommandStart())
     async def start(message: Message, command: CommandObject, bot: Bot, app: AppContext, event_update: Update) -> None:
         assert message.from_user is not None
-        action = Start()
-        if command.args:
-            parsed = parse_start_payload(command.args)
-            action = Start(parsed[0], parsed[1]) if parsed else Start("\x00invalid")
-        outcome = await app.service.handle(who(message.from_user, message.chat.id), action, event_update.update_id)
-        await Presenter(bot, app, message.chat.id).show(outcome)
+        person = who(message.from_user, message.chat.id)
+        await start_command(bot, app, person, message.chat.id, start_action(command.args), event_update.update_id)
 
     @router.message(Command("help"))
     async def help_(message: Message, app: AppContext) -> None:

@@ -6,9 +6,9 @@ API call, encoding it as a multipart form and validating the reply into a `Messa
 with the same HTTP traffic (bench/peers/raw_floor.py) spends 0.4 ms of CPU per answer; khaosat spent 3.9 ms
 through aiogram, 2.4 ms with this path (one process, PostgreSQL, `python -m bench.load`). This module takes
 only the hottest updates of a private chat, an answer button (`AnswerCb`), a multi-choice selection
-(`ToggleCb`) or its "Done" (`DoneCb`), "I agree" or "I do not" (`ConsentCb`), and a typed text that is not
-a command, and runs them through the same conversation service, the same `Presenter` and the same handler
-code as the aiogram handlers, with:
+(`ToggleCb`) or its "Done" (`DoneCb`), "I agree" or "I do not" (`ConsentCb`), /start (with a deep link or
+not), and a typed text that is not a command, and runs them through the same conversation service, the same
+`Presenter` and the same handler code as the aiogram handlers, with:
 
 - the update read as the dict it already is (`parse`: anything unexpected goes to aiogram instead);
 - Bot API calls made as JSON with the shared aiohttp session (`LeanBot`): the reply is read for what is
@@ -17,7 +17,7 @@ code as the aiogram handlers, with:
   is the same as everywhere; 429 waits as asked, and then, like 5xx and network errors, the call is made
   by aiogram with its retry policy.
 
-Everything else (commands, back, skip, pages, operators, groups, media) goes through aiogram.
+Everything else (other commands, back, skip, pages, operators, groups, media) goes through aiogram.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ from aiogram.utils.text_decorations import html_decoration
 
 from bot.context import AppContext
 from bot.telegram.callbacks import AnswerCb, ConsentCb, DoneCb, ToggleCb
-from bot.telegram.citizens import person, press, toggle, typed_answer
+from bot.telegram.citizens import person, press, start_action, start_command, toggle, typed_answer
 from bot.telegram.presenter import Presenter
 from flows import engine
-from storage.conversation import GiveConsent, Reply, Who
+from storage.conversation import GiveConsent, Reply, Start, Who
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,8 @@ class FastUpdate:
     user_id: int
     chat_id: int
     who: Who
-    action: Reply | GiveConsent | ToggleCb | str
-    """A button's answer, consent, a multi-choice selection, or a typed text."""
+    action: Reply | GiveConsent | ToggleCb | Start | str
+    """A button's answer, consent, a multi-choice selection, /start, or a typed text."""
     callback: _Callback | None
     message_id: int = 0
     """The typed message (for a text)."""
@@ -213,19 +213,26 @@ def _who(user: dict[str, Any], chat_id: int) -> Who:
 
 
 def _typed(update_id: int, message: Any) -> FastUpdate | None:
-    """A plain text (not a command) from a person in a private chat: what citizens.text handles."""
+    """A plain text (not a command) or /start from a person in a private chat: what citizens.text and
+    citizens.start handle."""
     if not isinstance(message, dict):
         return None
     text, user, chat = message.get("text"), message.get("from"), message.get("chat")
     message_id = message.get("message_id")
-    if not isinstance(text, str) or not text or text.lstrip().startswith("/") or type(message_id) is not int:
+    if not isinstance(text, str) or not text or type(message_id) is not int:
         return None
+    action: str | Start = text
+    if text.lstrip().startswith("/"):  # a command: /start is one of ours (as aiogram's CommandStart reads it)
+        command, *args = text.split(maxsplit=1)
+        if command != "/start":
+            return None
+        action = start_action(args[0] if args else None)
     if not isinstance(user, dict) or type(user.get("id")) is not int or user.get("is_bot") is not False:
         return None
     if not isinstance(chat, dict) or chat.get("type") != "private" or type(chat.get("id")) is not int:
         return None
     chat_id = chat["id"]
-    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), text, None, message_id)
+    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, None, message_id)
 
 
 def parse(data: Any) -> FastUpdate | None:
@@ -287,6 +294,9 @@ class FastLane:
         code); a button's callback answer comes back as a webhook response body."""
         self.handled += 1
         callback = update.callback
+        if callback is None and isinstance(update.action, Start):
+            await start_command(self.bot, self.app, update.who, update.chat_id, update.action, update.update_id)
+            return None
         if callback is None:
             assert isinstance(update.action, str)
             await typed_answer(

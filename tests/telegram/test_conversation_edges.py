@@ -278,7 +278,7 @@ async def test_lean_path_refusals_waits_and_commands(
             unreachable = (await conn.execute(sa.select(channel_address.c.unreachable))).scalar_one()
         assert unreachable is True  # marked unreachable, as on aiogram's path
         assert await stored_answers(db) == {"ward": 70, "age_group": "30_44", "gender": "male"}
-        assert app.processor.failed == 0 and lane.handled == 3  # consent, the two presses; the command: aiogram
+        assert app.processor.failed == 0 and lane.handled == 4  # /start, consent, two presses; /help: aiogram
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])  # webhook: consent takes the lean path
@@ -300,4 +300,33 @@ async def test_the_agreed_consent_screen_keeps_its_formatting(
         assert fake.buttons(agreed) == [] and user.last().visible_text.startswith("Câu 1/17")
         assert app.processor.failed == 0
         if mode == "webhook":
-            assert app.processor.lane is not None and app.processor.lane.handled == 1
+            assert app.processor.lane is not None and app.processor.lane.handled == 2  # /start and consent
+
+
+async def test_start_on_the_lean_path_reads_as_aiogram_does(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Webhook mode takes /start on the lean path: every spelling gets the reply it gets through aiogram
+    (polling), and a /start for another bot, or in capitals, is still aiogram's."""
+    await create_live_campaign(db, datetime.now(UTC))
+    said = [
+        "/start",
+        "/start   hn-2026_70  ",
+        "\u00a0/start hn-2026",
+        "/start no-such!",
+        "/start@other_bot hn-2026",
+        "/START",
+    ]
+    replies: dict[str, list[str]] = {}
+    for n, mode in enumerate(("polling", "webhook")):
+        async with running(bot_settings(fake, db_url, tmp_path, mode=mode)) as app:
+            user = User(fake, 630 + n)
+            replies[mode] = []
+            for text in said:
+                await user.say(text)
+                replies[mode].append(user.last().visible_text)
+            assert app.processor.failed == 0
+            if mode == "webhook":
+                assert app.processor.lane is not None and app.processor.lane.handled == 4
+    assert replies["webhook"] == replies["polling"]
+    assert replies["webhook"][1].startswith("Khảo sát sự hài lòng") and replies["webhook"][3] != replies["webhook"][1]
