@@ -34,7 +34,6 @@ from flows.events import (
     ConsentRequested,
     Event,
     InputIgnored,
-    QuestionAsked,
     SurveyCompleted,
 )
 from flows.i18n import message
@@ -229,28 +228,19 @@ class ConversationService:
         async with self.db.read() as conn:
             return await self._view(conn, who, self.clock())
 
-    async def button_view(self, who: Who, response_id: int, question_id: str) -> Outcome:
+    async def button_view(self, who: Who, response_id: int) -> Outcome:
         """`view`, for a button that changes nothing stored (a multi-choice selection re-draws its buttons)
-        and names its response and question: is that question the response's current one, and how is it
-        asked? The general read is five round trips, each waiting its turn on a busy event loop (a
-        selection's p50 was 50 ms at 150 updates/s); on PostgreSQL this takes the response as this
-        process last wrote it (`_known`), or one statement.
+        and names its response. The general read is five round trips, each waiting its turn on a busy event
+        loop (a selection's p50 was 50 ms at 150 updates/s); on PostgreSQL this is one statement. Anything
+        unusual (another person's response, a closed campaign, a questionnaire not cached yet) gets the
+        general `view`.
 
-        `_known` may be behind another process's writes: it is trusted only when it says the question is
-        current (then it was, and a newer write elsewhere can only have answered it, which the "Done"
-        finds). Anything else is read again; anything unusual (another person's response, a closed
-        campaign, a questionnaire not cached yet) gets the general `view`."""
+        Not from `_known`: what this process last wrote may be behind another process's writes (a language
+        changed, a Back), which only the answer path's version checks notice."""
         if self.db.is_sqlite:
             return await self.view(who)
-        key = self.key(who)
-        known = self._known.get(response_id)
-        if known is not None and known.key == key:
-            outcome = self._loaded_view(who, known.loaded)
-            current = outcome.events[-1] if outcome is not None and outcome.events else None
-            if outcome is not None and isinstance(current, QuestionAsked) and current.question_id == question_id:
-                return outcome
         row = await self.db.run_program(
-            fastpath.statement_program("load", (key, response_id)), fastpath.SQL, transaction=False
+            fastpath.statement_program("load", (self.key(who), response_id)), fastpath.SQL, transaction=False
         )
         loaded = None if row is None else fastpath.Loaded(row, False)
         outcome = self._loaded_view(who, loaded) if loaded is not None and loaded.id == response_id else None

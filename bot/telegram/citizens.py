@@ -100,7 +100,7 @@ async def start_command(bot: Any, app: AppContext, person: Who, chat_id: int, ac
 async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb) -> str | None:
     """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done").
     Returns the callback's answer text, if any."""
-    view = await app.service.button_view(person, data.r, data.q)
+    view = await app.service.button_view(person, data.r)
     current = view.events[-1] if view.events else None
     if not isinstance(current, QuestionAsked) or current.question_id != data.q or view.response_id != data.r:
         return t("already_answered", view.language)
@@ -138,8 +138,8 @@ async def _note_consent(presenter: Presenter, outcome: Outcome) -> None:
     message = presenter.callback.message
     assert message is not None
     text = None
-    if outcome.kind == "events":
-        original = getattr(message, "html_text", "") if getattr(message, "text", None) else ""
+    original = getattr(message, "html_text", "") if getattr(message, "text", None) else ""
+    if outcome.kind == "events" and original:  # (no text to keep: it only loses its buttons)
         for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
             original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
         text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"

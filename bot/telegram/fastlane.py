@@ -23,6 +23,7 @@ Everything else (other commands, back, skip, pages, operators, groups, media) go
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -82,8 +83,11 @@ class _Message:
         as agreed to, keeps it)."""
         if not self.text:
             return ""
-        entities = [MessageEntity.model_validate(e) for e in self.entities] if isinstance(self.entities, list) else []
-        return html_decoration.unparse(self.text, entities)
+        try:
+            entities = [MessageEntity.model_validate(e) for e in self.entities or ()]
+            return html_decoration.unparse(self.text, entities)
+        except (TypeError, ValueError, IndexError):  # not what Telegram sends: the text without its formatting
+            return html.escape(self.text, quote=False)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import html
 import logging
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.context import AppContext
@@ -121,10 +122,12 @@ class Presenter:
             await self._show_events(outcome, edits)
         finally:
             for result in await asyncio.gather(*edits, return_exceptions=True):
-                if isinstance(result, Exception):
-                    # only how an answered question looks (refusals are taken by edit()): failing the update
-                    # for it would have Telegram send it again and the next question shown twice
+                # only how an answered question looks (refusals are taken by edit()): failing the update for
+                # it would have Telegram send it again and the next question shown twice
+                if isinstance(result, (TelegramAPIError, aiohttp.ClientError, TimeoutError)):
                     log.info("answered question in chat %s not edited: %r", self.chat_id, result)
+                elif isinstance(result, Exception):
+                    log.warning("answered question in chat %s not edited", self.chat_id, exc_info=result)
 
     async def _show_events(self, outcome: Outcome, edits: list[asyncio.Task[None]]) -> None:
         lang = outcome.language

@@ -338,11 +338,9 @@ async def test_a_deep_link_from_a_new_person_is_one_statement_and_asks_for_conse
     assert again.response_id == agreed.response_id
 
 
-async def test_a_selection_is_drawn_from_the_response_as_last_written_here(
-    db: Database, clock: Clock, trace: Trace
-) -> None:
-    """A multi-choice selection only re-draws buttons: the response this process last wrote says which
-    question is current, with no statement; it is the general view's answer."""
+async def test_a_selection_is_drawn_from_one_statement(db: Database, clock: Clock, trace: Trace) -> None:
+    """A multi-choice selection only re-draws buttons: one statement tells which question is current and
+    how it is asked, the general view's answer."""
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
     out = await begin(service)
@@ -351,31 +349,26 @@ async def test_a_selection_is_drawn_from_the_response_as_last_written_here(
     general = await service.view(ALICE)
     trace.names.clear()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(service, "_view", None)  # not the general read either
-        view = await service.button_view(ALICE, rid, asked(after).question_id)
-    assert trace.names == []
+        mp.setattr(service, "_view", None)  # not the general read
+        view = await service.button_view(ALICE, rid)
+    assert trace.names == ["load"]
     assert asked(view) == asked(general) and asked(view).question_id == asked(after).question_id
     assert (view.response_id, view.language, view.answers) == (general.response_id, general.language, general.answers)
 
 
-async def test_a_selection_after_another_process_answered_is_read_again(
-    db: Database, clock: Clock, trace: Trace
-) -> None:
-    """What this process knows is behind: the question pressed is not the one it knows as current, so the
-    response is read (one statement) instead of refusing the press as 'already answered'."""
+async def test_a_selection_after_changes_elsewhere_shows_them(db: Database, clock: Clock, trace: Trace) -> None:
+    """Another process answered, then the person switched to English: the selection is drawn on the
+    response as it is now (not as this process last wrote it)."""
     await create_live_campaign(db, clock())
     service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
     out = await begin(service)
     rid = out.response_id
     await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), rid), uid())
     moved = await other.handle(ALICE, Reply(engine.Answer("female", "gender"), rid), uid())
-    trace.names.clear()
-    view = await service.button_view(ALICE, rid, asked(moved).question_id)
-    assert trace.names == ["load"]
+    english = await other.handle(ALICE, SetLanguage("en"), uid())
+    view = await service.button_view(ALICE, rid)
     assert asked(view).question_id == asked(moved).question_id
-    # a question answered meanwhile is not current: the handler says 'already answered'
-    view = await service.button_view(ALICE, rid, "age_group")
-    assert asked(view).question_id != "age_group"
+    assert view.language == "en" and asked(view) == asked(english)
 
 
 async def test_a_selection_on_someone_elses_response_shows_nothing_of_it(
@@ -386,8 +379,6 @@ async def test_a_selection_on_someone_elses_response_shows_nothing_of_it(
     out = await begin(service)
     after = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
     mallory = Who("telegram", "2666", address="2666", language="vi")
-    trace.names.clear()
-    view = await service.button_view(mallory, out.response_id, asked(after).question_id)  # a forged button
+    view = await service.button_view(mallory, out.response_id)  # a forged button
     assert view.response_id is None and not view.events
-    assert trace.names == ["load"]  # not what this process knows of Alice's response
-    assert asked(await service.button_view(ALICE, out.response_id, asked(after).question_id)) == asked(after)
+    assert asked(await service.button_view(ALICE, out.response_id)) == asked(after)
