@@ -250,30 +250,10 @@ class ConversationService:
         """The view of an open response loaded by `fastpath` (None if it is not open or not cached)."""
         survey_def = survey_repo.cached(loaded.content_hash or "")
         ctx = self._contexts.get((loaded.campaign_id, self._language(who, loaded)))
-        if (
-            survey_def is None
-            or ctx is None
-            or loaded.status != "in_progress"
-            or loaded.campaign_status != "active"
-            or loaded.ends_at is None
-            or self.clock() >= loaded.ends_at
-        ):
+        if survey_def is None or ctx is None or not loaded.is_open(self.clock()):
             return None
         step = engine.resume(survey_def, loaded.state(), ctx)
-        return Outcome(
-            kind="events",
-            events=step.events,
-            language=ctx.language,
-            survey=survey_def,
-            ctx=ctx,
-            response_id=loaded.id,
-            campaign_code=loaded.campaign_code,
-            campaign_title=loaded.campaign_title,
-            ward_code=loaded.ward_code,
-            prompt_message_id=self._prompt_of(loaded.id, loaded.prompt_message_id),
-            answers=step.state.answer_map,
-            fixed=tuple(loaded.fixed),
-        )
+        return self._outcome("events", loaded, survey_def, ctx, step.events, answers=step.state.answer_map)
 
     async def _repeated(self, who: Who, now: datetime) -> Outcome:
         """A repeated update: nothing changes; what to show again, if the first reply was lost."""
@@ -425,20 +405,11 @@ class ConversationService:
             # its question is answered: a prompt id not written yet never needs to be (the next question's
             # will be). Someone answering at once then costs no write for it.
             self._prompts.pop(loaded.id, None)
-        return Outcome(
-            kind="events",
-            events=step.events,
-            language=ctx.language,
-            survey=result.survey,
-            ctx=ctx,
-            response_id=loaded.id,
-            campaign_code=loaded.campaign_code,
-            campaign_title=loaded.campaign_title,
-            ward_code=result.ward,
-            prompt_message_id=prompt,
-            answers=step.state.answer_map,
-            fixed=tuple(loaded.fixed),
-        )
+        assert result.survey is not None
+        return self._outcome(
+            "events", loaded, result.survey, ctx, step.events,
+            ward_code=result.ward, prompt_message_id=prompt, answers=step.state.answer_map,
+        )  # fmt: skip
 
     def _cached_campaign(self, code: str | None, language: str) -> tuple[CampaignRecord, Survey, Context] | None:
         """A launched campaign this process has read, with its parsed questionnaire and wards in `language`."""
@@ -621,6 +592,12 @@ class ConversationService:
     def _outcome(
         self, kind: str, row: Any, survey_def: Survey, ctx: Context, events: tuple[Event, ...], **extra: Any
     ) -> Outcome:
+        """The outcome for a response `row` (read by the general path, or a `fastpath.Loaded`)."""
+        prompt = (
+            extra.pop("prompt_message_id")
+            if "prompt_message_id" in extra
+            else self._prompt_of(row.id, row.prompt_message_id)
+        )
         return Outcome(
             kind=kind,
             events=events,
@@ -631,7 +608,7 @@ class ConversationService:
             campaign_code=row.campaign_code,
             campaign_title=row.campaign_title,
             ward_code=extra.pop("ward_code", row.ward_code),
-            prompt_message_id=self._prompt_of(row.id, row.prompt_message_id),
+            prompt_message_id=prompt,
             fixed=tuple(row.fixed or ()),
             **extra,
         )

@@ -271,6 +271,16 @@ class Loaded:
         new.ward_code = ward
         return new
 
+    def is_open(self, now: datetime) -> bool:
+        """A response in progress in a campaign taking answers."""
+        return (
+            self.id is not None
+            and self.status == "in_progress"
+            and self.campaign_status == "active"
+            and self.ends_at is not None
+            and now < self.ends_at
+        )
+
     def state(self) -> engine.State:
         return engine.State(
             consented=True,
@@ -373,13 +383,7 @@ def _advance(
     """The loaded response and the engine's step on it; `Fallback` for anything but an open response."""
     if loaded is None:
         raise Fallback("no respondent")
-    if (
-        loaded.id is None
-        or loaded.status != "in_progress"
-        or loaded.campaign_status != "active"
-        or loaded.ends_at is None
-        or now >= loaded.ends_at
-    ):
+    if not loaded.is_open(now):
         raise Fallback("not an open, unfinished response")
     survey, ctx = lookup(loaded)
     return loaded, survey, ctx, engine.advance(survey, loaded.state(), inp, ctx)
