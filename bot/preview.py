@@ -106,7 +106,7 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
                 if event.help:
                     say(f"  ({event.help})")
                 if event.hint:
-                    say(f"  {event.hint}")
+                    say(f"  {event.hint}" + (f" ({event.unit})" if event.unit else ""))
                 if event.has_previous:
                     shown = engine.display_answer(survey, event.question_id, event.previous, ctx)
                     say("  " + t["previous"].format(value=shown))

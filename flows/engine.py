@@ -196,9 +196,10 @@ def _ask(
 ) -> QuestionAsked:
     kind = kind_of(q)
     number, total = progress(survey, state, q)
-    hint = ""
+    hint = unit = ""
     if isinstance(q, NumberQuestion):
         hint = Number().hint(q, ctx)
+        unit = survey.text(q.unit, ctx.language)
     max_selections = 1
     min_selections = 1
     if isinstance(q, MultiChoiceQuestion):
@@ -219,6 +220,7 @@ def _ask(
         previous=previous,
         has_previous=has_previous,
         progress_text=message("progress", ctx.language, number=number, total=total),
+        unit=unit,
     )
 
 

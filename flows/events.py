@@ -37,6 +37,8 @@ class QuestionAsked:
     """The answer being changed, when the respondent came back to this question."""
     has_previous: bool = False
     progress_text: str = ""
+    unit: str = ""
+    """A number question's unit in the respondent's language ("lần"), or empty."""
     kind: str = field(default="question_asked", init=False)
 
 

@@ -76,6 +76,7 @@ def test_preview_walks_to_the_end_in_vietnamese() -> None:
     assert code == 0, out
     assert "Câu 1/18 · Bạn đang sinh sống ở phường, xã nào?" in out
     assert "! Vui lòng nhập một số nguyên từ 1 đến 20." in out
+    assert "  Vui lòng nhập một số nguyên từ 1 đến 20. (lần)" in out  # the hint, with the question's unit
     assert "Cảm ơn bạn đã hoàn thành khảo sát!" in out
     assert "  ward: Phường Hoàn Kiếm" in out
     assert "  comment: Góp ý <b>test</b>" in out

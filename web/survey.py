@@ -403,9 +403,6 @@ class SurveySite:
         question = outcome.survey.question(event.question_id) if outcome.survey is not None else None
         max_length = int(getattr(question, "max_length", 0) or 0) if event.type == "text" else 0
         integer = bool(getattr(question, "integer", False))
-        unit = ""
-        if event.type == "number" and outcome.survey is not None:
-            unit = outcome.survey.text(getattr(question, "unit", None), visitor.language)
         values = self._values(
             request,
             visitor,
@@ -423,7 +420,7 @@ class SurveySite:
             response_id=outcome.response_id or "",
             max_length=max_length,
             inputmode="numeric" if integer else "decimal",
-            unit=unit,
+            unit=event.unit,
             is_last=event.number == event.total,
             ward_name=place.ward_name(outcome.ward_code),
             show_restart=True,

@@ -113,6 +113,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, something went wrong for a moment. Please try again in a few minutes.",
     },
     "previous_answer": {"vi": "Câu trả lời trước: {value}", "en": "Previous answer: {value}"},
+    "number_unit": {"vi": "Đơn vị: {unit}.", "en": "Unit: {unit}."},
     "type_answer": {"vi": "✍️ Gõ câu trả lời của bạn.", "en": "✍️ Type your answer."},
     "multi_hint": {
         "vi": "Chọn từ {min} đến {max} lựa chọn, rồi bấm “Xong”.",

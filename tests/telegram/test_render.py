@@ -77,3 +77,12 @@ def test_a_multi_choice_answer_being_changed_is_built_afresh() -> None:
     assert kept.markup is not None and kept.markup.inline_keyboard[0][0].text.startswith("✓ ")
     chosen = render.question_keyboard(event, 42, "vi", selected=values[1:2])
     assert dump(chosen) == dump(render.build_question_keyboard(event, 42, "vi", selected=values[1:2]))
+
+
+@pytest.mark.parametrize(("language", "shown"), [("vi", "Đơn vị: lần."), ("en", "Unit: times.")])
+def test_a_number_question_shows_its_unit(language: str, shown: str) -> None:
+    visits = next(e for e in questions(language) if e.question_id == "visits")
+    text = render.question(visits, 1, language).text
+    assert visits.hint in text and shown in text, text
+    others = [e for e in questions(language) if e.type != "number"]
+    assert others and not any(shown in render.question(e, 1, language).text for e in others)
