@@ -5,7 +5,7 @@ Telegram menu and webhook registration, the scheduler, polling); workers only an
 Correctness does not depend on which process gets an update: each answer is one transaction that locks
 the respondent (PostgreSQL) or takes the single writer (SQLite), and a repeated update is recognised by
 its id. What is per process: the order of one person's updates when Telegram delivers two at the very same
-moment to different processes, dashboard login throttling, and /metrics counters.
+moment to different processes, and /metrics counters (dashboard logins and logouts are in the database).
 """
 
 from __future__ import annotations

@@ -224,6 +224,26 @@ class WebUser(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class LoginFailure(SQLModel, table=True):
+    """Failed dashboard logins per (name, client address), shared by every process and kept across restarts
+    (see `web.auth`, login throttling)."""
+
+    __tablename__ = "login_failure"
+    name: str = Field(primary_key=True)
+    address: str = Field(primary_key=True)
+    failures: int = 0
+    last_at: datetime = _utc(index=True)
+    locked_until: datetime | None = _utc(nullable=True)
+
+
+class EndedSession(SQLModel, table=True):
+    """Dashboard sessions ended by logging out, kept until their cookies would have expired anyway."""
+
+    __tablename__ = "web_session_ended"
+    sid: str = Field(primary_key=True)
+    until: datetime = _utc(index=True)
+
+
 class AppSecret(SQLModel, table=True):
     """Named values the application generates once (never user secrets set in the environment)."""
 

@@ -12,22 +12,24 @@ Sessions
     (`web.security.Signer`, purpose "dashboard-session") and refused after SESSION_SECONDS (8 hours, from the
     login: no sliding renewal). Every request reads the user again from the database, so removing or
     disabling a user, or changing a role or scope, takes effect at once; changing a password changes the
-    fingerprint (an HMAC of the hash), which ends every session of that user. Logging out forgets the session
-    id until the cookie would have expired anyway (kept in memory: a restart forgets it, the 8 hours remain).
+    fingerprint (an HMAC of the hash), which ends every session of that user. Logging out ends the session
+    for every process and across restarts: its id is kept in the database (`web_session_ended`) until the
+    cookie would have expired anyway.
 
 CSRF
     Every POST carries a `csrf` form field: a signed token bound to the session id (purpose "csrf"), refused
     after 12 hours or with another session's id. The login form, before there is a session, is bound the same
     way to a random id in a short-lived signed cookie `khaosat_login`. A missing or wrong token is a 403.
 
-Login throttling (in memory, per process)
+Login throttling (in the database, for every process)
     Failures are counted per (name, client address) over 15 minutes. The first FREE_ATTEMPTS (5) failures
     cost nothing; each one after that locks that pair out for 60 s, then 120 s, 240 s ... up to 15 minutes.
     The failure that starts a lock-out, and every attempt while locked, get 429 with Retry-After; while locked
     the password is not even checked (a right password does not unlock), and each refusal writes a "denied"
     audit row. A success clears the count. The client address is the TCP peer: behind a reverse proxy
-    every client has the proxy's address, so the limit then works per name. Counts live in this process only:
-    several processes behind a load balancer each count on their own, and a restart starts afresh.
+    every client has the proxy's address, so the limit then works per name. Counts live in the database
+    (`login_failure`, `storage.repo.logins`): the processes of WEB_WORKERS count together, and a restart
+    forgets nothing. The rules are `LoginThrottle`'s; the times are wall-clock (UTC).
 """
 
 from __future__ import annotations
@@ -38,14 +40,18 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from web.security import Signer, new_id
+
+if TYPE_CHECKING:
+    from storage.repo.logins import Failures
 
 SESSION_COOKIE = "khaosat_session"
 LOGIN_COOKIE = "khaosat_login"
@@ -127,60 +133,31 @@ async def check_password(password_hash: str | None, password: str) -> bool:
 
 
 @dataclass
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    locked_until: float = 0.0
-
-
-@dataclass
 class LoginThrottle:
-    """Failed logins per key with an increasing lock-out (see the module's docstring)."""
+    """The lock-out rules for failed logins (see the module's docstring); the counts are in the database."""
 
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = time.time
     free_attempts: int = 5
     base_delay: float = 60.0
     max_delay: float = 900.0
-    window: float = 900.0
-    max_keys: int = 10_000
-    _entries: dict[Any, _Failures] = field(default_factory=dict)
+    window: timedelta = timedelta(seconds=900)
 
-    def retry_after(self, key: Any) -> float:
-        """Seconds until `key` may try again (0: now)."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return 0.0
-        now = self.clock()
-        if now - entry.last > self.window and now >= entry.locked_until:
-            del self._entries[key]
-            return 0.0
-        return max(0.0, entry.locked_until - now)
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
-    def failed(self, key: Any) -> float:
-        """Count a failure; returns the lock-out it starts (0: none yet)."""
-        now = self.clock()
-        entry = self._entries.get(key)
-        if entry is None or (now - entry.last > self.window and now >= entry.locked_until):
-            if len(self._entries) >= self.max_keys:
-                self._prune(now)
-            entry = self._entries[key] = _Failures()
-        entry.count += 1
-        entry.last = now
-        over = entry.count - self.free_attempts
+    def lock_for(self, failures: int) -> float:
+        """Seconds of lock-out that the `failures`-th failure in a row starts (0: none yet)."""
+        over = failures - self.free_attempts
         if over <= 0:
             return 0.0
-        delay = float(min(self.max_delay, self.base_delay * 2 ** (over - 1)))
-        entry.locked_until = now + delay
-        return delay
+        return float(min(self.max_delay, self.base_delay * 2 ** min(over - 1, 32)))
 
-    def succeeded(self, key: Any) -> None:
-        self._entries.pop(key, None)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, e in self._entries.items() if now - e.last > self.window and now >= e.locked_until]:
-            del self._entries[key]
-        while len(self._entries) >= self.max_keys:  # still full: forget the oldest
-            del self._entries[min(self._entries, key=lambda k: self._entries[k].last)]
+    @staticmethod
+    def retry_after(counted: Failures | None, now: datetime) -> float:
+        """Seconds until a pair with these failures may try again (0: now)."""
+        if counted is None or counted.locked_until is None:
+            return 0.0
+        return max(0.0, (counted.locked_until - now).total_seconds())
 
 
 # --- sessions, CSRF and flash messages -----------------------------------------------------------------------
@@ -196,13 +173,11 @@ class Session:
 class Auth:
     """The dashboard's cookies and tokens, for one application."""
 
-    def __init__(self, secret: bytes, *, secure: bool, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, secret: bytes, *, secure: bool, clock: Callable[[], float] = time.time) -> None:
         self.signer = Signer(secret)
         self._fingerprint_key = hmac.new(secret, b"khaosat password fingerprint", hashlib.sha256).digest()
         self.secure = secure
         self.throttle = LoginThrottle(clock=clock)
-        self._clock = clock
-        self._revoked: dict[str, float] = {}
         self._verifying = asyncio.Semaphore(4)  # argon2 takes 64 MiB per verification: bound the memory
 
     async def check_password(self, password_hash: str | None, password: str) -> bool:
@@ -227,23 +202,18 @@ class Auth:
         return session
 
     def session(self, request: web.Request) -> Session | None:
-        """The request's session: None when the cookie is missing, tampered, expired or logged out."""
+        """The request's session: None when the cookie is missing, tampered or expired (whether it was ended
+        by logging out is in the database: `storage.repo.logins.session_ended`)."""
         value = self.signer.unsign(request.cookies.get(SESSION_COOKIE), SESSION_PURPOSE, max_age=SESSION_SECONDS)
         if not isinstance(value, dict):
             return None
         user_id, sid, fingerprint = value.get("u"), value.get("s"), value.get("f")
         if not (isinstance(user_id, int) and isinstance(sid, str) and isinstance(fingerprint, str)):
             return None
-        if sid in self._revoked:
-            return None
         return Session(user_id, sid, fingerprint)
 
-    def end_session(self, response: web.StreamResponse, session: Session | None) -> None:
-        if session is not None:
-            now = self._clock()
-            for sid in [s for s, until in self._revoked.items() if until <= now]:
-                del self._revoked[sid]
-            self._revoked[session.sid] = now + SESSION_SECONDS
+    def end_session(self, response: web.StreamResponse) -> None:
+        """Drop the session cookie (the caller records the session as ended: `storage.repo.logins`)."""
         response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
 
     # the login form (before a session exists)

@@ -41,7 +41,7 @@ from bot.context import AppContext
 from storage.records import CampaignRecord
 from storage.repo.users import WebUserRecord
 from web import errors, figures
-from web.auth import COOKIE_PATH, FLASH_COOKIE, SESSION_COOKIE, Auth, Session, needs_rehash
+from web.auth import COOKIE_PATH, FLASH_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Auth, Session, needs_rehash
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -132,12 +132,12 @@ class Dashboard:
         session = self.auth.session(request)
         if session is None:
             return None
-        from storage.repo import users
+        from storage.repo import logins, users
 
         async with self.ctx.db.read() as conn:
             user = await users.get_by_id(conn, session.user_id)
-        if user is None or user.disabled:
-            return None
+            if user is None or user.disabled or await logins.session_ended(conn, session.sid):
+                return None
         if not hmac.compare_digest(self.auth.fingerprint(user.password_hash), session.fingerprint):
             return None  # the password changed since this session began
         return Viewer(user, session, self.auth.csrf(session))
@@ -303,7 +303,7 @@ class Dashboard:
         return self._login_page(request, 200, "", None, safe_next(request.query.get("next")))
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        from storage.repo import users
+        from storage.repo import logins, users
 
         form = await request.post()
         name = str(form.get("name", "")).strip()[:64]
@@ -316,18 +316,24 @@ class Dashboard:
                 "The login form has expired: please try again.",
             )
             return self._login_page(request, 403, name, message, next_path)
-        key = (users.normalise_name(name), request.remote or "")
-        wait = self.auth.throttle.retry_after(key)
+        throttle = self.auth.throttle
+        key, address = users.normalise_name(name), request.remote or ""
+        now = throttle.now()
+        async with self.ctx.db.read() as conn:
+            wait = throttle.retry_after(await logins.failures(conn, key, address), now)
+            user = await users.get(conn, name) if name and wait <= 0 else None
         if wait > 0:  # locked: the password is not even checked
             seconds = int(wait) + 1
             await self.record(f"web:{name}", "web.login", {"name": name, "throttled": seconds}, "denied")
             return self._throttled(request, name, next_path, seconds)
-        async with self.ctx.db.read() as conn:
-            user = await users.get(conn, name) if name else None
         known = user.password_hash if user is not None and not user.disabled else None
         ok = await self.auth.check_password(known, password)
         if not ok or user is None:
-            lock = self.auth.throttle.failed(key)
+            async with self.ctx.db.write() as conn:
+                lock = throttle.lock_for(await logins.count_failure(conn, key, address, now, throttle.window))
+                if lock > 0:
+                    await logins.lock(conn, key, address, now + timedelta(seconds=lock))
+                await logins.forget_old_failures(conn, now, throttle.window)
             arguments: dict[str, Any] = {"name": name}
             if lock > 0:
                 arguments["locked"] = int(lock) + 1
@@ -336,7 +342,8 @@ class Dashboard:
                 return self._throttled(request, name, next_path, int(lock) + 1)
             message = ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong name or password.")
             return self._login_page(request, 401, name, message, next_path)
-        self.auth.throttle.succeeded(key)
+        async with self.ctx.db.write() as conn:
+            await logins.clear_failures(conn, key, address)
         password_hash = user.password_hash
         if needs_rehash(password_hash):
             from web.auth import hash_password
@@ -350,9 +357,14 @@ class Dashboard:
         return response
 
     async def logout(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        from storage.repo import logins
+
         await self.record(viewer.actor, "web.logout", {})
+        now = self.auth.throttle.now()
+        async with self.ctx.db.write() as conn:
+            await logins.end_session(conn, viewer.session.sid, now + timedelta(seconds=SESSION_SECONDS), now)
         response = see_other("/dashboard/login")
-        self.auth.end_session(response, viewer.session)
+        self.auth.end_session(response)
         return response
 
     # --- pages ---------------------------------------------------------------------------------------------

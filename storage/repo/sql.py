@@ -27,6 +27,8 @@ official_chat: sa.Table = models.OfficialChat.__table__  # type: ignore[assignme
 subscription_code: sa.Table = models.SubscriptionCode.__table__  # type: ignore[assignment]
 outbox_message: sa.Table = models.OutboxMessage.__table__  # type: ignore[assignment]
 web_user: sa.Table = models.WebUser.__table__  # type: ignore[assignment]
+login_failure: sa.Table = models.LoginFailure.__table__  # type: ignore[assignment]
+web_session_ended: sa.Table = models.EndedSession.__table__  # type: ignore[assignment]
 app_meta: sa.Table = models.AppSecret.__table__  # type: ignore[assignment]
 
 

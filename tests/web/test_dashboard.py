@@ -3,17 +3,21 @@ CSRF, throttling, who sees what, the figures' small-cell rules, and the operator
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+from collections.abc import AsyncIterator
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.app import Application
-from storage.repo import audit, campaigns, chats, users
+from storage.repo import audit, campaigns, chats, logins, users
 from storage.repo.sql import subscription_code
+from tests.web.conftest import base_url, web_settings
 from tests.web.dashboard_support import (
     PASSWORD,
     Client,
@@ -23,7 +27,7 @@ from tests.web.dashboard_support import (
     add_user,
     csrf_of,
 )
-from web.auth import LOGIN_COOKIE, SESSION_COOKIE
+from web.auth import LOGIN_COOKIE, SESSION_COOKIE, LoginThrottle
 
 
 def flash_of(html: str) -> tuple[str, str]:
@@ -186,6 +190,62 @@ async def test_failed_logins_are_throttled(web_app: Application) -> None:
         ("web:op", "denied", {"name": "op", "throttled": 121}),
         ("web:op", "ok", {"name": "op"}),
     ]
+
+
+@contextlib.asynccontextmanager
+async def another_process(app: Application, tmp_path: Path) -> AsyncIterator[Application]:
+    """A second application on the same database and secret, as a WEB_WORKERS process or a restart is."""
+    other = Application(web_settings(app.settings.database_url, tmp_path))
+    await other.start()
+    try:
+        yield other
+    finally:
+        await other.stop()
+
+
+async def test_logging_out_ends_the_session_in_every_process(web_app: Application, tmp_path: Path) -> None:
+    await add_accounts(web_app.db)
+    async with another_process(web_app, tmp_path) as other, Client(web_app) as client:
+        assert (await client.login("op")).status == 303
+        kept = client.cookie(SESSION_COOKIE)
+        assert kept
+        client.base = base_url(other)
+        page = await client.get("/dashboard/campaigns")  # one session, whichever process serves it
+        assert page.status == 200, page.text[:300]
+        assert (await client.post("/dashboard/logout", {"csrf": csrf_of(page.text)})).status == 303
+        client.set_cookie(SESSION_COOKIE, kept)
+        client.base = base_url(web_app)  # the process that did not see the logout refuses the cookie too
+        assert (await client.get("/dashboard/campaigns")).status == 303
+    async with another_process(web_app, tmp_path) as restarted, Client(restarted) as client:
+        client.set_cookie(SESSION_COOKIE, kept)  # and so does a restarted one
+        assert (await client.get("/dashboard/campaigns")).status == 303
+        assert (await client.login("op")).status == 303  # a new login works
+        assert (await client.get("/dashboard/campaigns")).status == 200
+
+
+async def test_failed_logins_are_counted_by_every_process(web_app: Application, tmp_path: Path) -> None:
+    await add_accounts(web_app.db)
+    now = [5_000.0]
+    async with another_process(web_app, tmp_path) as other:
+        for app in (web_app, other):
+            app.ctx.extras["dashboard_auth"].throttle.clock = lambda: now[0]
+        async with Client(web_app) as first, Client(other) as second:
+            for client in (first, second, first, second, first):
+                assert (await client.login("op", "wrong password")).status == 401
+            reply = await second.login("op", "wrong password")  # the 6th failure of the pair, in any process
+            assert reply.status == 429 and int(reply.headers["Retry-After"]) == 61
+            assert (await first.login("op")).status == 429  # locked for the other process too
+            now[0] += 61 + 900  # the lock-out ran out and 15 minutes passed without a failure
+            assert (await first.login("op", "wrong password")).status == 401  # counting starts afresh
+            assert (await second.login("op")).status == 303
+    async with web_app.db.read() as conn:
+        assert await logins.failures(conn, "op", "127.0.0.1") is None  # a success clears the count
+
+
+def test_lock_outs_stop_growing_at_their_ceiling() -> None:
+    throttle = LoginThrottle()
+    assert [throttle.lock_for(n) for n in (5, 6, 7, 8, 9, 10)] == [0, 60, 120, 240, 480, 900]
+    assert throttle.lock_for(100_000) == 900  # no float overflow however long an attacker keeps at it
 
 
 # --- who sees what -------------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Dashboard login state shared by every process: failed logins per (name, client address), for throttling,
+and sessions ended by logging out. The rules (how many failures lock for how long) are `web.auth`'s; this
+module only counts and remembers, in the database, so that several processes behind one port count
+together and a restart forgets nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.repo.sql import insert, login_failure, web_session_ended
+
+
+@dataclass(frozen=True)
+class Failures:
+    failures: int
+    last_at: datetime
+    locked_until: datetime | None
+
+
+def _stale(now: datetime, window: timedelta) -> sa.ColumnElement[bool]:
+    """A count that starts afresh: no failure for `window`, and no lock-out still running."""
+    t = login_failure
+    return sa.and_(t.c.last_at < now - window, sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= now))
+
+
+async def failures(conn: AsyncConnection, name: str, address: str) -> Failures | None:
+    row = (
+        await conn.execute(
+            sa.select(login_failure.c.failures, login_failure.c.last_at, login_failure.c.locked_until).where(
+                login_failure.c.name == name, login_failure.c.address == address
+            )
+        )
+    ).first()
+    return Failures(row.failures, row.last_at, row.locked_until) if row is not None else None
+
+
+async def count_failure(conn: AsyncConnection, name: str, address: str, now: datetime, window: timedelta) -> int:
+    """Count a failed login and return how many this (name, address) has had in a row. The count starts
+    afresh after `window` without failures, once any lock-out has run out. One statement: concurrent failures
+    of the same pair (other processes) are all counted (PostgreSQL locks the row; SQLite has one writer)."""
+    t = login_failure
+    stale = _stale(now, window)
+    stmt = (
+        insert(conn, t)
+        .values(name=name, address=address, failures=1, last_at=now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=["name", "address"],
+            set_={
+                "failures": sa.case((stale, 1), else_=t.c.failures + 1),
+                "locked_until": sa.case((stale, None), else_=t.c.locked_until),
+                "last_at": now,
+            },
+        )
+        .returning(t.c.failures)
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def lock(conn: AsyncConnection, name: str, address: str, until: datetime) -> None:
+    t = login_failure
+    await conn.execute(sa.update(t).where(t.c.name == name, t.c.address == address).values(locked_until=until))
+
+
+async def clear_failures(conn: AsyncConnection, name: str, address: str) -> None:
+    t = login_failure
+    await conn.execute(sa.delete(t).where(t.c.name == name, t.c.address == address))
+
+
+async def forget_old_failures(conn: AsyncConnection, now: datetime, window: timedelta) -> int:
+    """Drop counts nobody added to for `window` whose lock-out (if any) has run out."""
+    result = await conn.execute(sa.delete(login_failure).where(_stale(now, window)))
+    return int(result.rowcount or 0)
+
+
+async def end_session(conn: AsyncConnection, sid: str, until: datetime, now: datetime) -> None:
+    """Remember that session `sid` was ended, until its cookie would have expired anyway (and forget the
+    sessions whose cookies have)."""
+    t = web_session_ended
+    await conn.execute(sa.delete(t).where(t.c.until <= now))
+    await conn.execute(insert(conn, t).values(sid=sid, until=until).on_conflict_do_nothing(index_elements=["sid"]))
+
+
+async def session_ended(conn: AsyncConnection, sid: str) -> bool:
+    t = web_session_ended
+    return (await conn.execute(sa.select(sa.literal(1)).where(t.c.sid == sid))).first() is not None
