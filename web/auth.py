@@ -26,10 +26,13 @@ Login throttling (in the database, for every process)
     cost nothing; each one after that locks that pair out for 60 s, then 120 s, 240 s ... up to 15 minutes.
     The failure that starts a lock-out, and every attempt while locked, get 429 with Retry-After; while locked
     the password is not even checked (a right password does not unlock), and each refusal writes a "denied"
-    audit row. A success clears the count. The client address is the TCP peer: behind a reverse proxy
-    every client has the proxy's address, so the limit then works per name. Counts live in the database
-    (`login_failure`, `storage.repo.logins`): the processes of WEB_WORKERS count together, and a restart
-    forgets nothing. The rules are `LoginThrottle`'s; the times are wall-clock (UTC).
+    audit row. An attempt is counted, and the lock-out it would start is set, before its password is checked,
+    so a burst of simultaneous attempts gets no more checks than the same attempts one after another.
+    A success clears the count. The client address is the TCP peer: behind a reverse proxy every client has
+    the proxy's address, so the limit then works per name (and anyone can keep a name locked out:
+    `khaosat users unlock NAME` ends its lock-outs). Counts live in the database (`login_failure`,
+    `storage.repo.logins`): the processes of WEB_WORKERS count together, and a restart forgets nothing.
+    The rules are `LoginThrottle`'s; the times are wall-clock (UTC).
 """
 
 from __future__ import annotations

@@ -319,8 +319,14 @@ class Dashboard:
         throttle = self.auth.throttle
         key, address = users.normalise_name(name), request.remote or ""
         now = throttle.now()
-        async with self.ctx.db.read() as conn:
-            wait = throttle.retry_after(await logins.failures(conn, key, address), now)
+        lock = 0.0  # the lock-out this attempt starts if its password is wrong
+        async with self.ctx.db.write() as conn:  # counted before the password is checked (see web.auth)
+            counted = await logins.attempt(conn, key, address, now, throttle.window)
+            wait = throttle.retry_after(counted, now)
+            if wait <= 0:
+                lock = throttle.lock_for(counted.failures)
+                if lock > 0:
+                    await logins.lock(conn, key, address, now + timedelta(seconds=lock))
             user = await users.get(conn, name) if name and wait <= 0 else None
         if wait > 0:  # locked: the password is not even checked
             seconds = int(wait) + 1
@@ -329,10 +335,7 @@ class Dashboard:
         known = user.password_hash if user is not None and not user.disabled else None
         ok = await self.auth.check_password(known, password)
         if not ok or user is None:
-            async with self.ctx.db.write() as conn:
-                lock = throttle.lock_for(await logins.count_failure(conn, key, address, now, throttle.window))
-                if lock > 0:
-                    await logins.lock(conn, key, address, now + timedelta(seconds=lock))
+            async with self.ctx.db.write() as conn:  # apart: beside the attempt's row lock it could deadlock
                 await logins.forget_old_failures(conn, now, throttle.window)
             arguments: dict[str, Any] = {"name": name}
             if lock > 0:

@@ -209,3 +209,35 @@ def disable(name: str, enable: bool) -> None:
         click.echo(f"{user.name!r} is {'disabled' if user.disabled else 'enabled'}")
 
     audited("users.enable" if enable else "users.disable", {"name": name}, body)
+
+
+@users.command()
+@click.argument("name")
+def unlock(name: str) -> None:
+    """End the login lock-outs of a dashboard login (from every address) and forget its failed attempts.
+
+    After 5 failed logins from one address, each further failure locks that name out from that address for
+    1, 2, 4 ... up to 15 minutes. Behind a reverse proxy every client has the proxy's address, so anyone can
+    keep a name locked out; this lets its owner in again at once.
+
+    \b
+    Examples:
+      khaosat users unlock hoankiem
+    """
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import logins
+        from storage.repo import users as repo
+
+        key = repo.normalise_name(name)
+        async with db.write() as conn:
+            if await repo.get(conn, key) is None:
+                raise click.ClickException(f"no user named {key!r}; see 'khaosat users list'")
+            cleared = await logins.clear_failures(conn, key)
+            await log.record(conn)
+        if cleared:
+            click.echo(f"{key!r} unlocked: its failed logins from {cleared} address(es) are forgotten")
+        else:
+            click.echo(f"{key!r} had no failed logins")
+
+    audited("users.unlock", {"name": name}, body)

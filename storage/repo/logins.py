@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.repo.sql import insert, login_failure, web_session_ended
+from storage.repo.sql import insert, is_postgres, login_failure, web_session_ended
 
 
 @dataclass(frozen=True)
@@ -38,26 +38,31 @@ async def failures(conn: AsyncConnection, name: str, address: str) -> Failures |
     return Failures(row.failures, row.last_at, row.locked_until) if row is not None else None
 
 
-async def count_failure(conn: AsyncConnection, name: str, address: str, now: datetime, window: timedelta) -> int:
-    """Count a failed login and return how many this (name, address) has had in a row. The count starts
-    afresh after `window` without failures, once any lock-out has run out. One statement: concurrent failures
-    of the same pair (other processes) are all counted (PostgreSQL locks the row; SQLite has one writer)."""
+async def attempt(conn: AsyncConnection, name: str, address: str, now: datetime, window: timedelta) -> Failures:
+    """Count a login attempt before its password is checked, and return the pair's state after it: how
+    many attempts in a row have not succeeded (this one included), and any lock-out still running, during
+    which nothing is counted (the caller refuses without checking). The count starts afresh after `window`
+    without attempts, once any lock-out has run out; a success clears it (`clear_failures`). One statement,
+    so attempts made at the same moment by any process are each counted (PostgreSQL locks the row; SQLite
+    has one writer)."""
     t = login_failure
     stale = _stale(now, window)
+    locked = sa.and_(t.c.locked_until.is_not(None), t.c.locked_until > now)
     stmt = (
         insert(conn, t)
         .values(name=name, address=address, failures=1, last_at=now, locked_until=None)
         .on_conflict_do_update(
             index_elements=["name", "address"],
             set_={
-                "failures": sa.case((stale, 1), else_=t.c.failures + 1),
+                "failures": sa.case((stale, 1), (locked, t.c.failures), else_=t.c.failures + 1),
                 "locked_until": sa.case((stale, None), else_=t.c.locked_until),
-                "last_at": now,
+                "last_at": sa.case((locked, t.c.last_at), else_=now),
             },
         )
-        .returning(t.c.failures)
+        .returning(t.c.failures, t.c.last_at, t.c.locked_until)
     )
-    return int((await conn.execute(stmt)).scalar_one())
+    row = (await conn.execute(stmt)).one()
+    return Failures(row.failures, row.last_at, row.locked_until)
 
 
 async def lock(conn: AsyncConnection, name: str, address: str, until: datetime) -> None:
@@ -65,14 +70,23 @@ async def lock(conn: AsyncConnection, name: str, address: str, until: datetime) 
     await conn.execute(sa.update(t).where(t.c.name == name, t.c.address == address).values(locked_until=until))
 
 
-async def clear_failures(conn: AsyncConnection, name: str, address: str) -> None:
+async def clear_failures(conn: AsyncConnection, name: str, address: str | None = None) -> int:
+    """Forget the failures of `name` from `address` (None: from every address, which ends its lock-outs)."""
     t = login_failure
-    await conn.execute(sa.delete(t).where(t.c.name == name, t.c.address == address))
+    where = [t.c.name == name] + ([t.c.address == address] if address is not None else [])
+    return int((await conn.execute(sa.delete(t).where(*where))).rowcount or 0)
 
 
 async def forget_old_failures(conn: AsyncConnection, now: datetime, window: timedelta) -> int:
-    """Drop counts nobody added to for `window` whose lock-out (if any) has run out."""
-    result = await conn.execute(sa.delete(login_failure).where(_stale(now, window)))
+    """Drop counts nobody added to for `window` whose lock-out (if any) has run out. On PostgreSQL rows that
+    another transaction holds are left for the next time (SKIP LOCKED): it never waits, so it cannot
+    deadlock with concurrent attempts. Run it in a transaction of its own all the same."""
+    t = login_failure
+    where = _stale(now, window)
+    if is_postgres(conn):
+        held = sa.select(t.c.name, t.c.address).where(where).with_for_update(skip_locked=True)
+        where = sa.tuple_(t.c.name, t.c.address).in_(held)
+    result = await conn.execute(sa.delete(t).where(where))
     return int(result.rowcount or 0)
 
 

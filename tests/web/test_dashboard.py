@@ -3,11 +3,13 @@ CSRF, throttling, who sees what, the figures' small-cell rules, and the operator
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -240,6 +242,51 @@ async def test_failed_logins_are_counted_by_every_process(web_app: Application, 
             assert (await second.login("op")).status == 303
     async with web_app.db.read() as conn:
         assert await logins.failures(conn, "op", "127.0.0.1") is None  # a success clears the count
+
+
+async def test_simultaneous_attempts_get_no_more_password_checks(web_app: Application) -> None:
+    await add_accounts(web_app.db)
+    web_app.ctx.extras["dashboard_auth"].throttle.clock = lambda: 9_000.0
+    clients = [Client(web_app) for _ in range(12)]
+    try:
+        pages = [await c.get("/dashboard/login") for c in clients]  # each with its login form
+        forms = [{"csrf": csrf_of(p.text), "name": "op", "password": "wrong", "next": ""} for p in pages]
+        replies = await asyncio.gather(*(c.post("/dashboard/login", f) for c, f in zip(clients, forms, strict=True)))
+    finally:
+        for c in clients:
+            await c.close()
+    assert sorted(r.status for r in replies) == [401] * 5 + [429] * 7
+    denied = [r.arguments for r in await audit_rows(web_app) if r.action == "web.login"]
+    assert sum("locked" in a for a in denied) == 1  # the 6th attempt: checked, wrong, locks
+    assert sum("throttled" in a for a in denied) == 6  # the rest: refused without checking
+
+
+async def test_simultaneous_failures_of_stale_counts_all_get_their_answer(web_app: Application) -> None:
+    """Each failure revives its own stale row while the old ones are pruned: on PostgreSQL, pruning in the
+    same transaction deadlocked two such failures (one got a 500 and its count was lost)."""
+    await add_accounts(web_app.db)
+    now = [20_000.0]
+    web_app.ctx.extras["dashboard_auth"].throttle.clock = lambda: now[0]
+    names = [f"user{i}" for i in range(8)]
+    async with web_app.db.write() as conn:
+        for name in names:
+            await logins.attempt(conn, name, "127.0.0.1", datetime.fromtimestamp(now[0], UTC), timedelta(minutes=15))
+    now[0] += 1000  # every count is stale now
+    clients = [Client(web_app) for _ in names]
+    try:
+        pages = [await c.get("/dashboard/login") for c in clients]
+        forms = [
+            {"csrf": csrf_of(p.text), "name": n, "password": "x", "next": ""} for p, n in zip(pages, names, strict=True)
+        ]
+        replies = await asyncio.gather(*(c.post("/dashboard/login", f) for c, f in zip(clients, forms, strict=True)))
+    finally:
+        for c in clients:
+            await c.close()
+    assert [r.status for r in replies] == [401] * len(names)
+    async with web_app.db.read() as conn:
+        for name in names:
+            counted = await logins.failures(conn, name, "127.0.0.1")
+            assert counted is not None and counted.failures == 1  # started afresh, and kept
 
 
 def test_lock_outs_stop_growing_at_their_ceiling() -> None:

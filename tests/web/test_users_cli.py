@@ -1,13 +1,14 @@
-"""`khaosat users add|list|passwd|disable|remove` (click's CliRunner, SQLite and PostgreSQL)."""
+"""`khaosat users add|list|passwd|disable|remove|unlock` (click's CliRunner, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from storage.db import Database
-from storage.repo import users
+from storage.repo import logins, users
 from tests.conftest import clean_database
 from tests.operators.helpers import arun, audit_rows, cli
 from web.auth import verify_password
@@ -118,8 +119,38 @@ def test_list_passwd_disable_and_remove(env: str) -> None:
     assert ("users.remove", "error") in actions and ("users.disable", "ok") in actions
 
 
-@pytest.mark.parametrize("command", ["add", "list", "passwd", "disable", "remove"])
+@pytest.mark.parametrize("command", ["add", "list", "passwd", "disable", "remove", "unlock"])
 def test_help_has_examples(command: str) -> None:
     result = cli("users", command, "--help")
     assert result.exit_code == 0
     assert f"khaosat users {command}" in result.stdout.split("Examples:", 1)[1]
+
+
+def test_unlock_ends_the_lock_outs_of_a_name_from_every_address(env: str) -> None:
+    cli("users", "add", "op", "--role", "operator", "--password-stdin", input="first password\n")
+    now = datetime.now(UTC)
+
+    async def lock_out(db: Database) -> None:
+        async with db.write() as conn:
+            for address in ("10.0.0.1", "10.0.0.2"):
+                await logins.attempt(conn, "op", address, now, timedelta(minutes=15))
+                await logins.lock(conn, "op", address, now + timedelta(minutes=15))
+            await logins.attempt(conn, "other", "10.0.0.1", now, timedelta(minutes=15))
+
+    async def counted(db: Database) -> list[tuple[str, str]]:
+        async with db.read() as conn:
+            found = [(n, a) for n in ("op", "other") for a in ("10.0.0.1", "10.0.0.2")]
+            return [(n, a) for n, a in found if await logins.failures(conn, n, a) is not None]
+
+    arun(env, lock_out)
+    result = cli("users", "unlock", "OP")
+    assert result.exit_code == 0 and "'op' unlocked" in result.output and "2 address(es)" in result.output
+    assert arun(env, counted) == [("other", "10.0.0.1")]  # another name's count is kept
+    assert "'op' had no failed logins" in cli("users", "unlock", "op").output
+    missing = cli("users", "unlock", "nobody")
+    assert missing.exit_code == 1 and "no user named 'nobody'" in missing.output
+    assert [(a, o) for a, o, _ in audit_rows(env)][-3:] == [
+        ("users.unlock", "ok"),
+        ("users.unlock", "ok"),
+        ("users.unlock", "error"),
+    ]
