@@ -220,7 +220,7 @@ class ConversationService:
                 duplicate = False
                 outcome = await self._dispatch(conn, who, action, now)
         if duplicate:
-            return await self._repeated(who, now)
+            return await self._repeated(who, now, action)
         return outcome
 
     async def view(self, who: Who) -> Outcome:
@@ -255,10 +255,17 @@ class ConversationService:
         step = engine.resume(survey_def, loaded.state(), ctx)
         return self._outcome("events", loaded, survey_def, ctx, step.events, answers=step.state.answer_map)
 
-    async def _repeated(self, who: Who, now: datetime) -> Outcome:
-        """A repeated update: nothing changes; what to show again, if the first reply was lost."""
+    async def _repeated(self, who: Who, now: datetime, action: Action | None = None) -> Outcome:
+        """A repeated update: nothing changes; what to show again, if the first reply was lost. For a /start
+        from someone with nothing open, that is what /start shows (the consent screen: nothing is stored
+        before consent, so the person's view is empty and a lost consent screen would leave them with no
+        reply at all)."""
         async with self.db.read() as conn:
-            return replace(await self._view(conn, who, now), duplicate=True)
+            view = await self._view(conn, who, now)
+            if view.kind == "no_response" and isinstance(action, Start):
+                person = await self._respondent(conn, who, lock=False)
+                view = await self._start(conn, who, person, action, now, begin=False)
+        return replace(view, duplicate=True)
 
     async def mark_unreachable(self, channel: str, address: str) -> None:
         """The person blocked the bot: stop reminders and invitations to this address."""
@@ -439,7 +446,7 @@ class ConversationService:
         if not found or not fresh:
             return None  # not open, or a person the database knows (resume, already answered): general path
         if not claimed:
-            return await self._repeated(who, now)
+            return await self._repeated(who, now, action)
         return Outcome(
             kind="events",
             events=step.events,
@@ -640,7 +647,11 @@ class ConversationService:
             return Outcome(kind="campaign_closed", campaign_code=c.code, campaign_title=c.title)
         return c
 
-    async def _start(self, conn: AsyncConnection, who: Who, person: Any, action: Start, now: datetime) -> Outcome:
+    async def _start(
+        self, conn: AsyncConnection, who: Who, person: Any, action: Start, now: datetime, begin: bool = True
+    ) -> Outcome:
+        """What /start shows. `begin=False` (a read-only transaction): a questionnaire without a consent text,
+        which would begin a response at once, shows nothing instead."""
         language = self._language(who, person)
         code = action.campaign_code
         if code is None:
@@ -671,6 +682,8 @@ class ConversationService:
         step = engine.start(survey_def, ctx, prefill=self._prefill(survey_def, ward))
         if not isinstance(step.events[0], ConsentRequested):
             # a questionnaire without a consent text: the person starts answering at once
+            if not begin:
+                return Outcome(kind="no_response", language=language)
             return await self._begin_response(conn, who, person, c, ward, language, now, invitations=False)
         return Outcome(
             kind="events",

@@ -127,6 +127,22 @@ async def test_repeated_update_changes_nothing_and_returns_the_current_view(db: 
     assert await count(db, processed_update, processed_update.c.update_id == str(update)) == 1
 
 
+async def test_a_repeated_start_shows_the_consent_screen_again(db: Database, clock: Clock) -> None:
+    """Nothing is stored before consent but the update's id: if the consent screen was lost (the process
+    died after the commit, or the connection broke as it committed), Telegram's redelivery must show it
+    again, or the person is left without any reply."""
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    for _ in range(2):  # the first reads the campaign (general path); then it is known (PostgreSQL: one statement)
+        update = uid()
+        first = await service.handle(ALICE, Start("hn-2026", 70), update)
+        again = await service.handle(ALICE, Start("hn-2026", 70), update)
+        assert not first.duplicate and again.duplicate
+        assert isinstance(again.events[0], ConsentRequested) and again.events == first.events
+        assert again.ward_code == 70 and again.campaign_code == "hn-2026"
+    assert await count(db, respondent) == 0  # and still nothing stored
+
+
 async def test_fifty_concurrent_identical_taps_store_exactly_one_answer(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
