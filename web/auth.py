@@ -27,7 +27,9 @@ Login throttling (in the database, for every process)
     The failure that starts a lock-out, and every attempt while locked, get 429 with Retry-After; while locked
     the password is not even checked (a right password does not unlock), and each refusal writes a "denied"
     audit row. An attempt is counted, and the lock-out it would start is set, before its password is checked,
-    so a burst of simultaneous attempts gets no more checks than the same attempts one after another.
+    so a burst of simultaneous attempts gets no more checks than the same attempts one after another (if
+    the process dies during the check, a right password's lock-out stays until it runs out). The count
+    starts afresh after 15 minutes without attempts and without a lock-out.
     A success clears the count. The client address is the TCP peer: behind a reverse proxy every client has
     the proxy's address, so the limit then works per name (and anyone can keep a name locked out:
     `khaosat users unlock NAME` ends its lock-outs). Counts live in the database (`login_failure`,

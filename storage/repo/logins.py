@@ -22,9 +22,12 @@ class Failures:
 
 
 def _stale(now: datetime, window: timedelta) -> sa.ColumnElement[bool]:
-    """A count that starts afresh: no failure for `window`, and no lock-out still running."""
+    """A count that starts afresh: no attempt for `window`, and no lock-out for `window` either (counted from
+    its end: a lock-out as long as the window would otherwise end with the count forgotten, and five more
+    free attempts after each 15-minute lock-out)."""
     t = login_failure
-    return sa.and_(t.c.last_at < now - window, sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= now))
+    cut = now - window
+    return sa.and_(t.c.last_at < cut, sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= cut))
 
 
 async def failures(conn: AsyncConnection, name: str, address: str) -> Failures | None:
@@ -56,7 +59,7 @@ async def attempt(conn: AsyncConnection, name: str, address: str, now: datetime,
             set_={
                 "failures": sa.case((stale, 1), (locked, t.c.failures), else_=t.c.failures + 1),
                 "locked_until": sa.case((stale, None), else_=t.c.locked_until),
-                "last_at": sa.case((locked, t.c.last_at), else_=now),
+                "last_at": sa.case((locked, t.c.last_at), else_=sa.literal(now, t.c.last_at.type)),
             },
         )
         .returning(t.c.failures, t.c.last_at, t.c.locked_until)

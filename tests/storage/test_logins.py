@@ -4,7 +4,7 @@ counted, and pruning that never waits for a row another transaction holds."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +37,24 @@ async def test_attempts_are_counted_but_not_while_locked_and_start_afresh_when_s
     async with db.write() as conn:
         assert await logins.forget_old_failures(conn, T0 + timedelta(hours=1), WINDOW) == 1
         assert await logins.failures(conn, "op", "10.0.0.1") is None
+
+
+async def test_a_long_lock_out_does_not_end_with_the_count_forgotten(db: Database) -> None:
+    for i in range(10):
+        await attempt(db, T0 + timedelta(seconds=i))
+    end = T0 + timedelta(seconds=9) + WINDOW  # a lock-out as long as the window, from the last attempt
+    async with db.write() as conn:
+        await logins.lock(conn, "op", "10.0.0.1", end)
+        assert await logins.forget_old_failures(conn, end + timedelta(seconds=1), WINDOW) == 0
+    assert (await attempt(db, end + timedelta(seconds=1))).failures == 11  # not 1: no five free tries again
+    assert (await attempt(db, end + timedelta(seconds=2) + WINDOW)).failures == 1
+
+
+async def test_times_in_another_zone_are_stored_as_the_same_instant(db: Database) -> None:
+    hanoi = timezone(timedelta(hours=7))
+    await attempt(db, T0)
+    counted = await attempt(db, (T0 + timedelta(seconds=5)).astimezone(hanoi))  # the upsert's update branch
+    assert counted.last_at == T0 + timedelta(seconds=5) and counted.last_at.utcoffset() == timedelta(0)
 
 
 async def test_pruning_skips_a_row_another_transaction_holds(pg_url: str) -> None:
