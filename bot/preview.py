@@ -20,41 +20,13 @@ from flows.events import (
     QuestionAsked,
     SurveyCompleted,
 )
+from flows.i18n import Section
 from flows.questions import Context, Option
 from flows.schema import Survey
 
 MAX_LISTED = 12  # longer option lists (wards) are searched by typing instead of listed
 
-TEXTS = {
-    "vi": {
-        "agree": "Đồng ý",
-        "decline": "Không đồng ý",
-        "declined": "Bạn đã từ chối tham gia. Không có dữ liệu nào được lưu.",
-        "keys": "Gõ số thứ tự hoặc nội dung; “<” để quay lại",
-        "skip": "; “-” để bỏ qua",
-        "multi": "Gõ các số thứ tự, cách nhau bằng dấu phẩy (ví dụ 1,3)",
-        "search": "Gõ một phần tên để tìm ({count} lựa chọn)",
-        "typed": "Gõ câu trả lời",
-        "previous": "Câu trả lời trước: {value}",
-        "eof": "Hết dữ liệu vào trước khi hoàn thành khảo sát (đang ở câu “{question}”).",
-        "summary": "Câu trả lời của bạn:",
-        "consent_again": "Hãy gõ 1 (Đồng ý) hoặc 2 (Không đồng ý).",
-    },
-    "en": {
-        "agree": "I agree",
-        "decline": "I decline",
-        "declined": "You declined to take part. Nothing was kept.",
-        "keys": "Type a number or the answer; “<” to go back",
-        "skip": "; “-” to skip",
-        "multi": "Type the numbers separated by commas (e.g. 1,3)",
-        "search": "Type part of the name to search ({count} options)",
-        "typed": "Type your answer",
-        "previous": "Previous answer: {value}",
-        "eof": "Input ended before the survey was complete (at question “{question}”).",
-        "summary": "Your answers:",
-        "consent_again": "Please type 1 (I agree) or 2 (I decline).",
-    },
-}
+t = Section("preview")
 
 
 def _lines(stream: TextIO, out: TextIO, echo: bool) -> Iterator[str]:
@@ -75,7 +47,7 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
     """Walk the survey; returns 0 when completed or declined, 1 when input ran out first."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    t = TEXTS.get(ctx.language, TEXTS["en"])
+    lang = ctx.language
     echo = not stdin.isatty()
 
     def say(text: str = "") -> None:
@@ -96,8 +68,8 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
         for event in events:
             if isinstance(event, ConsentRequested):
                 say(event.text)
-                say(f"  1. {t['agree']}")
-                say(f"  2. {t['decline']}")
+                say(f"  1. {t('agree', lang)}")
+                say(f"  2. {t('decline', lang)}")
             elif isinstance(event, QuestionAsked):
                 current = event
                 candidates = ()
@@ -109,17 +81,17 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
                     say(f"  {event.hint}" + (f" ({event.unit})" if event.unit else ""))
                 if event.has_previous:
                     shown = engine.display_answer(survey, event.question_id, event.previous, ctx)
-                    say("  " + t["previous"].format(value=shown))
+                    say("  " + t("previous", lang, value=shown))
                 if event.options and len(event.options) <= MAX_LISTED:
                     for i, option in enumerate(event.options, 1):
                         say(f"  {i}. {option.label}")
                 elif event.options:
-                    say("  " + t["search"].format(count=len(event.options)))
-                keys = t["multi"] if event.type == "multi_choice" else t["keys"]
+                    say("  " + t("search", lang, count=len(event.options)))
+                keys = t("multi", lang) if event.type == "multi_choice" else t("keys", lang)
                 if not event.options:
-                    keys = t["typed"] + "; “<”" if ctx.language == "en" else t["typed"] + "; “<” để quay lại"
+                    keys = t("typed_keys", lang)
                 if not event.required:
-                    keys += t["skip"]
+                    keys += t("skip", lang)
                 say(f"  [{keys}]")
             elif isinstance(event, AnswerRejected):
                 say(f"  ! {event.text}")
@@ -130,7 +102,7 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
             elif isinstance(event, InputIgnored):
                 say(f"  ! {event.text}")
             elif isinstance(event, ConsentDeclined):
-                say(t["declined"])
+                say(t("declined", lang))
             elif isinstance(event, SurveyCompleted):
                 say()
                 say(event.text)
@@ -145,7 +117,7 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
             agree = key in ("1", "y", "yes", "c", "co", "có", "đồng ý", "dong y", "agree")
             decline = key in ("2", "n", "no", "k", "khong", "không", "decline")
             if not (agree or decline):
-                say(f"  ! {t['consent_again']}")
+                say(f"  ! {t('consent_again', lang)}")
                 continue
             inp = engine.Consent(agree)
         elif text == "<":
@@ -163,9 +135,9 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
             return 0
         if step.completed:
             say()
-            say(t["summary"])
+            say(t("summary", lang))
             for qid, value in state.answers:
                 say(f"  {qid}: {engine.display_answer(survey, qid, value, ctx)}")
             return 0
-    say(t["eof"].format(question=current.question_id if current else "consent"))
+    say(t("eof", lang, question=current.question_id if current else "consent"))
     return 1

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from flows.i18n import Section
 from reports.stats import (
     MIN_PERCENT,
     MIN_RANK,
@@ -67,74 +68,8 @@ TOP_ISSUES = 3
 LABEL_CHARS = 80
 SECTION_BREAK = "\f"
 
-TEXTS: dict[str, dict[str, str]] = {
-    "title": {"vi": "Báo cáo khảo sát", "en": "Survey digest"},
-    "scope": {"vi": "Phạm vi", "en": "Scope"},
-    "all_wards": {"vi": "tất cả phường, xã", "en": "all wards and communes"},
-    "more_wards": {"vi": "và {n} đơn vị khác", "en": "and {n} more"},
-    "period": {"vi": "Kỳ báo cáo", "en": "Period"},
-    "on_demand_period": {"vi": "Từ đầu kỳ đến nay", "en": "This period so far"},
-    "responses": {"vi": "Số phiếu", "en": "Responses"},
-    "responses_period": {"vi": "Hoàn thành trong kỳ", "en": "Completed in the period"},
-    "responses_total": {"vi": "Lũy kế từ đầu đợt", "en": "Total since the campaign began"},
-    "completion": {"vi": "Tỷ lệ hoàn thành", "en": "Completion rate"},
-    "completion_of": {"vi": "{k}/{n} phiếu đã bắt đầu", "en": "{k} of {n} started"},
-    "indices": {"vi": "Chỉ số hài lòng", "en": "Satisfaction indices"},
-    "indices_hint": {
-        "vi": "tỷ lệ hài lòng và rất hài lòng; trong ngoặc: khoảng tin cậy 95%",
-        "en": "share satisfied or very satisfied; in brackets: 95% interval",
-    },
-    "cumulative": {"vi": "lũy kế", "en": "total"},
-    "this_period": {"vi": "trong kỳ", "en": "this period"},
-    "satisfied": {"vi": "hài lòng", "en": "satisfied"},
-    "dissatisfied_count": {"vi": "không hài lòng", "en": "dissatisfied"},
-    "no_factors": {"vi": "Bảng hỏi không có câu hỏi chỉ số.", "en": "The questionnaire has no index questions."},
-    "arrow_legend": {
-        "vi": "▲/▼: thay đổi rõ rệt so với kỳ trước (hai khoảng tin cậy không chồng nhau).",
-        "en": "▲/▼: a clear change from the previous period (the two intervals do not overlap).",
-    },
-    "previous": {"vi": "kỳ trước", "en": "previous"},
-    "dissatisfied": {"vi": "Tỷ lệ không hài lòng (mức 1–2)", "en": "Dissatisfied (levels 1–2)"},
-    "alert": {"vi": "vượt ngưỡng cảnh báo {threshold}", "en": "at or above the {threshold} alert threshold"},
-    "lowest": {"vi": "Phường, xã có chỉ số hài lòng chung thấp nhất", "en": "Lowest overall satisfaction"},
-    "lowest_hint": {"vi": "lũy kế, chỉ xếp hạng khi có từ 30 phiếu", "en": "total, ranked only from 30 responses"},
-    "no_ranking": {
-        "vi": "Chưa có phường, xã nào đủ 30 phiếu để xếp hạng.",
-        "en": "No ward has the 30 responses needed to be ranked yet.",
-    },
-    "issues_hint": {"vi": "lũy kế, tỷ lệ người trả lời chọn", "en": "total, share of respondents choosing it"},
-    "no_issues": {"vi": "Chưa có câu trả lời.", "en": "No answers yet."},
-    "few_issues": {
-        "vi": "Chưa hiển thị khi dưới 10 phiếu hoàn thành.",
-        "en": "Not shown below 10 completed responses.",
-    },
-    "comments": {"vi": "Góp ý mới trong kỳ", "en": "New comments this period"},
-    "opt_in_note": {
-        "vi": "Người trả lời tự nguyện tham gia, không được chọn mẫu ngẫu nhiên: các con số phản ánh ý kiến của "
-        "những người đã trả lời, và khoảng trong ngoặc không phải là sai số chọn mẫu. Dưới 10 phiếu: chỉ "
-        "hiện “<10”; 10–29 phiếu: chỉ hiện số đếm; 30–59 phiếu: “⚠ ít phản hồi”.",
-        "en": "Respondents chose to take part; they are not a random sample: the figures describe those who "
-        "answered, and the ranges in brackets are not margins of sampling error. Under 10 responses: shown as "
-        "“<10”; 10–29: counts only; 30–59: marked “⚠ few responses”.",
-    },
-    "chart_title": {"vi": "Chỉ số hài lòng theo yếu tố (lũy kế)", "en": "Satisfaction by factor (total)"},
-    "chart_axis": {"vi": "% hài lòng (khoảng tin cậy 95%)", "en": "% satisfied (95% interval)"},
-    "chart_caption": {
-        "vi": "📈 {title}: chỉ số hài lòng theo yếu tố, lũy kế đến {end}. Vạch ngang: khoảng tin cậy 95%.",
-        "en": "📈 {title}: satisfaction by factor, total to {end}. Horizontal lines: 95% intervals.",
-    },
-    "chart_left_out": {
-        "vi": " Không vẽ {n} yếu tố có dưới 30 câu trả lời.",
-        "en": " {n} factor(s) with fewer than 30 answers are not drawn.",
-    },
-    "continued": {"vi": "(tiếp theo)", "en": "(continued)"},
-}
-
-
-def t(key: str, lang: str, **params: Any) -> str:
-    entry = TEXTS[key]
-    text = entry.get(lang) or entry["vi"]
-    return text.format(**params) if params else text
+t = Section("digest")
+"""The digest's texts: its section of the one catalog (`flows/data/texts.yaml`)."""
 
 
 # --- input -------------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal, Protocol, TypeVar
 
+from flows.i18n import LANGUAGES, Section
+
 __all__ = [
     "MIN_PERCENT",
     "MIN_RANK",
@@ -274,10 +276,7 @@ def top_choices(counts: Mapping[str, int], total_respondents: int, k: int = 3) -
     return chosen[:k]
 
 
-_FEW_RESPONSES: Final[Mapping[str, str]] = {
-    "vi": "⚠ ít phản hồi (n={n})",
-    "en": "⚠ few responses (n={n})",
-}
+_TEXTS = Section("digest")
 
 
 def format_percent(x: float) -> str:
@@ -293,8 +292,8 @@ def format_share(share: Share, lang: Lang) -> str:
     * COUNTS_ONLY: ``"24/25"`` (k of n; the caller says what is counted)
     * HIDDEN:      ``"<10"``
     """
-    if lang not in _FEW_RESPONSES:
-        raise ValueError(f"unsupported language {lang!r}; expected one of {sorted(_FEW_RESPONSES)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}; expected one of {sorted(LANGUAGES)}")
     kind = share.kind
     if kind is CellKind.HIDDEN:
         return format_count(share.n)
@@ -306,7 +305,7 @@ def format_share(share: Share, lang: Lang) -> str:
     high = _round_percent(share.interval.high)
     text = f"{percent}% ({low}–{high}%)"
     if kind is CellKind.UNSTABLE:
-        text += " " + _FEW_RESPONSES[lang].format(n=share.n)
+        text += " " + _TEXTS("few_responses", lang, n=share.n)
     return text
 
 

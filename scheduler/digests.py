@@ -87,7 +87,7 @@ def plan_for(survey: Survey, language: str) -> Plan:
         question = survey.question(reporting.issues)
         if isinstance(question, MultiChoiceQuestion | SingleChoiceQuestion):
             issues = question.id
-            issues_label = {"vi": "Vấn đề cần ưu tiên cải thiện", "en": "Issues to improve first"}.get(language)
+            issues_label = content.t("issues_label", language)
             labels = {c.value: survey.text(c.label, language) for c in survey.choices(question)}
     comments = tuple(q for q in reporting.comments if q in survey.index)
     return Plan(overall, tuple(factors), issues, issues_label, labels, comments)

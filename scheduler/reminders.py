@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.telegram.callbacks import CampaignCb, ResumeCb
 from flows import engine
+from flows.i18n import Section
 from flows.schema import Survey
 from scheduler.outbox import Button, Outgoing, quiet_hours_end
 from storage.db import Database
@@ -36,37 +37,8 @@ from storage.repo.outbox import NewMessage, OutboxRecord
 
 log = logging.getLogger(__name__)
 
-TEXTS: dict[str, dict[str, str]] = {
-    "reminder": {
-        "vi": "👋 Chào bạn! Bạn đang trả lời dở khảo sát <b>{title}</b>: đã xong {done}/{total} câu. "
-        "Chỉ còn vài phút nữa thôi. Bấm “Tiếp tục” để làm tiếp từ câu {next}. "
-        "Khảo sát mở đến {end}. Cảm ơn bạn!",
-        "en": "👋 Hello! You are part-way through the survey <b>{title}</b>: {done} of {total} questions "
-        "answered. It only takes a few more minutes. Press “Continue” to pick up at question {next}. "
-        "The survey is open until {end}. Thank you!",
-    },
-    "reminder_not_started": {
-        "vi": "👋 Chào bạn! Bạn đã đồng ý tham gia khảo sát <b>{title}</b> nhưng chưa trả lời câu nào. "
-        "Chỉ mất khoảng 5 phút. Bấm “Tiếp tục” để bắt đầu. Khảo sát mở đến {end}. Cảm ơn bạn!",
-        "en": "👋 Hello! You agreed to take part in the survey <b>{title}</b> but have not answered yet. "
-        "It takes about 5 minutes. Press “Continue” to begin. The survey is open until {end}. Thank you!",
-    },
-    "continue": {"vi": "▶ Tiếp tục", "en": "▶ Continue"},
-    "invitation": {
-        "vi": "📣 Chào bạn! Bạn đã đồng ý nhận lời mời tham gia các khảo sát mới. Đợt khảo sát <b>{title}</b> "
-        "vừa mở và kéo dài đến {end}. Chỉ mất khoảng 5 phút, câu trả lời được tổng hợp ẩn danh. "
-        "Bấm “Tham gia” để bắt đầu.",
-        "en": "📣 Hello! You agreed to be invited to new surveys. The survey <b>{title}</b> has just opened and "
-        "runs until {end}. It takes about 5 minutes, and answers are reported anonymously. "
-        "Press “Take part” to begin.",
-    },
-    "join": {"vi": "▶ Tham gia", "en": "▶ Take part"},
-}
-
-
-def text(key: str, language: str, **params: object) -> str:
-    entry = TEXTS[key]
-    return (entry.get(language) or entry["vi"]).format(**params)
+text = Section("reminder")
+"""The reminders' and invitations' texts: their section of the one catalog."""
 
 
 def _language(language: str) -> str:

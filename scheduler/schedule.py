@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from flows.i18n import Section
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_NAMES = {
-    "vi": ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-_FULL_DAYS = {full.lower(): short for full, short in zip(_DAY_NAMES["en"], DAYS, strict=True)}
+t = Section("schedule")
+_FULL_DAYS = {t(f"day_{short}", "en").lower(): short for short in DAYS}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MIN_INTERVAL = timedelta(hours=1)
 _LOOKBACK_LIMIT = timedelta(days=800)
@@ -79,11 +78,10 @@ class Schedule:
     def describe(self, lang: str) -> str:
         at = f"{self.hour:02d}:{self.minute:02d}"
         if self.kind == "daily":
-            return f"hằng ngày lúc {at}" if lang == "vi" else f"daily at {at}"
+            return t("daily", lang, at=at)
         if self.kind == "weekly":
-            day = _DAY_NAMES["vi" if lang == "vi" else "en"][self.day]
-            return f"{day} hằng tuần lúc {at}" if lang == "vi" else f"every {day} at {at}"
-        return f"theo lịch cron “{self.text}”" if lang == "vi" else f"on the cron schedule “{self.text}”"
+            return t("weekly", lang, day=t(f"day_{DAYS[self.day]}", lang), at=at)
+        return t("cron", lang, text=self.text)
 
 
 _DOW_TOKEN = re.compile(r"^(\*|(\d)(?:-(\d))?)(?:/(\d+))?$")

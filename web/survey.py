@@ -322,7 +322,7 @@ class SurveySite:
         blocks = [
             {
                 "lang": language,
-                "title": survey_texts.t(f"{kind}_title", language) if f"{kind}_title" in survey_texts.TEXTS else "",
+                "title": survey_texts.t(f"{kind}_title", language) if f"{kind}_title" in survey_texts.t else "",
                 "text": survey_texts.t(kind, language, title=notice.title, when=notice.when),
                 "link_text": survey_texts.t("open_survey", language),
             }

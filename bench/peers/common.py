@@ -9,7 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flows.i18n import LIKERT_LABELS
+from flows.i18n import likert_labels
 from flows.loader import bundled_survey_path, load_survey
 from flows.schema import MultiChoiceQuestion, Survey
 
@@ -56,7 +56,7 @@ def questions() -> list[PeerQuestion]:
         if q.type in ("single_choice", "multi_choice"):
             options = [(c.value, survey.text(c.label, "vi")) for c in survey.choices(q)]  # type: ignore[arg-type]
         elif q.type == "likert5":
-            labels = LIKERT_LABELS[q.scale]["vi"]  # type: ignore[union-attr]
+            labels = likert_labels(q.scale, "vi")  # type: ignore[union-attr]
             options = [(str(i + 1), text) for i, text in enumerate(labels)]
             if q.dont_know:  # type: ignore[union-attr]
                 options.append(("dk", "Không rõ"))

@@ -18,39 +18,13 @@ from aiogram.types import Message
 
 from bot.context import AppContext
 from bot.telegram.filters import Magic
+from bot.telegram.texts import group_texts
+from flows.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 
-TEXTS: dict[str, str] = {
-    "not_group": "Lệnh này dùng trong nhóm của cán bộ: thêm bot vào nhóm, rồi gửi /subscribe MÃ trong nhóm.\n"
-    "Use this command in the officials' group: add the bot to the group, then send /subscribe CODE there.",
-    "admins_only": "Chỉ quản trị viên của nhóm mới dùng được lệnh này.\n"
-    "Only the group's administrators can use this command.",
-    "usage": "Gửi /subscribe kèm mã do cán bộ vận hành cung cấp, ví dụ: /subscribe K7QP-M2XD\n"
-    "Send /subscribe with the code the operators gave you, e.g. /subscribe K7QP-M2XD",
-    "unknown": "Mã không đúng. Hãy kiểm tra lại mã (8 ký tự, ví dụ K7QP-M2XD) hoặc xin mã mới.\n"
-    "This code is not valid. Check it (8 characters, e.g. K7QP-M2XD) or ask for a new one.",
-    "used": "Mã này đã được dùng. Mỗi mã chỉ dùng được một lần; hãy xin mã mới.\n"
-    "This code has already been used. Each code works only once; ask for a new one.",
-    "expired": "Mã này đã hết hạn ngày {date}. Hãy xin mã mới.\nThis code expired on {date}. Ask for a new one.",
-    "subscribed": "✅ Nhóm đã đăng ký nhận báo cáo khảo sát.\nPhạm vi: {scope_vi}\nLịch gửi: {schedule_vi}\n"
-    "Gửi /digest để xem báo cáo ngay, /unsubscribe để ngừng nhận.\n\n"
-    "✅ This group now receives survey digests.\nScope: {scope_en}\nSchedule: {schedule_en}\n"
-    "Send /digest for a digest now, /unsubscribe to stop.",
-    "unsubscribed": "Đã ngừng gửi báo cáo cho nhóm này. Muốn nhận lại, hãy xin mã mới.\n"
-    "Digests to this group have stopped. To receive them again, ask for a new code.",
-    "not_subscribed": "Nhóm này chưa đăng ký nhận báo cáo. Gửi /subscribe MÃ để đăng ký.\n"
-    "This group is not subscribed to digests. Send /subscribe CODE to subscribe.",
-    "digest_queued": "⏳ Đang gửi báo cáo…\n⏳ Sending the digest…",
-    "no_campaign": "Hiện không có đợt khảo sát nào trong phạm vi của nhóm.\n"
-    "There is no survey campaign in this group's scope right now.",
-    "too_soon": "Báo cáo vừa được gửi cách đây ít phút; vui lòng thử lại sau.\n"
-    "A digest was sent a few minutes ago; please try again later.",
-    "failed": "Không tạo được báo cáo lúc này; vui lòng thử lại sau.\n"
-    "The digest could not be prepared right now; please try again later.",
-}
 
 ANONYMOUS_ADMIN_BOT = 1087968824  # "GroupAnonymousBot", the sender of anonymous administrators' messages
 
@@ -67,7 +41,7 @@ async def is_admin(bot: Bot, message: Message) -> bool:
 
 
 async def _reply(message: Message, key: str, **params: Any) -> None:
-    await message.answer(TEXTS[key].format(**params), parse_mode=None)
+    await message.answer(group_texts.both(key, **params), parse_mode=None)
 
 
 async def _scope_text(app: AppContext, scope: tuple[int, ...] | None, lang: str) -> str:
@@ -111,14 +85,16 @@ async def subscribe(message: Message, command: CommandObject, app: AppContext, b
         return
     schedule = parse_schedule(chat.schedule)
     log.info("group %s (%s) subscribed to digests: scope %s", chat.chat_id, chat.title, chat.scope or "all")
-    await _reply(
-        message,
-        "subscribed",
-        scope_vi=await _scope_text(app, chat.scope, "vi"),
-        scope_en=await _scope_text(app, chat.scope, "en"),
-        schedule_vi=f"{schedule.describe('vi')} ({app.settings.tz})",
-        schedule_en=f"{schedule.describe('en')} ({app.settings.tz})",
-    )
+    texts = [
+        group_texts(
+            "subscribed",
+            language,
+            scope=await _scope_text(app, chat.scope, language),
+            schedule=f"{schedule.describe(language)} ({app.settings.tz})",
+        )
+        for language in LANGUAGES
+    ]
+    await message.answer("\n\n".join(texts), parse_mode=None)
 
 
 async def unsubscribe(message: Message, app: AppContext, bot: Bot) -> None:
@@ -199,4 +175,4 @@ async def _migrated(message: Message, app: AppContext) -> None:
     log.info("group %s became supergroup %s: digests follow", message.chat.id, new_id)
 
 
-__all__ = ["TEXTS", "is_admin", "setup"]
+__all__ = ["is_admin", "setup"]

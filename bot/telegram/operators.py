@@ -35,6 +35,7 @@ from aiogram.types import (
 
 from bot.telegram.callbacks import ConfirmCb
 from bot.telegram.filters import Magic
+from bot.telegram.texts import operator_texts
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -42,25 +43,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_ALLOWED = "Bạn không có quyền dùng lệnh này. / You are not allowed to use this command."
+NOT_ALLOWED = operator_texts.both("not_allowed", " / ")
 MESSAGE_LIMIT = 4000  # Telegram's limit is 4096 characters; leave room for HTML entities
 
-OPERATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "vi": [
-        ("campaigns", "Danh sách đợt khảo sát"),
-        ("stats", "Thống kê một đợt: /stats MÃ"),
-        ("launch", "Bắt đầu một đợt: /launch MÃ"),
-        ("close", "Kết thúc một đợt: /close MÃ"),
-        ("links", "Liên kết theo phường, xã: /links MÃ"),
-    ],
-    "en": [
-        ("campaigns", "List campaigns"),
-        ("stats", "Campaign statistics: /stats CODE"),
-        ("launch", "Launch a campaign: /launch CODE"),
-        ("close", "Close a campaign: /close CODE"),
-        ("links", "Links per ward: /links CODE"),
-    ],
-}
+OPERATOR_COMMANDS = ("campaigns", "stats", "launch", "close", "links")
 ACTIONS = {
     "campaigns": "campaign.list",
     "stats": "stats",
@@ -68,13 +54,11 @@ ACTIONS = {
     "close": "campaign.close",
     "links": "campaign.links",
 }
-STATUS = {"draft": "nháp / draft", "active": "đang chạy / active", "closed": "đã kết thúc / closed"}
-NOTE = (
-    "<i>Tỷ lệ hài lòng: câu trả lời 4–5 trên số câu trả lời hợp lệ (không tính “Không rõ”), khoảng tin cậy Wilson "
-    "95%. Người trả lời tự nguyện tham gia. &lt;10: dưới 10 câu trả lời; k/n: 10–29; ⚠: 30–59.\n"
-    "Satisfaction: answers 4–5 among valid answers (“don't know” excluded), 95% Wilson interval. "
-    "Respondents opted in. &lt;10: under 10 answers; k/n: 10–29; ⚠: 30–59.</i>"
-)
+
+
+def status_text(status: str) -> str:
+    """A campaign's status, in Vietnamese and English ("đang chạy / active")."""
+    return operator_texts.both(f"status_{status}", " / ") if f"status_{status}" in operator_texts else status
 
 
 def setup() -> Router:
@@ -216,7 +200,7 @@ async def campaigns_command(message: Message, app: AppContext) -> None:
         t = totals[c.id]
         lines += [
             "",
-            f"<code>{html.escape(c.code)}</code> · {STATUS.get(c.status, c.status)}",
+            f"<code>{html.escape(c.code)}</code> · {status_text(c.status)}",
             html.escape(c.title),
             f"{_when(c, c.starts_at, '%d/%m/%Y')} – {_when(c, c.ends_at, '%d/%m/%Y')}"
             f" · {len(c.ward_codes)} phường, xã / wards"
@@ -244,7 +228,7 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
     await _record(app, message.from_user.id if message.from_user else 0, "stats", {"code": c.code}, "ok")
     rate = f"{pure.format_percent(totals.completion_rate)}" if totals.completion_rate is not None else "-"
     lines = [
-        f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>) · {STATUS.get(c.status, c.status)}",
+        f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>) · {status_text(c.status)}",
         f"Phản hồi / Responses: {totals.started} · hoàn thành / completed: {totals.completed} · "
         f"tỷ lệ hoàn thành / completion rate: {rate}",
     ]
@@ -254,7 +238,7 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
         for p in progress:
             share = pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied
             lines.append(f"• {html.escape(p.name)}: {p.completed} · {_share(share)}")
-        lines += ["", NOTE]
+        lines += ["", f"<i>{html.escape(operator_texts.both('note'))}</i>"]
     await _send(message, lines)
 
 
@@ -414,7 +398,10 @@ async def set_operator_commands(
     for user_id in dict.fromkeys(operator_ids):
         try:
             for language in ("vi", "en"):
-                own = [BotCommand(command=name, description=text) for name, text in OPERATOR_COMMANDS[language]]
+                own = [
+                    BotCommand(command=name, description=operator_texts(f"command_{name}", language))
+                    for name in OPERATOR_COMMANDS
+                ]
                 names = {b.command for b in own}
                 base = [
                     b

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flows.i18n import LIKERT_LABELS, message
+from flows.i18n import likert_labels, message
 from flows.questions.base import (
     Context,
     JSONValue,
@@ -18,7 +18,7 @@ class Likert5(QuestionKind[Likert5Question]):
     """A five-level scale stored as 1-5, plus an optional "don't know" stored as "dk"."""
 
     def options(self, q: Likert5Question, survey: Survey, ctx: Context) -> list[Option]:
-        labels = LIKERT_LABELS[q.scale].get(ctx.language) or LIKERT_LABELS[q.scale]["vi"]
+        labels = likert_labels(q.scale, ctx.language)
         options = [Option(i + 1, label) for i, label in enumerate(labels)]
         if q.dont_know:
             options.append(Option(DONT_KNOW, message("dont_know", ctx.language)))

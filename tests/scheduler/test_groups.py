@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 
 from bot.context import AppContext
 from bot.telegram import groups
+from bot.telegram.texts import group_texts
 from storage.db import Database
 from storage.repo import chats
 from storage.repo.sql import official_chat, subscription_code
@@ -75,11 +76,11 @@ async def test_subscribe_needs_an_admin_and_a_good_code(
 
     fake.push_message(ADMIN, f"/subscribe {code}")  # a private chat
     await group.deliver()
-    assert fake.last_message(ADMIN).plain_text == groups.TEXTS["not_group"]
+    assert fake.last_message(ADMIN).plain_text == group_texts.both("not_group")
 
-    assert await group.say(MEMBER, f"/subscribe {code}") == groups.TEXTS["admins_only"]
-    assert await group.say(ADMIN, "/subscribe") == groups.TEXTS["usage"]
-    assert await group.say(ADMIN, "/subscribe ABCD-EFGH") == groups.TEXTS["unknown"]
+    assert await group.say(MEMBER, f"/subscribe {code}") == group_texts.both("admins_only")
+    assert await group.say(ADMIN, "/subscribe") == group_texts.both("usage")
+    assert await group.say(ADMIN, "/subscribe ABCD-EFGH") == group_texts.both("unknown")
     async with db.read() as conn:
         assert (await conn.execute(sa.select(subscription_code.c.used_at))).scalar_one() is None  # not spent
 
@@ -93,14 +94,14 @@ async def test_subscribe_needs_an_admin_and_a_good_code(
 
     other = Group(fake, bot, dispatcher, app, chat_id=-100300)
     other.offset = group.offset
-    assert await other.say(ADMIN, f"/subscribe {code}") == groups.TEXTS["used"]
+    assert await other.say(ADMIN, f"/subscribe {code}") == group_texts.both("used")
     group.offset = other.offset
 
     expired = await new_code(db, clock, valid_for=timedelta(minutes=5))
     clock.advance(minutes=5)
     reply = await group.say(ADMIN, f"/subscribe {expired}")
     expires = (clock() + timedelta(hours=7)).strftime("%d/%m/%Y")
-    assert reply == groups.TEXTS["expired"].format(date=expires)
+    assert reply == group_texts.both("expired", date=expires)
 
 
 async def test_anonymous_admin_counts_as_admin(
@@ -117,18 +118,18 @@ async def test_digest_on_demand_and_unsubscribe(
     app: AppContext, db: Database, clock: Clock, fake: FakeBotAPI, bot: Bot, dispatcher: Dispatcher
 ) -> None:
     group = Group(fake, bot, dispatcher, app)
-    assert await group.say(ADMIN, "/digest") == groups.TEXTS["not_subscribed"]
+    assert await group.say(ADMIN, "/digest") == group_texts.both("not_subscribed")
     await group.say(ADMIN, f"/subscribe {await new_code(db, clock, scope=[70])}")
-    assert await group.say(ADMIN, "/digest") == groups.TEXTS["no_campaign"]
+    assert await group.say(ADMIN, "/digest") == group_texts.both("no_campaign")
 
     c: Any = await create_live_campaign(db, clock())
     answered = clock() - timedelta(minutes=1)
     await add_completed(db, c.id, ward=70, completed_at=answered, count=12, answers={"overall_satisfaction": 5})
-    assert await group.say(MEMBER, "/digest") == groups.TEXTS["admins_only"]
-    assert await group.say(ADMIN, "/digest") == groups.TEXTS["digest_queued"]
+    assert await group.say(MEMBER, "/digest") == group_texts.both("admins_only")
+    assert await group.say(ADMIN, "/digest") == group_texts.both("digest_queued")
     rows = await outbox_rows(db, "digest")
     assert rows and all(r.dedupe_key.startswith(f"digest-now:{GROUP}:") for r in rows)
-    assert await group.say(ADMIN, "/digest") == groups.TEXTS["too_soon"]
+    assert await group.say(ADMIN, "/digest") == group_texts.both("too_soon")
 
     await make_sender(app, bot).drain()
     digest = fake.messages(GROUP)[-1]
@@ -136,10 +137,10 @@ async def test_digest_on_demand_and_unsubscribe(
     assert "Từ đầu kỳ đến nay: 26/11/2026 08:00 – 26/11/2026 10:00" in (digest.plain_text or "")
     assert "Hài lòng chung: 12/12 hài lòng" in (digest.plain_text or "")  # 10-29 answers: counts only
 
-    assert await group.say(ADMIN, "/unsubscribe") == groups.TEXTS["unsubscribed"]
+    assert await group.say(ADMIN, "/unsubscribe") == group_texts.both("unsubscribed")
     async with db.read() as conn:
         assert (await conn.execute(sa.select(official_chat.c.active))).scalar_one() is False
-    assert await group.say(ADMIN, "/unsubscribe") == groups.TEXTS["not_subscribed"]
-    assert await group.say(MEMBER, "/unsubscribe") == groups.TEXTS["admins_only"]
+    assert await group.say(ADMIN, "/unsubscribe") == group_texts.both("not_subscribed")
+    assert await group.say(MEMBER, "/unsubscribe") == group_texts.both("admins_only")
     clock.advance(minutes=10)
-    assert await group.say(ADMIN, "/digest") == groups.TEXTS["not_subscribed"]
+    assert await group.say(ADMIN, "/digest") == group_texts.both("not_subscribed")
