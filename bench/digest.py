@@ -2,7 +2,7 @@
 
 Builds a campaign over the 126 wards with N completed responses of the bundled survey (about 14 answers each,
 completed over the last 20 days; rows written in bulk with the database drivers), then times
-`scheduler.digests.gather` (every grouped query a digest needs: period, previous period and total
+`reports.digests.gather` (every grouped query a digest needs: period, previous period and total
 histograms, ward ranking, issues, comments, counts) for a digest over all wards, over ten wards and over one
 ward, and then the rendering (text and PNG chart). Targets: under 2 s on PostgreSQL, under 5 s on SQLite.
 
@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 from bench.pg import scratch_database
 from flows.loader import bundled_survey_path, load_survey
+from reports import digests
 from reports.digest import Window
-from scheduler import digests
 from storage import migrate
 from storage.db import Database
 from storage.fastpath import numeric

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.pg import scratch_database
-from scheduler.outbox import OutboxSender, Outgoing, RetryPolicy, TelegramTransport
+from bot.telegram.sender import TelegramTransport
+from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
 from storage import migrate
 from storage.db import Database
+from storage.outbox import Outgoing
 from storage.repo import outbox
 from storage.repo.outbox import NewMessage
 from tests.fakebot import FakeBotAPI

@@ -15,14 +15,45 @@ from aiohttp import web
 
 from bot.context import AppContext, utc_now
 from bot.settings import Settings
+from scheduler.app import SchedulerConfig, SchedulerService
+from scheduler.outbox import RetryPolicy
+from scheduler.pacing import Limits
 from storage import migrate
 from storage.conversation import ConversationService
 from storage.db import Database
+from web.context import WebContext
 
 log = logging.getLogger(__name__)
 
 
 CONTEXT_KEY: web.AppKey[AppContext] = web.AppKey("khaosat", AppContext)
+WEB_CONTEXT_KEY: web.AppKey[WebContext] = web.AppKey("khaosat-web", WebContext)
+
+
+def scheduler_config(cfg: Settings) -> SchedulerConfig:
+    """The scheduler's part of the settings."""
+    return SchedulerConfig(
+        tz=cfg.tz,
+        lock_file=cfg.scheduler_lock_file,
+        standby_seconds=cfg.scheduler_standby_seconds,
+        digest_alert_threshold=cfg.digest_alert_threshold / 100,
+        limits={"telegram": Limits(cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min)},
+        retry=RetryPolicy(cfg.send_max_attempts, cfg.send_retry_base_seconds, cfg.send_retry_max_seconds),
+    )
+
+
+def web_context(cfg: Settings, db: Database, service: ConversationService, clock: Callable[[], datetime]) -> WebContext:
+    """The web parts' view of the application."""
+    return WebContext(
+        db=db,
+        service=service,
+        secret=cfg.secret(),
+        clock=clock,
+        public_url=cfg.public_url,
+        local_url=f"http://{cfg.web_host}:{cfg.web_port}",
+        tz=cfg.tz,
+        subscription_code_days=cfg.subscription_code_days,
+    )
 
 
 class StartupError(RuntimeError):
@@ -46,6 +77,8 @@ class Application:
         self.db = Database(settings.database_url, background_checkpoints=True)
         self.service = ConversationService(self.db, settings.secret(), clock or utc_now)
         self.ctx = AppContext(settings, self.db, self.service, clock or utc_now)
+        self.web_ctx = web_context(settings, self.db, self.service, clock or utc_now)
+        self.scheduler: SchedulerService | None = None
         self.bot: Any = None
         self.dispatcher: Any = None
         self.processor: Any = None
@@ -92,7 +125,8 @@ class Application:
 
         self.web_app = web.Application()
         self.web_app[CONTEXT_KEY] = self.ctx
-        setup_web(self.web_app, self.ctx)
+        self.web_app[WEB_CONTEXT_KEY] = self.web_ctx
+        setup_web(self.web_app, self.web_ctx)
         if token:
             await self._start_telegram(token, set_commands=not worker)
         else:
@@ -111,6 +145,7 @@ class Application:
             await site.start()
         except OSError as e:
             raise StartupError(f"cannot listen on {cfg.web_host}:{cfg.web_port}: {e.strerror}") from None
+        self.web_ctx.local_url = f"http://{cfg.web_host}:{self.web_port}"
         log.info("web server on http://%s:%s (%s)", cfg.web_host, self.web_port, self.role)
         if worker:
             return
@@ -125,9 +160,13 @@ class Application:
         if not token:
             return
         if cfg.scheduler_enabled:
-            from scheduler.app import SchedulerService
+            from bot.telegram.sender import TelegramTransport
 
-            scheduler = SchedulerService(self.ctx, self.bot)
+            transports = {"telegram": TelegramTransport.without_retries(self.bot)}
+            scheduler = SchedulerService(self.db, self.ctx.clock, scheduler_config(cfg), transports)
+            self.scheduler = scheduler
+            self.ctx.wake_outbox = scheduler.wake
+            self.web_ctx.senders = lambda: {name: sender.stats for name, sender in scheduler.senders.items()}
             await scheduler.start()
             self._on_stop.append(scheduler.stop)
             log.info("scheduler started (reminders, digests, the outbox sender)")
@@ -161,7 +200,6 @@ class Application:
             await self.bot.session.close()
             raise StartupError(f"cannot reach Telegram at {self.settings.telegram_api_base}: {e}") from None
         self.ctx.bot_username = me.username
-        self.ctx.extras["bot"] = self.bot
         self.dispatcher = build_dispatcher(self.ctx)
         lane = None
         if self.settings.telegram_fast_lane and self.settings.telegram_mode == "webhook":
@@ -169,7 +207,7 @@ class Application:
 
             lane = FastLane(self.ctx, self.bot)
         self.processor = UpdateProcessor(self.dispatcher, self.bot, lane)
-        self.ctx.extras["update_processor"] = self.processor  # for /metrics
+        self.web_ctx.channels.append(self.processor)  # for /metrics
         if not set_commands:
             return
         await set_citizen_commands(self.bot)
@@ -215,7 +253,7 @@ class Application:
         if self.role == "primary" and self.settings.web_workers > 1:
             from bot.workers import Workers
 
-            workers = Workers(self.settings.web_workers - 1)
+            workers = Workers(self.settings.web_workers - 1, worker_main)
             workers.start()
             self._tasks.append(asyncio.create_task(workers.supervise(self._stop)))
         try:
@@ -225,3 +263,32 @@ class Application:
             if workers is not None:
                 await workers.stop()
             await self.stop()
+
+
+def worker_main(index: int) -> None:
+    """A worker process: the application in "worker" role, settings from the same environment."""
+    import logging as logging_
+
+    from bot.settings import load_settings
+
+    cfg = load_settings()
+    logging_.basicConfig(
+        level=cfg.log_level.upper(), format=f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s"
+    )
+    logging_.getLogger("aiogram.event").setLevel(logging_.WARNING)
+
+    async def main() -> None:
+        app = Application(cfg, role="worker")
+        try:
+            await app.run()
+        except StartupError as e:
+            log.error("worker %s could not start: %s", index, e)
+            await app.stop()
+
+    from bot.eventloop import EventLoopUnavailable
+    from bot.eventloop import run as run_loop
+
+    try:
+        run_loop(main(), cfg.event_loop)
+    except EventLoopUnavailable as e:
+        log.error("worker %s could not start: %s", index, e)

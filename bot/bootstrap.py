@@ -83,7 +83,7 @@ async def first_run(ctx: AppContext) -> FirstRun | None:
 
 def announce(ctx: AppContext, done: FirstRun, port: int | None) -> None:
     """Log the links and the one-time password (WARNING: shown with the default LOG_LEVEL)."""
-    from bot.links import deep_link, web_link
+    from reports.links import deep_link, web_link
 
     cfg = ctx.settings
     host = cfg.web_host if cfg.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"

@@ -14,50 +14,23 @@ import asyncio
 import logging
 import multiprocessing
 import signal
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 
 
-def worker_main(index: int) -> None:
-    """A worker process: the application in "worker" role, settings from the same environment."""
-    import logging as logging_
-
-    from bot.app import Application, StartupError
-    from bot.settings import load_settings
-
-    cfg = load_settings()
-    logging_.basicConfig(
-        level=cfg.log_level.upper(), format=f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s"
-    )
-    logging_.getLogger("aiogram.event").setLevel(logging_.WARNING)
-
-    async def main() -> None:
-        app = Application(cfg, role="worker")
-        try:
-            await app.run()
-        except StartupError as e:
-            log.error("worker %s could not start: %s", index, e)
-            await app.stop()
-
-    from bot.eventloop import EventLoopUnavailable
-    from bot.eventloop import run as run_loop
-
-    try:
-        run_loop(main(), cfg.event_loop)
-    except EventLoopUnavailable as e:
-        log.error("worker %s could not start: %s", index, e)
-
-
 class Workers:
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, target: Callable[[int], None]) -> None:
         self.count = count
+        self.target = target
+        """What a worker process runs, given its index (`bot.app.worker_main`): a module-level function."""
         self.context = multiprocessing.get_context("spawn")
         self.processes: dict[int, BaseProcess] = {}
         self.stopping = False
 
     def _spawn(self, index: int) -> None:
-        process = self.context.Process(target=worker_main, args=(index,), name=f"khaosat-worker-{index}", daemon=True)
+        process = self.context.Process(target=self.target, args=(index,), name=f"khaosat-worker-{index}", daemon=True)
         process.start()
         self.processes[index] = process
         log.info("worker %s started (pid %s)", index, process.pid)

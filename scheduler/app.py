@@ -1,7 +1,7 @@
 """The scheduler service: leader election, the minute tick (APScheduler 3, `AsyncIOScheduler`) and the paced
 outbox sender, started and stopped together.
 
-    service = SchedulerService(app, bot)      # app: AppContext; bot: the application's aiogram Bot
+    service = SchedulerService(db, clock, config, {"telegram": TelegramTransport(...)})
     await service.start()                     # returns at once; leads now, or waits as a standby
     ...
     await service.stop()
@@ -17,7 +17,8 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 
 Per-person reminders are rows in the database, found by the tick's queries, never one APScheduler job per
 person (APScheduler's job stores cannot be shared between processes anyway). All job logic takes the time
-from `AppContext.clock`.
+from the application's clock. Each channel's messages go through its own paced sender (its own limits), with
+the channel's transport (`storage.outbox.Transport`, from the channel's package).
 """
 
 from __future__ import annotations
@@ -25,19 +26,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduler import digests, reminders
+from reports import digests
+from scheduler import reminders
 from scheduler.leader import Leader, leader_for
-from scheduler.outbox import OutboxSender, RetryPolicy, TelegramTransport, Transport
+from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
+from storage.db import Database
+from storage.outbox import Transport
 from storage.repo import outbox
 
-if TYPE_CHECKING:
-    from bot.context import AppContext
+Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +62,57 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
-def sender_for(app: AppContext, transport: Transport) -> OutboxSender:
-    cfg = app.settings
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """What the scheduler needs to know (the application fills it from its settings)."""
+
+    tz: str = "Asia/Ho_Chi_Minh"
+    lock_file: Path | None = None
+    standby_seconds: float = 10.0
+    digest_alert_threshold: float = 0.2
+    """The dissatisfied share (0-1) at which a digest raises an alert."""
+    limits: Mapping[str, Limits] = field(default_factory=dict)
+    """Sending limits per channel (a channel not named gets `Limits()`)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def sender_for(
+    db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig
+) -> OutboxSender:
+    """The paced sender of one channel's outbox."""
     return OutboxSender(
-        app.db,
+        db,
         transport,
-        clock=app.clock,
-        limits=Limits(cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min),
-        retry=RetryPolicy(cfg.send_max_attempts, cfg.send_retry_base_seconds, cfg.send_retry_max_seconds),
+        clock=clock,
+        limits=config.limits.get(channel) or Limits(),
+        retry=config.retry,
         guard=reminders.no_longer_wanted,
+        channel=channel,
     )
 
 
 class SchedulerService:
     def __init__(
         self,
-        app: AppContext,
-        bot: Any,
+        db: Database,
+        clock: Clock,
+        config: SchedulerConfig,
+        transports: Mapping[str, Transport],
         *,
-        transport: Transport | None = None,
         leader: Leader | None = None,
         health_interval: float = 5.0,
     ) -> None:
-        self.app = app
-        self.tz = ZoneInfo(app.settings.tz)
-        self._own_transport = transport is None
-        self.transport: Transport = transport or TelegramTransport.without_retries(bot)
-        self.sender = sender_for(app, self.transport)
-        self.leader = leader or leader_for(app.db, app.settings.scheduler_lock_file)
-        self.standby_interval = app.settings.scheduler_standby_seconds
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.tz = ZoneInfo(config.tz)
+        self.transports = dict(transports)
+        self.senders = {
+            channel: sender_for(db, clock, transport, channel, config) for channel, transport in self.transports.items()
+        }
+        """One paced sender per channel."""
+        self.leader = leader or leader_for(db, config.lock_file)
+        self.standby_interval = config.standby_seconds
         self.health_interval = health_interval
         self.is_leader = False
         self.became_leader = asyncio.Event()
@@ -93,8 +120,11 @@ class SchedulerService:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._tick_lock = asyncio.Lock()
-        app.extras["scheduler"] = self
-        app.extras["outbox"] = self.sender
+
+    def wake(self) -> None:
+        """Something was queued (a /digest): the senders look at the outbox now."""
+        for sender in self.senders.values():
+            sender.wake()
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -110,8 +140,9 @@ class SchedulerService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._own_transport and isinstance(self.transport, TelegramTransport):
-            await self.transport.close()
+        for transport in self.transports.values():
+            with contextlib.suppress(Exception):
+                await transport.close()
 
     async def wait_leading(self, timeout: float | None = None) -> bool:
         """Wait until this instance leads (True) or the timeout passes (False)."""
@@ -128,7 +159,8 @@ class SchedulerService:
         try:
             self.is_leader = True
             report = await self.tick()
-            await self.sender.drain()
+            for sender in self.senders.values():
+                await sender.drain()
             return report
         finally:
             self.is_leader = False
@@ -178,16 +210,22 @@ class SchedulerService:
         )
         self.is_leader = True
         self.became_leader.set()
-        sender = asyncio.create_task(self.sender.run(), name="khaosat-outbox")
+        running = {
+            channel: asyncio.create_task(sender.run(), name=f"khaosat-outbox-{channel}")
+            for channel, sender in self.senders.items()
+        }
         scheduler.start()
         first = asyncio.create_task(self._scheduled_tick())
         try:
             while not self._stopping.is_set():
                 await self._sleep(self.health_interval)
-                if sender.done():
-                    error = sender.exception()
-                    log.error("the outbox sender stopped (%s); restarting it", error)
-                    sender = asyncio.create_task(self.sender.run(), name="khaosat-outbox")
+                for channel, task in list(running.items()):
+                    if task.done():
+                        error = task.exception()
+                        log.error("the %s outbox sender stopped (%s); restarting it", channel, error)
+                        running[channel] = asyncio.create_task(
+                            self.senders[channel].run(), name=f"khaosat-outbox-{channel}"
+                        )
                 if not await self.leader.alive():
                     log.error("scheduler: lost the %s; stepping down", self.leader.description)
                     break
@@ -196,9 +234,11 @@ class SchedulerService:
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await first
-            await self.sender.stop()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+            for sender in self.senders.values():
+                await sender.stop()
+            for task in running.values():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -213,12 +253,11 @@ class SchedulerService:
     # --- the tick --------------------------------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
-        """One round of the periodic jobs, at `app.clock()`. Each step runs even if an earlier one failed."""
+        """One round of the periodic jobs, at `clock()`. Each step runs even if an earlier one failed."""
         async with self._tick_lock:
-            now = self.app.clock()
+            now = self.clock()
             report = TickReport(at=now)
-            cfg = self.app.settings
-            db = self.app.db
+            db = self.db
 
             async def step(name: str, job: Any) -> Any:
                 try:
@@ -230,17 +269,17 @@ class SchedulerService:
 
             report.closed = await step("closing ended campaigns", reminders.close_ended(db, now)) or []
             report.invitations = (
-                await step("invitations", reminders.queue_invitations(db, now, self.tz, self.app.bot_username)) or 0
+                await step("invitations", reminders.queue_invitations(db, now, self.tz)) or 0
             )
             report.reminders = await step("reminders", reminders.queue_reminders(db, now, self.tz)) or 0
-            threshold = cfg.digest_alert_threshold / 100
+            threshold = self.config.digest_alert_threshold
             report.digests = await step("digests", digests.queue_due_digests(db, now, self.tz, threshold)) or 0
-            report.expired = await step("expiring messages", _cancel_expired(self.app, now)) or 0
-            self.sender.wake()
+            report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0
+            self.wake()
             self.last_tick = report
             return report
 
 
-async def _cancel_expired(app: AppContext, now: datetime) -> int:
-    async with app.db.write() as conn:
+async def _cancel_expired(db: Database, now: datetime) -> int:
+    async with db.write() as conn:
         return await outbox.cancel_expired(conn, now)

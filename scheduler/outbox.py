@@ -1,6 +1,6 @@
-"""The paced sender: delivers the outbox to Telegram without exceeding its limits, and without losing anything.
+"""The paced sender: delivers one channel's outbox without exceeding its limits, and without losing anything.
 
-    sender = OutboxSender(db, TelegramTransport(bot), clock=app.clock, limits=Limits(30, 1, 20))
+    sender = OutboxSender(db, TelegramTransport(bot), clock=clock, limits=Limits(30, 1, 20), channel="telegram")
     await sender.run()          # until stop(); or `await sender.drain()` to send what is due and return
 
 What happens to a message (a row of `outbox_message`, see `storage.repo.outbox`):
@@ -23,220 +23,25 @@ uses the monotonic clock, since Telegram's limits are measured in real seconds.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scheduler.pacing import Limits, Pacer
 from storage.db import Database
+from storage.outbox import Outgoing, SendError, Transport
+from storage.repo import addresses, chats
 from storage.repo import outbox as repo
 from storage.repo.outbox import OutboxRecord, Outcome
 
 log = logging.getLogger(__name__)
-
-TELEGRAM_TEXT_LIMIT = 4096
-TELEGRAM_CAPTION_LIMIT = 1024
-
-
-# --- what is sent ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Button:
-    text: str
-    callback_data: str | None = None
-    url: str | None = None
-
-    def to_json(self) -> dict[str, str]:
-        data = {"text": self.text}
-        if self.callback_data is not None:
-            data["callback_data"] = self.callback_data
-        if self.url is not None:
-            data["url"] = self.url
-        return data
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One Telegram message: a text, or a PNG with an optional caption; HTML by default; inline buttons."""
-
-    text: str | None = None
-    parse_mode: str | None = "HTML"
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    photo: bytes | None = None
-    caption: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.text is None) == (self.photo is None):
-            raise ValueError("a message has either a text or a photo")
-        if self.text is not None and not self.text.strip():
-            raise ValueError("the message text is empty")
-
-    def to_payload(self, **extra: Any) -> dict[str, Any]:
-        """The JSON stored in `outbox_message.payload` (extra keys, e.g. quiet hours, are kept alongside)."""
-        payload: dict[str, Any] = {"parse_mode": self.parse_mode}
-        if self.text is not None:
-            payload["text"] = self.text
-        if self.photo is not None:
-            payload["photo_png_base64"] = base64.b64encode(self.photo).decode("ascii")
-        if self.caption is not None:
-            payload["caption"] = self.caption
-        if self.buttons:
-            payload["buttons"] = [[b.to_json() for b in row] for row in self.buttons]
-        payload.update(extra)
-        return payload
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
-        photo = payload.get("photo_png_base64")
-        return cls(
-            text=payload.get("text"),
-            parse_mode=payload.get("parse_mode"),
-            buttons=tuple(
-                tuple(Button(b["text"], b.get("callback_data"), b.get("url")) for b in row)
-                for row in payload.get("buttons") or ()
-            ),
-            photo=base64.b64decode(photo) if photo else None,
-            caption=payload.get("caption"),
-        )
-
-
-ErrorKind = Literal["rate_limited", "unreachable", "permanent", "transient", "migrated"]
-
-
-class SendError(Exception):
-    """A send that did not succeed, classified for the sender."""
-
-    def __init__(
-        self,
-        kind: ErrorKind,
-        description: str,
-        *,
-        retry_after: float | None = None,
-        migrate_to: int | None = None,
-        reached_server: bool = True,
-    ) -> None:
-        super().__init__(description)
-        self.kind = kind
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to = migrate_to
-        self.reached_server = reached_server
-
-
-class Transport(Protocol):
-    async def send(self, chat: str, message: Outgoing) -> int:
-        """Send one message; returns its message id or raises SendError."""
-        ...
-
-
-class TelegramTransport:
-    """`send(chat, message)` over an aiogram Bot, with Telegram's errors turned into `SendError`s.
-
-    The Bot must not retry by itself (no retry middleware): the sender decides about 429s and 5xx, and a
-    request that sleeps inside a middleware would hide a 429 from the pacer. `without_retries(bot)` makes such
-    a Bot from the application's one (same token and API server, its own HTTP session; `close()` closes it).
-    """
-
-    def __init__(self, bot: Any, request_timeout: int = 30, *, owns_session: bool = False) -> None:
-        self.bot = bot
-        self.request_timeout = request_timeout
-        self.owns_session = owns_session
-
-    @classmethod
-    def without_retries(cls, bot: Any, request_timeout: int = 30) -> TelegramTransport:
-        from aiogram import Bot
-        from aiogram.client.session.aiohttp import AiohttpSession
-
-        session_class = type(bot.session) if isinstance(bot.session, AiohttpSession) else AiohttpSession
-        raw = Bot(token=bot.token, session=session_class(api=bot.session.api))
-        return cls(raw, request_timeout, owns_session=True)
-
-    async def close(self) -> None:
-        if self.owns_session:
-            await self.bot.session.close()
-
-    async def send(self, chat: str, message: Outgoing) -> int:
-        from aiogram.exceptions import (
-            RestartingTelegram,
-            TelegramAPIError,
-            TelegramBadRequest,
-            TelegramEntityTooLarge,
-            TelegramForbiddenError,
-            TelegramMigrateToChat,
-            TelegramNetworkError,
-            TelegramRetryAfter,
-            TelegramServerError,
-        )
-        from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
-
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url) for b in row]
-                    for row in message.buttons
-                ]
-            )
-        chat_id = int(chat)
-        try:
-            if message.photo is not None:
-                sent = await self.bot.send_photo(
-                    chat_id,
-                    BufferedInputFile(message.photo, filename="chart.png"),
-                    caption=message.caption,
-                    parse_mode=message.parse_mode,
-                    reply_markup=markup,
-                    request_timeout=self.request_timeout,
-                )
-            else:
-                sent = await self.bot.send_message(
-                    chat_id,
-                    message.text,
-                    parse_mode=message.parse_mode,
-                    reply_markup=markup,
-                    link_preview_options=_NO_PREVIEW,
-                    request_timeout=self.request_timeout,
-                )
-        except TelegramRetryAfter as e:
-            raise SendError("rate_limited", e.message, retry_after=float(e.retry_after)) from None
-        except TelegramMigrateToChat as e:
-            raise SendError("migrated", e.message, migrate_to=e.migrate_to_chat_id) from None
-        except TelegramForbiddenError as e:
-            raise SendError("unreachable", e.message) from None
-        except TelegramEntityTooLarge as e:
-            raise SendError("permanent", e.message) from None
-        except TelegramBadRequest as e:
-            kind: ErrorKind = "unreachable" if "chat not found" in e.message.lower() else "permanent"
-            raise SendError(kind, e.message) from None
-        except (TelegramServerError, RestartingTelegram) as e:
-            raise SendError("transient", e.message) from None
-        except TelegramNetworkError as e:
-            # A refused connection never reached Telegram; a timeout may have.
-            reached = "ClientConnectorError" not in e.message and "ConnectionRefused" not in e.message
-            raise SendError("transient", e.message, reached_server=reached) from None
-        except TelegramAPIError as e:  # 401 (token revoked), 404, 409: an operator must look; retry later
-            raise SendError("transient", f"{type(e).__name__}: {e.message}") from None
-        return int(sent.message_id)
-
-
-def _no_preview() -> Any:
-    from aiogram.types import LinkPreviewOptions
-
-    return LinkPreviewOptions(is_disabled=True)
-
-
-_NO_PREVIEW = _no_preview()
-
 
 # --- the sender --------------------------------------------------------------------------------------------
 
@@ -266,6 +71,9 @@ class SenderStats:
     cancelled: int = 0
     deferred: int = 0
     rate_limited: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: int(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass
@@ -305,9 +113,12 @@ class OutboxSender:
         flush_interval: float = 0.2,
         max_in_flight: int = 100,
         monotonic: Callable[[], float] = time.monotonic,
+        channel: str = "telegram",
     ) -> None:
         self.db = db
         self.transport = transport
+        self.channel = channel
+        """The channel whose messages this sender delivers (one sender per channel, each with its limits)."""
         self.clock = clock
         self.pacer = Pacer(limits)
         self.retry = retry or RetryPolicy()
@@ -415,7 +226,7 @@ class OutboxSender:
         room = self.batch_size - len(self._buffer)
         now = self.clock()
         async with self.db.read() as conn:
-            records = await repo.due(conn, now, room, exclude=self._held)
+            records = await repo.due(conn, now, room, exclude=self._held, channel=self.channel)
             unwanted: set[int] = set()
             if self.guard is not None:
                 guarded = [r for r in records if r.kind in ("reminder", "invitation")]
@@ -514,7 +325,7 @@ class OutboxSender:
             seconds = max(1.0, error.retry_after or 1.0)
             self.stats.rate_limited += 1
             item.rate_limited += 1
-            log.warning("429 from Telegram for chat %s: waiting %.0f s", item.recipient, seconds)
+            log.warning("%s asks to wait %.0f s (chat %s)", self.channel, seconds, item.recipient)
             if item.is_group:
                 self.pacer.pause(self.monotonic(), seconds, item.recipient, True)
             else:
@@ -578,9 +389,9 @@ class OutboxSender:
             async with self.db.write() as conn:
                 await repo.record_outcomes(conn, effects.outcomes)
                 for recipient, after_id, until in effects.postpone:
-                    await repo.postpone_recipient(conn, recipient, after_id, until)
+                    await repo.postpone_recipient(conn, recipient, after_id, until, self.channel)
                 for old, new in effects.reroute:
-                    await repo.reroute_group(conn, old, new)
+                    await repo.reroute_group(conn, old, new, self.channel)
                 for recipient, kind, reason in effects.unreachable:
                     await self._mark_unreachable(conn, recipient, kind, reason, now)
         except Exception:
@@ -599,14 +410,12 @@ class OutboxSender:
     async def _mark_unreachable(
         self, conn: AsyncConnection, recipient: str, kind: str, reason: str, now: datetime
     ) -> None:
-        from storage.repo import addresses, chats
-
         if kind == "group":
             await chats.set_active(conn, int(recipient), False)
             log.warning("official chat %s is unreachable (%s): digests paused", recipient, reason)
         else:
-            await addresses.mark_unreachable(conn, "telegram", recipient, now)
-        await repo.cancel_pending_to(conn, recipient, "recipient unreachable")
+            await addresses.mark_unreachable(conn, self.channel, recipient, now)
+        await repo.cancel_pending_to(conn, recipient, "recipient unreachable", self.channel)
 
     async def _settle(self) -> None:
         """Wait for the sends in flight, then write every outcome back."""

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.telegram.callbacks import CampaignCb, ResumeCb
 from flows import engine
 from flows.i18n import Section
 from flows.schema import Survey
-from scheduler.outbox import Button, Outgoing, quiet_hours_end
+from scheduler.outbox import quiet_hours_end
 from storage.db import Database
+from storage.outbox import Action, Outgoing
 from storage.records import CampaignRecord
 from storage.repo import campaigns as campaign_repo
 from storage.repo import outbox
@@ -62,20 +62,14 @@ def reminder_message(survey: Survey, c: CampaignRecord, due: repo.DueReminder, t
         "end": c.ends_at.astimezone(tz).strftime("%d/%m/%Y"),
     }
     body = text("reminder" if number > 1 else "reminder_not_started", lang, **params)
-    button = Button(text("continue", lang), callback_data=ResumeCb(r=due.response_id).pack())
-    return Outgoing(text=body, buttons=((button,),))
+    return Outgoing(text=body, actions=(Action("resume", text("continue", lang), response_id=due.response_id),))
 
 
-def invitation_message(c: CampaignRecord, language: str, tz: ZoneInfo, bot_username: str | None) -> Outgoing:
+def invitation_message(c: CampaignRecord, language: str, tz: ZoneInfo) -> Outgoing:
+    """An invitation to a campaign that has just opened, with its "Tham gia / Take part" intent."""
     lang = _language(language)
     body = text("invitation", lang, title=html.escape(c.title), end=c.ends_at.astimezone(tz).strftime("%d/%m/%Y"))
-    if bot_username:
-        from bot.links import deep_link
-
-        button = Button(text("join", lang), url=deep_link(bot_username, c.code))
-    else:
-        button = Button(text("join", lang), callback_data=CampaignCb(code=c.code).pack())
-    return Outgoing(text=body, buttons=((button,),))
+    return Outgoing(text=body, actions=(Action("join", text("join", lang), campaign_code=c.code),))
 
 
 def _quiet(c: CampaignRecord, tz: ZoneInfo) -> dict[str, str]:
@@ -130,7 +124,7 @@ async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: i
     return queued
 
 
-async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo, bot_username: str | None = None) -> int:
+async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo) -> int:
     """When a campaign opens (its start time has passed), invite once the people who asked to hear about
     new surveys, if its policy says so. Returns how many invitations were queued."""
     queued = 0
@@ -147,7 +141,7 @@ async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo, bot_usern
                 NewMessage(
                     recipient=person.address,
                     kind="invitation",
-                    payload=invitation_message(c, person.language, tz, bot_username).to_payload(
+                    payload=invitation_message(c, person.language, tz).to_payload(
                         quiet_hours=_quiet(c, tz), guard={"respondent_id": person.respondent_id}
                     ),
                     dedupe_key=invitation_key(c.id, person.respondent_id),

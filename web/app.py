@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.context import AppContext
+from web.context import WebContext
 
 
-def setup_web(app: web.Application, ctx: AppContext) -> None:
+def setup_web(app: web.Application, ctx: WebContext) -> None:
     from web import dashboard, health, survey
 
     health.setup(app, ctx)

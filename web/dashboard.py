@@ -37,11 +37,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.context import AppContext
 from storage.records import CampaignRecord
 from storage.repo.users import WebUserRecord
 from web import errors, figures
 from web.auth import COOKIE_PATH, FLASH_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Auth, Session, needs_rehash
+from web.context import WebContext
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Viewer:
         return f"web:{self.user.name}"
 
 
-def setup(app: web.Application, ctx: AppContext) -> None:
+def setup(app: web.Application, ctx: WebContext) -> None:
     Dashboard(ctx).routes(app)
 
 
@@ -95,11 +95,11 @@ def safe_next(value: str | None) -> str:
 
 
 class Dashboard:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
-        public = ctx.settings.public_url or ""
-        self.auth = Auth(ctx.settings.secret(), secure=public.startswith("https://"))
-        ctx.extras["dashboard_auth"] = self.auth
+        public = ctx.public_url or ""
+        self.auth = Auth(ctx.secret, secure=public.startswith("https://"))
+        ctx.auth = self.auth
 
     def routes(self, app: web.Application) -> None:
         r = app.router
@@ -477,13 +477,11 @@ class Dashboard:
         }
 
     def _survey_link(self, c: CampaignRecord, ward: int | None = None) -> str | None:
-        from bot.links import web_link
+        from reports.links import web_link
 
-        cfg = self.ctx.settings
         if c.status == "closed":
             return None
-        base = cfg.public_url or f"http://{cfg.web_host}:{cfg.web_port}"
-        return web_link(base, c.code, ward)
+        return web_link(self.ctx.public_url or self.ctx.local_url, c.code, ward)
 
     # --- operator actions ----------------------------------------------------------------------------------
 
@@ -645,7 +643,7 @@ class Dashboard:
     ) -> web.Response:
         from storage.repo import chats
 
-        tz = ZoneInfo(self.ctx.settings.tz)
+        tz = ZoneInfo(self.ctx.tz)
         now = self.ctx.clock()
         async with self.ctx.db.read() as conn:
             found = list(reversed(await chats.list_codes(conn)))[:50]
@@ -671,12 +669,12 @@ class Dashboard:
             "scope": values.get("scope", "all"),
             "schedule": values.get("schedule", "weekly mon 08:00"),
             "language": values.get("language", "vi"),
-            "days": values.get("days", str(self.ctx.settings.subscription_code_days)),
+            "days": values.get("days", str(self.ctx.subscription_code_days)),
         }
         return self.render(request, viewer, "codes.html", status=status, rows=rows, problem=problem, form=form)
 
     async def issue_code(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        from scheduler.schedule import ScheduleError, parse_schedule
+        from reports.schedule import ScheduleError, parse_schedule
         from storage.repo import audit, chats
 
         form = await request.post()
@@ -723,7 +721,7 @@ class Dashboard:
         except chats.ChatError as e:
             await self.record(viewer.actor, "chats.code", {**arguments, "error": str(e)}, "error")
             return await self._codes_page(request, viewer, 400, str(e), values)
-        expires = record.expires_at.astimezone(ZoneInfo(self.ctx.settings.tz)).strftime("%d/%m/%Y %H:%M")
+        expires = record.expires_at.astimezone(ZoneInfo(self.ctx.tz)).strftime("%d/%m/%Y %H:%M")
         response = see_other("/dashboard/codes")
         self.auth.flash(
             response,

@@ -247,8 +247,8 @@ class _Plan:
 
 
 def plan(survey: Survey) -> _Plan:
-    """Which questions feed the figures: the digests' plan (`scheduler.digests.plan_for`), in both languages."""
-    from scheduler.digests import plan_for
+    """Which questions feed the figures: the digests' plan (`reports.digests.plan_for`), in both languages."""
+    from reports.digests import plan_for
 
     vi, en = plan_for(survey, "vi"), plan_for(survey, "en")
     overall = (vi.overall[0], vi.overall[1], en.overall[1]) if vi.overall and en.overall else None

@@ -4,23 +4,24 @@
 in tests, and the database counts are read at scrape time):
 
     khaosat_database_up                                  1 when the database answered this scrape
-    khaosat_updates_handled_total{channel, result}       Telegram updates (handled | failed | retried) and web
-                                                         survey submissions (handled | duplicate | failed)
-    khaosat_updates_in_flight{channel="telegram"}        updates being processed now
+    khaosat_updates_handled_total{channel, result}       messaging channels' updates (handled | failed | retried)
+                                                         and web survey submissions (handled | duplicate | failed)
+    khaosat_updates_in_flight{channel}                   updates being processed now
+    khaosat_update_seconds{channel, quantile}            time to handle an update, over the last 10,000
     khaosat_answers_stored                               answers in the database (every channel and campaign)
     khaosat_responses{status}                            responses: in_progress | completed | abandoned
     khaosat_outbox_depth                                 outbox messages waiting to be sent (pending)
     khaosat_outbox_messages{status}                      outbox messages per status
     khaosat_send_errors                                  outbox messages given up on (status failed)
-    khaosat_outbox_sends_total{outcome}                  send attempts of this process's paced sender, if it runs here
+    khaosat_outbox_sends_total{channel, outcome}         send attempts of this process's paced senders, if they run here
     khaosat_answer_paths_total{path}                     answers applied by this process: optimistic (PostgreSQL,
                                                          two statements) | locked (SQLite; PostgreSQL after a
                                                          concurrent change) | general (anything unusual)
     process_* / python_info                              the usual process metrics
 
-The Telegram counters come from the `UpdateProcessor` in `AppContext.extras["update_processor"]`, the
-sender's from `extras["outbox"]`; they are left out while those are not running. Put /metrics behind the
-reverse proxy's access rules: it is meant for the monitoring system, not the public.
+The channels' counters come from `WebContext.channels`, the senders' from `WebContext.senders`; they are left
+out while those are not running. Put /metrics behind the reverse proxy's access rules: it is meant for the
+monitoring system, not the public.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -36,15 +37,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from bot.context import AppContext
+from web.context import WebContext
 
 log = logging.getLogger(__name__)
 
 DB_TIMEOUT = 5.0
-PROCESSOR_KEY = "update_processor"
-SENDER_KEY = "outbox"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the classic text format every Prometheus reads
-WEB_STATS_KEY = "web_survey_stats"  # web.survey.STATS_KEY (not imported: health stays independent of the survey)
 
 
 @dataclass
@@ -55,15 +53,16 @@ class Snapshot:
     answers: int | None = None
     responses: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
-    telegram: dict[str, int] | None = None
-    telegram_in_flight: int = 0
-    telegram_seconds: dict[float, float] = field(default_factory=dict)
+    channels: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Each messaging channel's counters (handled, failed, retried), by channel."""
+    in_flight: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, dict[float, float]] = field(default_factory=dict)
     web: dict[str, int] | None = None
-    sender: dict[str, int] | None = None
+    senders: dict[str, dict[str, int]] = field(default_factory=dict)
     answer_paths: dict[str, int] = field(default_factory=dict)
 
 
-async def snapshot(ctx: AppContext) -> Snapshot:
+async def snapshot(ctx: WebContext) -> Snapshot:
     from storage.repo import metrics, outbox
 
     snap = Snapshot()
@@ -80,26 +79,20 @@ async def snapshot(ctx: AppContext) -> Snapshot:
     except Exception as e:  # any failure: report the database as down, keep the in-process counters
         log.warning("metrics: database not readable: %r", e)
         snap.answers, snap.responses, snap.outbox = None, {}, {}
-    processor = ctx.extras.get(PROCESSOR_KEY)
-    if processor is not None:
-        snap.telegram = {name: int(getattr(processor, name, 0)) for name in ("handled", "failed", "retried")}
-        snap.telegram_in_flight = int(getattr(processor, "in_flight", 0))
-        durations = sorted(getattr(processor, "durations", ()))
+    for counters in ctx.channels:
+        name = counters.channel
+        snap.channels[name] = {"handled": counters.handled, "failed": counters.failed, "retried": counters.retried}
+        snap.in_flight[name] = counters.in_flight
+        durations = sorted(counters.durations)
         if durations:
-            snap.telegram_seconds = {
+            snap.seconds[name] = {
                 q: durations[min(len(durations) - 1, int(len(durations) * q))] for q in (0.5, 0.95, 0.99)
             }
-    snap.answer_paths = dict(getattr(ctx.service, "answer_paths", {}))
-    web_stats = ctx.extras.get(WEB_STATS_KEY)
-    if web_stats is not None:
-        snap.web = {name: int(getattr(web_stats, name, 0)) for name in ("handled", "duplicate", "failed")}
-    sender = ctx.extras.get(SENDER_KEY)
-    stats = getattr(sender, "stats", None)
-    if stats is not None:
-        try:
-            snap.sender = {f.name: int(getattr(stats, f.name)) for f in fields(stats)}
-        except TypeError:  # not a dataclass: leave it out
-            snap.sender = None
+    snap.answer_paths = dict(ctx.service.answer_paths)
+    if ctx.survey_stats is not None:
+        stats = ctx.survey_stats
+        snap.web = {"handled": stats.handled, "duplicate": stats.duplicate, "failed": stats.failed}
+    snap.senders = {channel: dict(counters.as_dict()) for channel, counters in ctx.senders().items()}
     return snap
 
 
@@ -119,22 +112,24 @@ class SnapshotCollector:
             "(handled, duplicate, failed).",
             labels=["channel", "result"],
         )
-        for channel, counts in (("telegram", s.telegram), ("web", s.web)):
+        for channel, counts in [*s.channels.items(), ("web", s.web)]:
             for result, n in (counts or {}).items():
                 updates.add_metric([channel, result], n)
         yield updates
-        if s.telegram is not None:
+        if s.in_flight:
             flight = GaugeMetricFamily("khaosat_updates_in_flight", "Updates being processed.", labels=["channel"])
-            flight.add_metric(["telegram"], s.telegram_in_flight)
+            for channel, n in s.in_flight.items():
+                flight.add_metric([channel], n)
             yield flight
-        if s.telegram_seconds:
+        if s.seconds:
             seconds = GaugeMetricFamily(
                 "khaosat_update_seconds",
-                "Time to handle a Telegram update (answer stored and replies sent), over the last 10,000.",
-                labels=["quantile"],
+                "Time to handle an update (answer stored and replies sent), over the last 10,000.",
+                labels=["channel", "quantile"],
             )
-            for q, value in s.telegram_seconds.items():
-                seconds.add_metric([str(q)], value)
+            for channel, quantiles in s.seconds.items():
+                for q, value in quantiles.items():
+                    seconds.add_metric([channel, str(q)], value)
             yield seconds
 
         if s.database_up:
@@ -167,14 +162,15 @@ class SnapshotCollector:
                 paths.add_metric([path], n)
             yield paths
 
-        if s.sender is not None:
+        if s.senders:
             sends = CounterMetricFamily(
                 "khaosat_outbox_sends",
-                "Send attempts of the paced sender running in this process, by outcome.",
-                labels=["outcome"],
+                "Send attempts of the paced senders running in this process, by channel and outcome.",
+                labels=["channel", "outcome"],
             )
-            for outcome, n in s.sender.items():
-                sends.add_metric([outcome], n)
+            for channel, outcomes in s.senders.items():
+                for outcome, n in outcomes.items():
+                    sends.add_metric([channel, outcome], n)
             yield sends
 
 
@@ -186,7 +182,7 @@ def exposition(snap: Snapshot) -> bytes:
     return generate_latest(registry)
 
 
-def setup(app: web.Application, ctx: AppContext) -> None:
+def setup(app: web.Application, ctx: WebContext) -> None:
     async def healthz(request: web.Request) -> web.Response:
         ok = await ctx.db.ping()
         body = {"status": "ok" if ok else "unavailable", "database": ctx.db.dialect}

@@ -36,7 +36,6 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.context import AppContext
 from flows import engine
 from flows.events import (
     AnswerRejected,
@@ -52,6 +51,7 @@ from flows.text import collation_key
 from storage.conversation import DeleteMyData, GiveConsent, Outcome, Reply, Restart, SetLanguage, Start, Who
 from storage.records import CampaignRecord
 from web import errors, survey_texts
+from web.context import SurveyStats, WebContext
 from web.security import Signer, new_id
 from web.survey_texts import LANGUAGES
 from web.templating import render
@@ -67,8 +67,6 @@ BACK_MAX_AGE = 3600
 MAX_COOKIE = 3800  # browsers keep cookies up to about 4096 bytes (name, value and attributes)
 STATIC_PREFIX = "/static/survey"
 STATIC_DIR = Path(__file__).parent / "static" / "survey"
-STATS_KEY = "web_survey_stats"
-"""`AppContext.extras` key of the survey's `SurveyStats` (read by /metrics)."""
 
 SELECT_ABOVE = 20  # a ward question with more options than this is a <select> rather than radio buttons
 MAX_SEARCH = 100
@@ -107,15 +105,6 @@ class Visitor:
     back: tuple[str, Any] | None = None
     """(question id, answer) of the question the person just went back to, to show the answer they gave."""
     back_changed: bool = False
-
-
-@dataclass
-class SurveyStats:
-    """Counters for /metrics: submissions that reached the conversation service, by result."""
-
-    handled: int = 0
-    duplicate: int = 0
-    failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,11 +162,11 @@ def _asset_version(directory: Path) -> str:
 
 
 class SurveySite:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.service = ctx.service
-        self.signer = Signer(ctx.settings.secret())
-        self.secure = (ctx.settings.public_url or "").startswith("https://")
+        self.signer = Signer(ctx.secret)
+        self.secure = (ctx.public_url or "").startswith("https://")
         self.stats = SurveyStats()
         self._wards: dict[int, tuple[WardOption, ...]] = {}
         version = _asset_version(STATIC_DIR)
@@ -737,9 +726,9 @@ def _local(moment: datetime, tz: str) -> str:
     return moment.astimezone(zone).strftime("%H:%M %d/%m/%Y")
 
 
-def setup(app: web.Application, ctx: AppContext) -> None:
+def setup(app: web.Application, ctx: WebContext) -> None:
     site = SurveySite(ctx)
-    ctx.extras[STATS_KEY] = site.stats
+    ctx.survey_stats = site.stats
     errors.add_page(app, "/s/", site.error_page)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="survey-static")
     app.router.add_get("/s", site.guarded(site.campaigns))

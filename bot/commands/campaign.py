@@ -481,7 +481,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
     """
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
-        from bot.links import deep_link, web_link
+        from reports.links import deep_link, web_link
         from storage.repo import wards
 
         async with db.read() as conn:

@@ -54,7 +54,7 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
       khaosat chats code --scope 70,235 --schedule "weekly mon 08:00" --lang en
       khaosat chats code --scope 70 --schedule "0 17 * * 5"
     """
-    from scheduler.schedule import ScheduleError, parse_schedule
+    from reports.schedule import ScheduleError, parse_schedule
 
     wards = parse_scope(scope)
     try:

@@ -43,9 +43,10 @@ def scheduler(once: bool) -> None:
         from aiogram.client.telegram import TelegramAPIServer
         from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
-        from bot.context import AppContext
+        from bot.app import scheduler_config
+        from bot.context import utc_now
+        from bot.telegram.sender import TelegramTransport
         from scheduler.app import SchedulerBusy, SchedulerService
-        from storage.conversation import ConversationService
         from storage.db import Database, UnsupportedDatabase
 
         try:
@@ -59,20 +60,20 @@ def scheduler(once: bool) -> None:
             except OSError as e:
                 raise click.ClickException(f"cannot reach the database: {e}") from None
             try:
-                me = await bot.get_me()
+                await bot.get_me()
             except TelegramUnauthorizedError:
                 raise click.ClickException("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized)") from None
             except (TelegramAPIError, OSError) as e:
                 raise click.ClickException(f"cannot reach Telegram at {cfg.telegram_api_base}: {e}") from None
-            app = AppContext(cfg, db, ConversationService(db, cfg.secret()), bot_username=me.username)
-            service = SchedulerService(app, bot)
+            transports = {"telegram": TelegramTransport.without_retries(bot)}
+            service = SchedulerService(db, utc_now, scheduler_config(cfg), transports)
             try:
                 if once:
                     try:
                         report = await service.run_once()
                     except SchedulerBusy as e:
                         raise click.ClickException(str(e)) from None
-                    stats = service.sender.stats
+                    stats = service.senders["telegram"].stats
                     click.echo(
                         f"closed {len(report.closed)} campaign(s); queued {report.invitations} invitation(s), "
                         f"{report.reminders} reminder(s), {report.digests} digest(s); sent {stats.sent} message(s), "

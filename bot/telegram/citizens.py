@@ -16,7 +16,6 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 
 from bot.context import AppContext
-from bot.links import parse_start_payload
 from bot.telegram import render
 from bot.telegram.callbacks import (
     AnswerCb,
@@ -38,6 +37,7 @@ from bot.telegram.presenter import Presenter, answer_callback
 from bot.telegram.texts import t
 from flows import engine
 from flows.events import QuestionAsked
+from reports.links import parse_start_payload
 from storage.conversation import (
     DeleteMyData,
     GiveConsent,

@@ -56,7 +56,7 @@ async def _scope_text(app: AppContext, scope: tuple[int, ...] | None, lang: str)
 
 
 async def subscribe(message: Message, command: CommandObject, app: AppContext, bot: Bot) -> None:
-    from scheduler.schedule import parse_schedule
+    from reports.schedule import parse_schedule
     from storage.repo import chats
 
     if message.chat.type not in GROUP_TYPES:
@@ -117,7 +117,7 @@ async def unsubscribe(message: Message, app: AppContext, bot: Bot) -> None:
 
 
 async def digest_now(message: Message, app: AppContext, bot: Bot) -> None:
-    from scheduler import digests
+    from reports import digests
 
     if message.chat.type not in GROUP_TYPES:
         await _reply(message, "not_group")
@@ -142,9 +142,7 @@ async def digest_now(message: Message, app: AppContext, bot: Bot) -> None:
         await _reply(message, "failed")
         return
     if queued:
-        sender = app.extras.get("outbox")
-        if sender is not None:
-            sender.wake()
+        app.wake_outbox()
         await _reply(message, "digest_queued")
 
 

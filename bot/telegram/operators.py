@@ -342,7 +342,7 @@ async def close_confirmed(query: CallbackQuery, callback_data: ConfirmCb, app: A
 
 
 async def links_command(message: Message, command: CommandObject, app: AppContext) -> None:
-    from bot.links import deep_link
+    from reports.links import deep_link
     from storage.repo import wards
 
     if not await _allowed(message, app, "links"):

@@ -102,6 +102,8 @@ def sender_of(update: Update) -> Any:
 
 
 class UpdateProcessor:
+    channel = "telegram"
+
     def __init__(self, dispatcher: Dispatcher, bot: Bot, lane: FastLane | None = None) -> None:
         self.dispatcher = dispatcher
         self.bot = bot

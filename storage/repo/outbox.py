@@ -249,11 +249,14 @@ async def cancel_expired(conn: AsyncConnection, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-async def postpone_recipient(conn: AsyncConnection, recipient: str, after_id: int, until: datetime) -> int:
+async def postpone_recipient(
+    conn: AsyncConnection, recipient: str, after_id: int, until: datetime, channel: str = "telegram"
+) -> int:
     """Keep a chat's messages in order: those queued after a message that must wait, wait at least as long."""
     result = await conn.execute(
         outbox.update()
         .where(
+            outbox.c.channel == channel,
             outbox.c.recipient == recipient,
             outbox.c.status == "pending",
             outbox.c.id > after_id,
@@ -264,10 +267,12 @@ async def postpone_recipient(conn: AsyncConnection, recipient: str, after_id: in
     return int(result.rowcount or 0)
 
 
-async def reroute_group(conn: AsyncConnection, old_chat: str, new_chat: str) -> None:
+async def reroute_group(conn: AsyncConnection, old_chat: str, new_chat: str, channel: str = "telegram") -> None:
     """A group became a supergroup (Telegram gives the new id): pending messages and the subscription follow."""
     await conn.execute(
-        outbox.update().where(outbox.c.recipient == old_chat, outbox.c.status == "pending").values(recipient=new_chat)
+        outbox.update()
+        .where(outbox.c.channel == channel, outbox.c.recipient == old_chat, outbox.c.status == "pending")
+        .values(recipient=new_chat)
     )
     taken = (await conn.execute(sa.select(official_chat.c.id).where(official_chat.c.chat_id == int(new_chat)))).first()
     if taken is None:

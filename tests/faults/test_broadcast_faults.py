@@ -10,9 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from scheduler.outbox import OutboxSender, Outgoing, RetryPolicy, TelegramTransport
+from bot.telegram.sender import TelegramTransport
+from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
 from storage.db import Database
+from storage.outbox import Outgoing
 from storage.repo import outbox
 from storage.repo.outbox import NewMessage
 from storage.repo.sql import outbox_message

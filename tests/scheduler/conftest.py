@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from bot.context import AppContext
 from bot.settings import Settings
-from scheduler.outbox import OutboxSender, TelegramTransport
+from bot.telegram.sender import TelegramTransport
+from scheduler.outbox import OutboxSender
 from storage.conversation import ConversationService, GiveConsent, Reply, Start, Who
 from storage.db import Database
 from storage.repo import outbox
@@ -57,12 +58,21 @@ def app(db: Database, clock: Clock, tmp_path: Path) -> AppContext:
 
 
 def make_sender(app: AppContext, bot: Any, **kwargs: Any) -> OutboxSender:
+    from bot.app import scheduler_config
     from scheduler.app import sender_for
 
-    sender = sender_for(app, TelegramTransport(bot))
+    sender = sender_for(app.db, app.clock, TelegramTransport(bot), "telegram", scheduler_config(app.settings))
     for name, value in kwargs.items():
         setattr(sender, name, value)
     return sender
+
+
+def make_scheduler(app: AppContext, transport: Any, **kwargs: Any) -> Any:
+    """The scheduler the application would run, with this Telegram transport."""
+    from bot.app import scheduler_config
+    from scheduler.app import SchedulerService
+
+    return SchedulerService(app.db, app.clock, scheduler_config(app.settings), {"telegram": transport}, **kwargs)
 
 
 async def start_response(

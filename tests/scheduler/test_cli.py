@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from scheduler.leader import FileLeader
-from scheduler.outbox import Outgoing
 from storage import migrate
 from storage.db import Database
+from storage.outbox import Outgoing
 from storage.repo import outbox, wards
 from storage.repo.outbox import NewMessage
 from storage.repo.sql import campaign, official_chat

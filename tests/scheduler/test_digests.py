@@ -8,14 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import AppContext
-from scheduler import digests
-from scheduler.app import SchedulerService
-from scheduler.outbox import TelegramTransport
+from bot.telegram.sender import TelegramTransport
+from reports import digests
 from storage.db import Database
 from storage.repo import chats
 from tests.conftest import Clock, create_live_campaign
 from tests.fakebot import FakeBotAPI, parse_html
-from tests.scheduler.conftest import add_completed, make_sender, outbox_rows
+from tests.scheduler.conftest import add_completed, make_scheduler, make_sender, outbox_rows
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 GROUP = -1001
@@ -56,7 +55,7 @@ async def test_daily_digest_is_queued_once_and_delivered(
     c: Any = await create_live_campaign(db, clock(), wards=[70, 235, 4])
     await subscribe(db, clock, scope=[70, 235])
     await seed(db, c.id, clock() + timedelta(hours=2))  # Thursday 12:00
-    service = SchedulerService(app, bot, transport=TelegramTransport(bot))
+    service = make_scheduler(app, TelegramTransport(bot))
 
     clock.now = FIRE - timedelta(minutes=1)
     assert (await service.tick()).digests == 0  # Thursday 08:00 was before the subscription
@@ -82,7 +81,7 @@ async def test_daily_digest_is_queued_once_and_delivered(
     assert "<b>Góp ý mới trong kỳ</b>: 24" in text and "«Cần &lt;b&gt;thêm&lt;/b&gt; đèn đường»" in text
 
     assert (await service.tick()).digests == 0  # the next tick: already queued
-    restarted = SchedulerService(app, bot, transport=TelegramTransport(bot))
+    restarted = make_scheduler(app, TelegramTransport(bot))
     assert (await restarted.tick()).digests == 0  # and after a restart
 
     await make_sender(app, bot).drain()

@@ -13,13 +13,13 @@ import asyncpg
 import pytest
 
 from bot.context import AppContext
+from bot.telegram.sender import TelegramTransport
 from scheduler.app import SchedulerBusy, SchedulerService
 from scheduler.leader import FileLeader, PostgresLeader, SoleLeader, leader_for, sqlite_lock_path
-from scheduler.outbox import TelegramTransport
 from storage.conversation import ConversationService
 from storage.db import Database
 from tests.conftest import PG_SERVER, Clock
-from tests.scheduler.conftest import SECRET, settings
+from tests.scheduler.conftest import SECRET, make_scheduler, settings
 
 
 async def test_lock_file_admits_one_leader(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ async def test_advisory_lock_admits_one_leader_and_survives_nothing(pg_server: s
 def _service(db: Database, clock: Clock, tmp_path: Path, bot: Any) -> SchedulerService:
     cfg = settings(tmp_path, db.url, scheduler_lock_file=tmp_path / "lock", scheduler_standby_seconds=0.05)
     app = AppContext(cfg, db, ConversationService(db, SECRET, clock), clock)
-    return SchedulerService(app, bot, transport=TelegramTransport(bot), health_interval=0.05)
+    return make_scheduler(app, TelegramTransport(bot), health_interval=0.05)
 
 
 async def test_standby_takes_over_when_the_leader_stops_or_dies(

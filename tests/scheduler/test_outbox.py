@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.context import AppContext
-from scheduler.outbox import Button, OutboxSender, Outgoing, SendError, TelegramTransport, quiet_hours_end
+from bot.telegram.sender import TelegramTransport
+from scheduler.outbox import OutboxSender, quiet_hours_end
 from scheduler.pacing import Limits
 from storage import migrate
 from storage.db import Database
+from storage.outbox import Action, Outgoing, SendError
 from storage.repo import outbox
 from storage.repo.outbox import NewMessage
 from storage.repo.sql import channel_address, official_chat
@@ -54,7 +56,7 @@ async def statuses(db: Database) -> dict[str, str]:
 async def test_queue_is_idempotent_and_payload_round_trips(db: Database, clock: Clock) -> None:
     message = Outgoing(
         text="<b>Đậm</b> & nhạt",
-        buttons=((Button("▶ Tiếp tục", callback_data="r:1"), Button("Web", url="https://example.org")),),
+        actions=(Action("resume", "▶ Tiếp tục", response_id=1), Action("link", "Web", url="https://example.org")),
     )
     async with db.write() as conn:
         first = await outbox.enqueue(conn, NewMessage("111", "reminder", message.to_payload(x=1), "k1"), clock())
@@ -68,6 +70,8 @@ async def test_queue_is_idempotent_and_payload_round_trips(db: Database, clock: 
     assert Outgoing.from_payload(photo.to_payload()) == photo
     with pytest.raises(ValueError, match="either a text or a photo"):
         Outgoing()
+    with pytest.raises(ValueError, match="a 'resume' action needs its target"):
+        Action("resume", "▶")
     with pytest.raises(ValueError, match="unknown outbox message kind 'spam'"):
         async with db.write() as conn:
             await outbox.enqueue(conn, NewMessage("1", "spam", {}, "k9"), clock())
@@ -76,7 +80,10 @@ async def test_queue_is_idempotent_and_payload_round_trips(db: Database, clock: 
 async def test_sends_text_buttons_and_photo(
     app: AppContext, db: Database, clock: Clock, fake: FakeBotAPI, bot: Any
 ) -> None:
-    text = Outgoing(text="<b>Nhắc</b> bạn", buttons=((Button("▶ Tiếp tục", callback_data="r:42"),),))
+    text = Outgoing(
+        text="<b>Nhắc</b> bạn",
+        actions=(Action("resume", "▶ Tiếp tục", response_id=42), Action("join", "▶ Tham gia", campaign_code="hn")),
+    )
     photo = Outgoing(photo=PNG, caption="<i>Biểu đồ</i>")
     async with db.write() as conn:
         await outbox.enqueue(conn, NewMessage("111", "reminder", text.to_payload(), "a"), clock())
@@ -86,7 +93,7 @@ async def test_sends_text_buttons_and_photo(
     stats = await make_sender(app, bot).drain()
     assert stats.sent == 2
     sent = fake.last_message(111)
-    assert sent.plain_text == "Nhắc bạn" and fake.buttons(sent) == [("▶ Tiếp tục", "r:42")]
+    assert sent.plain_text == "Nhắc bạn" and fake.buttons(sent) == [("▶ Tiếp tục", "r:42"), ("▶ Tham gia", "k:hn")]
     chart = fake.last_message(-100)
     assert chart.kind == "photo" and chart.photo == PNG and chart.plain_caption == "Biểu đồ"
     rows = await outbox_rows(db)
@@ -375,10 +382,10 @@ async def test_the_service_sends_without_the_bots_own_retries(
     """The application's Bot retries 5xx and 429 by itself; the scheduler sends through a copy without that
     middleware, so the outbox decides (and records) every retry."""
     from bot.telegram.client import make_bot
-    from scheduler.app import SchedulerService
+    from tests.scheduler.conftest import make_scheduler
 
     app_bot = make_bot("123456:TEST", fake.base_url)
-    service = SchedulerService(app, app_bot)
+    service = make_scheduler(app, TelegramTransport.without_retries(app_bot))
     try:
         await queue(db, clock, msg(111, "n"))
         fake.fail_next("sendMessage", 500)

@@ -10,17 +10,16 @@ import sqlalchemy as sa
 
 from bot.context import AppContext
 from bot.telegram.callbacks import ResumeCb
+from bot.telegram.sender import TelegramTransport
 from flows.loader import bundled_survey_path, load_survey
 from scheduler import reminders
-from scheduler.app import SchedulerService
-from scheduler.outbox import TelegramTransport
 from storage.db import Database
 from storage.records import ReminderPolicy
 from storage.repo import campaigns, surveys
 from storage.repo.sql import campaign, channel_address, respondent, response
 from tests.conftest import Clock, create_live_campaign
 from tests.fakebot import FakeBotAPI
-from tests.scheduler.conftest import make_sender, outbox_rows, set_activity, start_response
+from tests.scheduler.conftest import make_scheduler, make_sender, outbox_rows, set_activity, start_response
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -43,7 +42,7 @@ async def test_first_after_24h_second_after_72h_then_no_more(app: AppContext, db
     assert first.expires_at == c.ends_at  # never sent after the campaign ends
     assert first.payload["quiet_hours"] == {"start": "21:00", "end": "07:00", "tz": "Asia/Ho_Chi_Minh"}
     assert "đã xong 3/17 câu" in first.payload["text"] and "làm tiếp từ câu 4" in first.payload["text"]
-    assert first.payload["buttons"] == [[{"text": "▶ Tiếp tục", "callback_data": ResumeCb(r=rid).pack()}]]
+    assert first.payload["actions"] == [{"kind": "resume", "label": "▶ Tiếp tục", "response_id": rid}]
 
     clock.now = start + timedelta(hours=71)
     assert await due_now(app) == 0
@@ -111,7 +110,7 @@ async def test_english_and_not_yet_started(app: AppContext, db: Database, clock:
     assert (
         "part-way through the survey <b>Khảo sát Hà Nội 2026</b>: 2 of 17 questions answered" in english.payload["text"]
     )
-    assert english.payload["buttons"][0][0]["text"] == "▶ Continue"
+    assert english.payload["actions"][0]["label"] == "▶ Continue"
     assert "chưa trả lời câu nào" in fresh.payload["text"]
 
 
@@ -140,7 +139,7 @@ async def test_campaign_closes_at_its_end_and_nothing_is_sent_after(
     c: Any = await create_live_campaign(db, clock(), days=2)
     await start_response(app.service, 111, answers=1)
     clock.advance(hours=24)
-    service = SchedulerService(app, bot, transport=TelegramTransport(bot))
+    service = make_scheduler(app, TelegramTransport(bot))
     report = await service.tick()
     assert report.reminders == 1 and report.closed == [] and report.errors == []
     clock.now = c.ends_at
@@ -183,16 +182,14 @@ async def test_invitations_go_once_when_a_campaign_opens(app: AppContext, db: Da
             reminder_policy=ReminderPolicy(invite=True),
         )
         await campaigns.launch(conn, "moi-truong", now)
-    assert await reminders.queue_invitations(db, clock(), TZ, "khaosat_test_bot") == 0  # not open yet
+    assert await reminders.queue_invitations(db, clock(), TZ) == 0  # not open yet
     clock.advance(hours=1)
-    assert await reminders.queue_invitations(db, clock(), TZ, "khaosat_test_bot") == 1
-    assert await reminders.queue_invitations(db, clock(), TZ, "khaosat_test_bot") == 0  # once only
+    assert await reminders.queue_invitations(db, clock(), TZ) == 1
+    assert await reminders.queue_invitations(db, clock(), TZ) == 0  # once only
     (invitation,) = await outbox_rows(db, "invitation")
     assert invitation.recipient == "901"
     assert "Đợt khảo sát <b>Môi trường &lt;2026&gt;</b> vừa mở" in invitation.payload["text"]
-    assert invitation.payload["buttons"] == [
-        [{"text": "▶ Tham gia", "url": "https://t.me/khaosat_test_bot?start=moi-truong"}]
-    ]
+    assert invitation.payload["actions"] == [{"kind": "join", "label": "▶ Tham gia", "campaign_code": "moi-truong"}]
 
 
 async def test_no_invitations_unless_the_policy_says_so(app: AppContext, db: Database, clock: Clock) -> None:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.app import SchedulerService
-from scheduler.outbox import TelegramTransport
+from bot.telegram.sender import TelegramTransport
 from storage.db import Database
 from tests.conftest import Clock, create_live_campaign
 from tests.fakebot import FakeBotAPI
-from tests.scheduler.conftest import make_sender
+from tests.scheduler.conftest import make_scheduler, make_sender
 from tests.telegram.harness import User, bot_settings, running
 
 # Real time: the bot's own replies are timed by Telegram's clock, the reminder by the application's clock.
@@ -36,7 +35,7 @@ async def test_continue_resumes_at_the_current_question(
         clock.advance(hours=24, minutes=1)
         sender_bot = fake.make_bot()
         try:
-            scheduler = SchedulerService(app.ctx, app.bot, transport=TelegramTransport(sender_bot))
+            scheduler = make_scheduler(app.ctx, TelegramTransport(sender_bot))
             assert (await scheduler.tick()).reminders == 1
             assert (await make_sender(app.ctx, sender_bot).drain()).sent == 1
         finally:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.schedule import ScheduleError, parse_schedule
+from reports.schedule import ScheduleError, parse_schedule
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # Thursday 10:00 in Hà Nội

@@ -93,3 +93,57 @@ async def test_embedded_sqlite_migrates_itself_postgres_refuses(fresh_url: str, 
             assert await wards.count(conn, 1) == 126
     finally:
         await db.dispose()
+
+
+async def test_queued_telegram_buttons_become_neutral_actions_and_back(fresh_url: str) -> None:
+    """Reminders and invitations queued before 0004 keep what they offer: their Telegram buttons become
+    intents (and the other way on a downgrade); messages already sent are left as they were."""
+    from storage.outbox import Action, Outgoing
+
+    db = Database(fresh_url)
+    table = sa.table(
+        "outbox_message",
+        *(sa.column(name) for name in ("channel", "recipient", "recipient_kind", "kind", "dedupe_key", "status")),
+        sa.column("payload", sa.JSON),
+        sa.column("attempts", sa.Integer),
+        sa.column("next_attempt_at", sa.DateTime),
+        sa.column("created_at", sa.DateTime),
+    )
+    old = {
+        "parse_mode": "HTML",
+        "text": "Nhắc",
+        "quiet_hours": {"start": "21:00", "end": "07:00", "tz": "Asia/Ho_Chi_Minh"},
+        "buttons": [
+            [{"text": "▶ Tiếp tục", "callback_data": "r:42"}],
+            [{"text": "▶ Tham gia", "callback_data": "k:hn"}],
+        ],
+    }
+    try:
+        await migrate.upgrade(db, "0003_dashboard_logins")
+        async with db.write() as conn:
+            for key, status in (("pending", "pending"), ("sent", "sent")):
+                await conn.execute(
+                    table.insert().values(
+                        channel="telegram", recipient="1", recipient_kind="private", kind="reminder",
+                        dedupe_key=key, status=status, payload=old, attempts=0,
+                        next_attempt_at=sa.func.now(), created_at=sa.func.now(),
+                    )
+                )  # fmt: skip
+        await migrate.upgrade(db, "0004_outbox_actions")
+
+        async def payloads() -> dict[str, Any]:
+            async with db.read() as conn:
+                rows = (await conn.execute(sa.select(table.c.dedupe_key, table.c.payload))).all()
+            return {key: payload for key, payload in rows}
+
+        found = await payloads()
+        assert found["sent"] == old
+        assert Outgoing.from_payload(found["pending"]) == Outgoing(
+            text="Nhắc",
+            actions=(Action("resume", "▶ Tiếp tục", response_id=42), Action("join", "▶ Tham gia", campaign_code="hn")),
+        )
+        assert found["pending"]["quiet_hours"] == old["quiet_hours"]
+        await migrate.downgrade(db, "0003_dashboard_logins")
+        assert (await payloads())["pending"] == old
+    finally:
+        await db.dispose()

@@ -156,7 +156,7 @@ async def test_disabling_a_user_or_changing_the_password_ends_the_session(web_ap
 
 async def test_failed_logins_are_throttled(web_app: Application) -> None:
     await add_accounts(web_app.db)
-    auth = web_app.ctx.extras["dashboard_auth"]
+    auth = web_app.web_ctx.auth
     now = [1000.0]
     auth.throttle.clock = lambda: now[0]
     async with Client(web_app) as client:
@@ -230,7 +230,7 @@ async def test_failed_logins_are_counted_by_every_process(web_app: Application, 
     now = [5_000.0]
     async with another_process(web_app, tmp_path) as other:
         for app in (web_app, other):
-            app.ctx.extras["dashboard_auth"].throttle.clock = lambda: now[0]
+            app.web_ctx.auth.throttle.clock = lambda: now[0]
         async with Client(web_app) as first, Client(other) as second:
             for client in (first, second, first, second, first):
                 assert (await client.login("op", "wrong password")).status == 401
@@ -246,7 +246,7 @@ async def test_failed_logins_are_counted_by_every_process(web_app: Application, 
 
 async def test_simultaneous_attempts_get_no_more_password_checks(web_app: Application) -> None:
     await add_accounts(web_app.db)
-    web_app.ctx.extras["dashboard_auth"].throttle.clock = lambda: 9_000.0
+    web_app.web_ctx.auth.throttle.clock = lambda: 9_000.0
     clients = [Client(web_app) for _ in range(12)]
     try:
         pages = [await c.get("/dashboard/login") for c in clients]  # each with its login form
@@ -266,7 +266,7 @@ async def test_simultaneous_failures_of_stale_counts_all_get_their_answer(web_ap
     same transaction deadlocked two such failures (one got a 500 and its count was lost)."""
     await add_accounts(web_app.db)
     now = [20_000.0]
-    web_app.ctx.extras["dashboard_auth"].throttle.clock = lambda: now[0]
+    web_app.web_ctx.auth.throttle.clock = lambda: now[0]
     names = [f"user{i}" for i in range(8)]
     async with web_app.db.write() as conn:
         for name in names:

@@ -79,8 +79,10 @@ async def test_metrics_count_updates_answers_and_the_outbox(web_app: Application
         first = await outbox.by_key(conn, "t:0")
         assert first is not None
         await outbox.record_outcomes(conn, [outbox.Outcome(first.id, "failed", now, error="400 Bad Request")])
-    web_app.ctx.extras["update_processor"] = SimpleNamespace(handled=7, failed=1, retried=2, in_flight=1)
-    web_app.ctx.extras["outbox"] = SimpleNamespace(stats=SenderStats(sent=5, failed=1, rate_limited=2))
+    web_app.web_ctx.channels.append(
+        SimpleNamespace(channel="telegram", handled=7, failed=1, retried=2, in_flight=1, durations=[0.01, 0.02])
+    )
+    web_app.web_ctx.senders = lambda: {"telegram": SenderStats(sent=5, failed=1, rate_limited=2)}
 
     after = await scrape(web_app)
     assert value(after, "khaosat_updates_handled_total", channel="web", result="handled") == 3
@@ -94,8 +96,9 @@ async def test_metrics_count_updates_answers_and_the_outbox(web_app: Application
     assert value(after, "khaosat_updates_handled_total", channel="telegram", result="handled") == 7
     assert value(after, "khaosat_updates_handled_total", channel="telegram", result="retried") == 2
     assert value(after, "khaosat_updates_in_flight", channel="telegram") == 1
-    assert value(after, "khaosat_outbox_sends_total", outcome="sent") == 5
-    assert value(after, "khaosat_outbox_sends_total", outcome="rate_limited") == 2
+    assert value(after, "khaosat_update_seconds", channel="telegram", quantile="0.5") == 0.02
+    assert value(after, "khaosat_outbox_sends_total", channel="telegram", outcome="sent") == 5
+    assert value(after, "khaosat_outbox_sends_total", channel="telegram", outcome="rate_limited") == 2
 
 
 async def test_metrics_when_the_database_is_down(web_app: Application, monkeypatch: pytest.MonkeyPatch) -> None:

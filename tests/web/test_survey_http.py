@@ -377,7 +377,7 @@ async def test_a_form_submitted_twice_changes_nothing(web_app: Application) -> N
         assert await answers_of(web_app) == {"ward": 70, "age_group": "18_29", "gender": "male"}
         consent_again = await citizen.get("/s/hn-2026/70")
         assert consent_again.question == "used_service"
-    assert web_app.ctx.extras["web_survey_stats"].duplicate == 2
+    assert web_app.web_ctx.survey_stats.duplicate == 2
 
 
 # --- cookies and CSRF ---------------------------------------------------------------------------------------------

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.schema import Likert5Question, MultiChoiceQuestion, SingleChoiceQuestion, Survey
 from reports import digest as content
+from reports.schedule import ScheduleError, parse_schedule
 from reports.stats import AnswerKey, Lang
-from scheduler.outbox import Outgoing
-from scheduler.schedule import ScheduleError, parse_schedule
 from storage.db import Database
+from storage.outbox import Outgoing
 from storage.records import CampaignRecord
 from storage.repo import campaigns as campaign_repo
 from storage.repo import chats as chat_repo
