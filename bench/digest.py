@@ -31,8 +31,8 @@ from flows.loader import bundled_survey_path, load_survey
 from reports import digests
 from reports.digest import Window
 from storage import migrate
+from storage.conversation.apply import numeric
 from storage.db import Database
-from storage.fastpath import numeric
 from storage.repo import campaigns, surveys, wards
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -171,6 +171,11 @@ class Survey(_Model):
         """Question id -> the questions its `show_if` refers to (parsed once)."""
         return {q.id: tuple(r.name for r in expr.references(q.condition)) for q in self.questions if q.condition}
 
+    @cached_property
+    def ward_question(self) -> str | None:
+        """The id of the ward question (its answer is the response's ward), or None."""
+        return next((q.id for q in self.questions if q.type == "ward"), None)
+
     def question(self, question_id: str) -> Question:
         return self.questions[self.index[question_id]]
 

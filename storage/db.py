@@ -55,7 +55,7 @@ def normalise_url(url: str) -> str:
 
 Program = Generator[tuple[str, tuple[Any, ...]], Any, Any]
 """A transaction written once for both databases: it yields (statement name, arguments) and receives the
-first row of each result (or None). See `storage.fastpath`."""
+first row of each result (or None). See `storage.conversation.fastpath`."""
 
 
 class _Busy(Exception):

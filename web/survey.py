@@ -37,6 +37,17 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from flows import engine
+from flows.conversation import (
+    DeleteMyData,
+    GiveConsent,
+    Outcome,
+    OutcomeKind,
+    Reply,
+    Restart,
+    SetLanguage,
+    Start,
+    Who,
+)
 from flows.events import (
     AnswerRejected,
     ConsentRequested,
@@ -48,7 +59,6 @@ from flows.events import (
 from flows.questions import Option, WardOption, search_wards
 from flows.schema import Survey
 from flows.text import collation_key
-from storage.conversation import DeleteMyData, GiveConsent, Outcome, Reply, Restart, SetLanguage, Start, Who
 from storage.records import CampaignRecord
 from web import errors, survey_texts
 from web.context import SurveyStats, WebContext
@@ -105,6 +115,10 @@ class Visitor:
     back: tuple[str, Any] | None = None
     """(question id, answer) of the question the person just went back to, to show the answer they gave."""
     back_changed: bool = False
+
+
+_UNAVAILABLE = frozenset({OutcomeKind.UNKNOWN_CAMPAIGN, OutcomeKind.CAMPAIGN_CLOSED, OutcomeKind.CAMPAIGN_NOT_STARTED})
+"""Outcomes that say the campaign does not take answers (a notice page)."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +232,7 @@ class SurveySite:
 
     def _learn(self, visitor: Visitor, outcome: Outcome) -> None:
         """Keep the cookie in step with the database: a respondent exists, and their language."""
-        exists = outcome.response_id is not None or outcome.kind == "already_completed"
+        exists = outcome.response_id is not None or outcome.kind is OutcomeKind.ALREADY_COMPLETED
         if exists and not visitor.known:
             visitor.known = True
             visitor.changed = True
@@ -457,9 +471,9 @@ class SurveySite:
     ) -> web.Response:
         """Render the person's current position (an outcome of the service)."""
         self._learn(visitor, outcome)
-        if outcome.kind in ("unknown_campaign", "campaign_closed", "campaign_not_started", "no_campaign"):
-            return self.notice(request, visitor, Notice(outcome.kind, outcome.campaign_title or ""))
-        if outcome.kind == "already_completed":
+        if outcome.kind in _UNAVAILABLE or outcome.kind is OutcomeKind.NO_CAMPAIGN:
+            return self.notice(request, visitor, Notice(outcome.kind.value, outcome.campaign_title or ""))
+        if outcome.kind is OutcomeKind.ALREADY_COMPLETED:
             return self._done(request, visitor, place, "", again="done" not in request.query)
         event = _shown(outcome.events)
         if isinstance(event, QuestionAsked):
@@ -549,12 +563,12 @@ class SurveySite:
         who = self.who(visitor)
         if visitor.valid:
             view = await self.service.view(who)
-            if view.kind == "events" and view.campaign_code == place.code:
+            if view.kind is OutcomeKind.EVENTS and view.campaign_code == place.code:
                 return self.show(request, visitor, place, view)
         if ward is None and place.needs_picker:
             if visitor.known:  # perhaps they finished this campaign already
                 outcome = await self.service.handle(who, Start(place.code, None))
-                if outcome.kind != "events" or outcome.resumed:
+                if outcome.kind is not OutcomeKind.EVENTS or outcome.resumed:
                     return self.show(request, visitor, place, outcome)
             return self.picker(request, visitor, place)
         outcome = await self.service.handle(who, Start(place.code, ward))
@@ -585,7 +599,7 @@ class SurveySite:
 
         if action in ("agree", "decline"):
             outcome = await self._handle(who, GiveConsent(action == "agree", place.code, ward), update_id)
-            if outcome.kind == "declined":
+            if outcome.kind is OutcomeKind.DECLINED:
                 visitor.known, visitor.changed = False, True
                 return _redirect(request.path + "?declined=1")
             return self._after(request, visitor, place, outcome)
@@ -604,9 +618,9 @@ class SurveySite:
         inp, submitted = _input(action, form, question_id)
         outcome = await self._handle(who, Reply(inp, response_id), update_id)
         self._learn(visitor, outcome)
-        if outcome.kind == "campaign_closed":
+        if outcome.kind is OutcomeKind.CAMPAIGN_CLOSED:
             return self.notice(request, visitor, Notice("campaign_closed", outcome.campaign_title or ""))
-        if outcome.kind == "events" and not outcome.duplicate:
+        if outcome.kind is OutcomeKind.EVENTS and not outcome.duplicate:
             rejected = next((e for e in outcome.events if isinstance(e, AnswerRejected)), None)
             ignored = next((e for e in outcome.events if isinstance(e, InputIgnored)), None)
             if rejected is not None:
@@ -634,8 +648,8 @@ class SurveySite:
 
     def _after(self, request: web.Request, visitor: Visitor, place: Place, outcome: Outcome) -> web.Response:
         self._learn(visitor, outcome)
-        if outcome.kind in ("unknown_campaign", "campaign_closed", "campaign_not_started"):
-            return self.notice(request, visitor, Notice(outcome.kind, outcome.campaign_title or ""))
+        if outcome.kind in _UNAVAILABLE:
+            return self.notice(request, visitor, Notice(outcome.kind.value, outcome.campaign_title or ""))
         return _redirect(request.path)
 
     async def _again(
@@ -652,7 +666,7 @@ class SurveySite:
     ) -> web.Response:
         """The current question again, with why (a re-ask keeps what the person typed or chose)."""
         view = await self.service.view(self.who(visitor))
-        event = _shown(view.events) if view.kind == "events" else None
+        event = _shown(view.events) if view.kind is OutcomeKind.EVENTS else None
         if not isinstance(event, QuestionAsked):
             return _redirect(request.path)
         return self._question(

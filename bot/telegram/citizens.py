@@ -36,12 +36,11 @@ from bot.telegram.filters import Magic
 from bot.telegram.presenter import Presenter, answer_callback
 from bot.telegram.texts import t
 from flows import engine
-from flows.events import QuestionAsked
-from reports.links import parse_start_payload
-from storage.conversation import (
+from flows.conversation import (
     DeleteMyData,
     GiveConsent,
     Outcome,
+    OutcomeKind,
     Reply,
     Restart,
     SetInvitations,
@@ -49,6 +48,8 @@ from storage.conversation import (
     Start,
     Who,
 )
+from flows.events import QuestionAsked
+from reports.links import parse_start_payload
 
 MAX_TYPED = 1000  # longer texts get a polite explanation (a text question's own limit is checked by the engine)
 
@@ -67,7 +68,7 @@ def person(user_id: int, language_code: str | None, chat_id: int) -> Who:
 
 def _in_progress(view: Outcome) -> bool:
     """The person has a questionnaire under way (what /restart and /cancel act on)."""
-    return view.kind == "events" and view.response_id is not None
+    return view.kind is OutcomeKind.EVENTS and view.response_id is not None
 
 
 async def typed_answer(
@@ -139,7 +140,7 @@ async def _note_consent(presenter: Presenter, outcome: Outcome) -> None:
     assert message is not None
     text = None
     original = getattr(message, "html_text", "") if getattr(message, "text", None) else ""
-    if outcome.kind == "events" and original:  # (no text to keep: it only loses its buttons)
+    if outcome.kind is OutcomeKind.EVENTS and original:  # (no text to keep: it only loses its buttons)
         for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
             original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
         text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"
@@ -370,7 +371,7 @@ def setup() -> Router:
             if callback_data.action == "restart":
                 before = await app.service.view(person)
                 outcome = await app.service.handle(person, Restart(), event_update.update_id)
-                if outcome.kind == "events":
+                if outcome.kind is OutcomeKind.EVENTS:
                     await presenter.edit(before.prompt_message_id)
                     await presenter.send(t("restarted", outcome.language))
             else:

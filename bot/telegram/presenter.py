@@ -21,6 +21,7 @@ from bot.telegram import render
 from bot.telegram.callbacks import CampaignCb, InviteCb
 from bot.telegram.texts import t
 from flows import engine
+from flows.conversation import NOTICES, Outcome, OutcomeKind
 from flows.events import (
     AnswerRecorded,
     AnswerRejected,
@@ -31,20 +32,9 @@ from flows.events import (
     QuestionAsked,
     SurveyCompleted,
 )
-from storage.conversation import Outcome
 
 log = logging.getLogger(__name__)
 
-NOTICE_KINDS = {
-    "no_campaign",
-    "unknown_campaign",
-    "campaign_closed",
-    "campaign_not_started",
-    "already_completed",
-    "deleted",
-    "nothing_to_restart",
-    "consent_kept",
-}
 
 
 class Presenter:
@@ -92,22 +82,22 @@ class Presenter:
 
     async def show(self, outcome: Outcome) -> None:
         lang = outcome.language
-        if outcome.kind in NOTICE_KINDS:
-            if outcome.kind == "consent_kept" and self.callback is not None and self.callback.message is not None:
+        if outcome.kind in NOTICES:
+            if outcome.kind is OutcomeKind.CONSENT_KEPT and self.callback is not None and self.callback.message:
                 await self.edit(self.callback.message.message_id)  # the old consent screen loses its buttons
-            await self.send(t(outcome.kind, lang, title=html.escape(outcome.campaign_title or "")))
+            await self.send(t(outcome.kind.value, lang, title=html.escape(outcome.campaign_title or "")))
             return
-        if outcome.kind == "choose_campaign":
+        if outcome.kind is OutcomeKind.CHOOSE_CAMPAIGN:
             rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
             markup = InlineKeyboardMarkup(inline_keyboard=rows)
             await self.send(t("choose_campaign", lang, count=len(outcome.campaigns)), markup)
             return
-        if outcome.kind == "declined":
+        if outcome.kind is OutcomeKind.DECLINED:
             if self.callback is not None and self.callback.message is not None:
                 await self.edit(self.callback.message.message_id)
             await self.send(t("declined", lang))
             return
-        if outcome.kind == "language_set":
+        if outcome.kind is OutcomeKind.LANGUAGE_SET:
             await self.send(t("language_set", lang))
         if outcome.duplicate and not outcome.events:
             return

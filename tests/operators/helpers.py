@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from storage.conversation.apply import numeric
 from storage.db import Database
-from storage.fastpath import numeric
 from storage.repo import audit, campaigns
 from storage.repo.sql import answer, respondent, response
 from storage.repo.sql import campaign as campaign_t

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from flows import engine
+from flows.conversation import OutcomeKind
 from flows.events import AnswerRecorded, ConsentRequested, InputIgnored, QuestionAsked, SurveyCompleted
 from storage.conversation import (
     ConversationService,
@@ -57,10 +58,10 @@ async def test_nothing_is_stored_before_consent_and_decline_keeps_nothing(db: Da
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
     out = await service.handle(ALICE, Start("hn-2026", 70), uid())
-    assert out.kind == "events" and isinstance(out.events[0], ConsentRequested)
+    assert out.kind is OutcomeKind.EVENTS and isinstance(out.events[0], ConsentRequested)
     assert await count(db, respondent) == 0
     declined = await service.handle(ALICE, GiveConsent(False, "hn-2026", 70), uid())
-    assert declined.kind == "declined"
+    assert declined.kind is OutcomeKind.DECLINED
     assert await count(db, respondent) == 0
     assert await count(db, response) == 0
     assert await count(db, channel_address) == 0
@@ -106,7 +107,7 @@ async def test_walk_with_deep_link_stores_every_answer(db: Database, clock: Cloc
     assert nums["overall_satisfaction"] == 4.0 and nums["transparency"] is None and nums["age_group"] is None
     assert row.status == "completed" and row.completed_at == clock()
     again = await service.handle(ALICE, Start("hn-2026", 70), uid())
-    assert again.kind == "already_completed"
+    assert again.kind is OutcomeKind.ALREADY_COMPLETED
 
 
 async def test_repeated_update_changes_nothing_and_returns_the_current_view(db: Database, clock: Clock) -> None:
@@ -233,7 +234,7 @@ async def test_choose_between_open_campaigns(db: Database, clock: Clock) -> None
     await create_live_campaign(db, clock(), code="hn-moi-truong", title="Môi trường", allow_overlap=True)
     service = ConversationService(db, SECRET, clock)
     out = await service.handle(ALICE, Start(), uid())
-    assert out.kind == "choose_campaign"
+    assert out.kind is OutcomeKind.CHOOSE_CAMPAIGN
     assert [c.code for c in out.campaigns] == ["hn-2026", "hn-moi-truong"]
 
 
@@ -241,12 +242,12 @@ async def test_closed_and_unknown_campaigns(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
     out = await begin(service)
-    assert (await service.handle(ALICE, Start("nope"), uid())).kind == "unknown_campaign"
+    assert (await service.handle(ALICE, Start("nope"), uid())).kind is OutcomeKind.UNKNOWN_CAMPAIGN
     async with db.write() as conn:
         _, abandoned, addresses = await campaigns.close(conn, "hn-2026", clock())
     assert (abandoned, addresses) == (1, 1)
     late = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
-    assert late.kind == "campaign_closed"
+    assert late.kind is OutcomeKind.CAMPAIGN_CLOSED
     assert await count(db, answer) == 1
     assert await count(db, channel_address) == 0
 
@@ -259,7 +260,7 @@ async def test_closing_keeps_the_address_of_people_who_asked_for_invitations(db:
     bob = Who("telegram", "1002", address="1002")
     await begin(service)
     await begin(service, bob)
-    assert (await service.handle(bob, SetInvitations(True), uid())).kind == "invitations_set"
+    assert (await service.handle(bob, SetInvitations(True), uid())).kind is OutcomeKind.INVITATIONS_SET
     async with db.write() as conn:
         _, _, deleted = await campaigns.close(conn, "hn-2026", clock())
     assert deleted == 1
@@ -274,7 +275,7 @@ async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -
     out = await begin(service)
     out = await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
     english = await service.handle(ALICE, SetLanguage("en"), uid())
-    assert english.kind == "language_set" and asked(english).label == "Your gender?"
+    assert english.kind is OutcomeKind.LANGUAGE_SET and asked(english).label == "Your gender?"
     restarted = await service.handle(ALICE, Restart(), uid())
     assert asked(restarted).question_id == "age_group"
     assert await count(db, answer) == 1  # the ward from the link stays
@@ -294,7 +295,7 @@ async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -
         done = await service.handle(ALICE, Reply(inp, done.response_id), uid())
     key = respondent_key(SECRET, "telegram", "1001")
     deleted = await service.handle(ALICE, DeleteMyData(), uid())
-    assert deleted.kind == "deleted"
+    assert deleted.kind is OutcomeKind.DELETED
     assert await count(db, respondent, respondent.c.key == key) == 0
     assert await count(db, channel_address) == 0
     assert await count(db, response, response.c.status == "in_progress") == 0

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from flows import engine
+from flows.conversation import OutcomeKind
 from flows.events import AnswerRecorded, InputIgnored, QuestionAsked
 from storage.conversation import ConversationService, GiveConsent, Reply, SetLanguage, Start, Who
 from storage.db import Database
@@ -119,7 +120,7 @@ async def test_a_language_change_elsewhere_is_noticed(db: Database, clock: Clock
     await other.handle(ALICE, SetLanguage("en"), uid())
     trace.names.clear()
     result = await service.handle(ALICE, Reply(engine.Answer("female", "gender"), out.response_id), uid())
-    assert trace.names == ["commit_answer", "load_seen"]  # read, then the general path (English not cached)
+    assert trace.names == ["commit_answer", "load_seen", "commit_answer"]  # refused, read again, written
     assert result.language == "en"
     assert isinstance(result.events[0], AnswerRecorded)
 
@@ -132,7 +133,7 @@ async def test_an_answer_committed_between_read_and_write_wins(db: Database, clo
     service, other = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
     out = await begin(service)
     await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
-    service._known.clear()  # read before writing (not the response as this process last wrote it)
+    service.prompts.forget_all()  # read before writing (not the response as this process last wrote it)
     late, early = uid(), uid()
     outcomes: list[Any] = []
 
@@ -197,13 +198,13 @@ async def test_after_back_and_prompt_flushes_nothing_stale_is_used(db: Database,
     await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), rid), uid())
     await service.set_prompt(rid, 10)
     await service.flush_prompts()
-    assert rid in service._known  # a flush alone keeps it known, at the row's new version
+    assert service.prompts.knows(rid)  # a flush alone keeps it known, at the row's new version
     back = await service.handle(ALICE, Reply(engine.Back("gender"), rid), uid())
     assert asked(back).question_id == "age_group"
-    assert rid not in service._known
+    assert not service.prompts.knows(rid)
     await service.set_prompt(rid, 11)
     await service.flush_prompts()
-    assert rid not in service._known
+    assert not service.prompts.knows(rid)
     trace.names.clear()
     again = await service.handle(ALICE, Reply(engine.Answer("30_44", "age_group"), rid), uid())
     assert isinstance(again.events[0], AnswerRecorded) and again.events[0].question_id == "age_group"
@@ -218,7 +219,7 @@ async def test_a_typed_answer_is_always_read(db: Database, clock: Clock, trace: 
     service = ConversationService(db, SECRET, clock)
     out = await begin(service)
     await service.handle(ALICE, Reply(engine.Answer("18_29", "age_group"), out.response_id), uid())
-    assert out.response_id in service._known
+    assert service.prompts.knows(out.response_id)
     trace.names.clear()
     await service.handle(ALICE, Reply(engine.Text("Nữ")), uid())
     assert trace.names[0] == "load_seen"
@@ -235,7 +236,7 @@ async def test_a_flush_after_another_process_wrote_does_not_make_old_state_curre
     await other.handle(ALICE, Reply(engine.Answer("female", "gender"), rid), uid())
     await service.set_prompt(rid, 12)
     await service.flush_prompts()  # its version before is the other process's, not the one known here
-    assert rid not in service._known
+    assert not service.prompts.knows(rid)
 
 
 async def rows_of(db: Database, who_key: str) -> dict[str, Any]:
@@ -276,7 +277,7 @@ async def test_agreeing_as_a_new_person_is_one_statement_and_stores_what_the_gen
     fast = await warm.handle(bob, GiveConsent(True, "hn-2026", 70), uid())
     assert trace.names == ["begin_new"]
     await cold.handle(carol, Start("hn-2026", 70), uid())
-    cold._campaigns.clear()  # the general path, for comparison
+    cold.campaigns.by_code.clear()  # the general path, for comparison
     trace.names.clear()
     general = await cold.handle(carol, GiveConsent(True, "hn-2026", 70), uid())
     assert "begin_new" not in trace.names
@@ -310,7 +311,7 @@ async def test_agreeing_again_repeated_or_too_late_goes_the_general_way(
     async with db.write() as conn:  # the campaign ends while the consent screen is open
         await conn.execute(campaigns_table.update().values(ends_at=clock() - timedelta(minutes=1)))
     late = await service.handle(carol, GiveConsent(True, "hn-2026", 70), uid())
-    assert late.kind == "campaign_closed"
+    assert late.kind is OutcomeKind.CAMPAIGN_CLOSED
     assert await count(db, respondent) == 1
 
 
