@@ -51,6 +51,10 @@ def respondent_key(secret: bytes, channel: str, user_id: str) -> str:
 
 
 class ConversationService:
+    fast = True
+    """Use the driver-level executor where it applies (False: the portable path only; the tests that compare
+    the two executors switch it)."""
+
     def __init__(self, db: Database, secret: bytes, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
         self.secret = secret
@@ -61,9 +65,6 @@ class ConversationService:
         """How answers (`Reply`) were stored: PostgreSQL's single statement without a read (the response as
         this process last wrote it) or with one, the locked program (SQLite, and PostgreSQL after a concurrent
         change), or the portable path (anything unusual). For /metrics."""
-        self.fast = True
-        """Use the driver-level executor where it applies (False: the portable path only, as in the tests
-        that compare the two)."""
 
     def key(self, who: Who) -> str:
         return respondent_key(self.secret, who.channel, who.user_id)

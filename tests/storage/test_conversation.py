@@ -7,6 +7,7 @@ import asyncio
 import itertools
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from flows import engine
@@ -29,6 +30,14 @@ from storage.repo.sql import answer, channel_address, processed_update, responde
 from tests.conftest import Clock, create_live_campaign
 
 SECRET = b"test-secret"
+
+
+@pytest.fixture(autouse=True, params=["fast", "portable"])
+def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the driver-level executor where it applies, and with the portable one only."""
+    monkeypatch.setattr(ConversationService, "fast", request.param == "fast")
+    return str(request.param)
+
 ALICE = Who("telegram", "1001", address="1001", language="vi")
 _updates = itertools.count(1)
 
