@@ -114,3 +114,26 @@ def test_preview_skips_the_group_and_the_comment_their_conditions_hide(tmp_path:
     assert out.rstrip().endswith(
         "Cảm ơn!\n\nCâu trả lời của bạn:\n  ward: Phường Hoàn Kiếm\n  used: Không\n  issues: Đường sá"
     )
+
+
+def readme_example() -> tuple[dict[str, list[list[object]]], str, str]:
+    """The README's example XLSForm (its three tables), the YAML it says the import prints, and the warning."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Questionnaires from Excel (XLSForm)", 1)[1].split("\n## ", 1)[0]
+    form: dict[str, list[list[object]]] = {}
+    for name in ("survey", "choices", "settings"):
+        table = section.split(f"**{name}** sheet\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        rows = [[cell.strip() or None for cell in line.strip().strip("|").split("|")] for line in table]
+        form[name] = [rows[0], *rows[2:]]  # without the |---| line
+    yaml_block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    warning = section.split("```\nward-survey.xlsx: ", 1)[1].split("\n```", 1)[0]
+    return form, yaml_block, warning
+
+
+def test_the_readme_example_imports_as_the_readme_shows(tmp_path: Path) -> None:
+    form, yaml_block, warning = readme_example()
+    path = write_workbook(tmp_path / "ward-survey.xlsx", form)
+    code, out, err = run(["survey", "import", str(path)])
+    assert code == 0, err
+    assert yaml_block in out
+    assert err == f"{path}: {warning}\n"
