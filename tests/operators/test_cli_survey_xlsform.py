@@ -22,6 +22,8 @@ def test_import_publish_stores_the_form_like_survey_publish(env: str, tmp_path: 
     )
     again = cli("survey", "import", str(form), "--publish")
     assert again.stdout == "clinic-2026 v3 is already published with this content; nothing changed\n"
+    direct = cli("survey", "publish", str(form))  # survey publish reads a workbook too
+    assert direct.stdout == "clinic-2026 v3 is already published with this content; nothing changed\n"
 
     changed = sheets()
     changed["survey"][4][3] = "Did you use a public service?"
@@ -35,6 +37,7 @@ def test_import_publish_stores_the_form_like_survey_publish(env: str, tmp_path: 
     assert len(listed) == 3 and listed[2].startswith("clinic-2026   ")
     assert [(a, o, args.get("path"), args.get("created")) for a, o, args in audit_rows(env)] == [
         ("survey.publish", "ok", str(form), True),
+        ("survey.publish", "ok", str(form), False),
         ("survey.publish", "ok", str(form), False),
         ("survey.publish", "error", str(tmp_path / "changed.xlsx"), None),
         ("survey.list", "ok", None, None),
