@@ -163,12 +163,15 @@ class CellProblem(Problem):
         )
 
     def sort_key(self) -> tuple[Any, ...]:
+        """Settings, survey, choices, then factors; by row and column within a sheet."""
         sheet = _SHEET_ORDER.get(self.sheet.lower(), 9) if self.sheet else -1
         return (sheet, self.row, self.column, self.message)
 
 
 @dataclass(frozen=True)
 class _Where:
+    """A cell (or a sheet, or the file) a problem is placed at."""
+
     sheet: str = ""
     row: int = 0
     column: int = 0
@@ -188,6 +191,8 @@ class Imported:
 
 @dataclass(frozen=True)
 class _Column:
+    """A usable column of a sheet."""
+
     index: int  # 1-based, as Excel counts
     header: str  # as written
     base: str  # "label", "khaosat::unit", ...
@@ -196,23 +201,29 @@ class _Column:
 
 @dataclass
 class _Sheet:
+    """A sheet read for translation: its usable columns and its non-empty rows."""
+
     name: str
     columns: list[_Column]
     rows: list[tuple[int, dict[int, str]]]  # (row number, {column index: text}) of the rows that are not empty
     headers: dict[int, str]  # every column's header, used or not
 
     def column(self, base: str) -> _Column | None:
+        """The first usable column of this kind (None if the sheet has none)."""
         return next((c for c in self.columns if c.base == base), None)
 
     def get(self, cells: Mapping[int, str], base: str) -> str:
+        """A row's text in a column ("" when empty or absent)."""
         col = self.column(base)
         return cells.get(col.index, "") if col is not None else ""
 
     def where(self, row: int, base: str) -> _Where:
+        """The cell of a row in a column (the row alone if the sheet has no such column)."""
         col = self.column(base)
         return _Where(self.name, row, col.index, col.header) if col is not None else _Where(self.name, row)
 
     def texts(self, cells: Mapping[int, str], base: str) -> dict[str, str]:
+        """A row's non-empty texts of a localized column, by language code."""
         return {
             c.language: cells[c.index]
             for c in self.columns
@@ -220,6 +231,7 @@ class _Sheet:
         }
 
     def text_wheres(self, row: int, base: str) -> dict[str, _Where]:
+        """The cells of a row in each language's column of a localized column."""
         return {
             c.language: _Where(self.name, row, c.index, c.header)
             for c in self.columns
@@ -261,10 +273,12 @@ def _language_code(part: str) -> str | None:
 
 
 def _language_header(base: str, code: str) -> str:
+    """'label', 'en' -> 'label::English (en)'."""
     return f"{base}::{LANGUAGE_NAMES.get(code, code)} ({code})"
 
 
 def _suggest(word: str, options: Iterable[str], show: Callable[[str], str] = lambda s: f"'{s}'") -> str:
+    """ " (did you mean 'x'?)" for a close option, else ""."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.7)
     return f" (did you mean {show(close[0])}?)" if close else ""
 
@@ -336,6 +350,8 @@ _XTOKEN = re.compile(
 
 
 class _XSyntax(ValueError):
+    """A syntax error in an XLSForm expression, at a 0-based character position."""
+
     def __init__(self, text: str, position: int) -> None:
         super().__init__(text)
         self.text = text
@@ -451,10 +467,12 @@ class _XParser:
 
 
 def _parse_x(source: str) -> _X:
+    """Parse an XLSForm expression, raising `_XSyntax`."""
     return _XParser(source).parse()
 
 
 def _walk_x(node: _X) -> Iterable[_X]:
+    """Every node of an expression, the node itself first."""
     yield node
     if isinstance(node, _XCall):
         for arg in node.args:
@@ -468,6 +486,7 @@ def _walk_x(node: _X) -> Iterable[_X]:
 
 
 def _number_text(value: float) -> str:
+    """1.0 -> '1', 2.5 -> '2.5'."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
@@ -480,6 +499,7 @@ def _needs_parens(child: expr.Node) -> bool:
 
 
 def _show_if_literal(value: expr.Literal_) -> str:
+    """A value as written in `show_if` (strings in double quotes)."""
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return _number_text(value)
@@ -507,6 +527,7 @@ def show_if_text(node: expr.Node) -> str:
 
 
 def _xls_literal(value: expr.Literal_) -> str:
+    """A value as written in XLSForm (strings in single quotes, or double ones around a quote)."""
     if isinstance(value, str):
         return f'"{value}"' if "'" in value else f"'{value}'"
     return _number_text(value)
@@ -543,6 +564,8 @@ def relevant_text(node: expr.Node) -> str:
 
 @dataclass(frozen=True)
 class _RawChoice:
+    """A row of the choices sheet."""
+
     row: int
     value: str
     label: dict[str, str]
@@ -553,6 +576,8 @@ class _RawChoice:
 
 @dataclass(frozen=True)
 class _Likert:
+    """A list recognised as a 5-point scale."""
+
     scale: str
     dont_know: str | None  # the list's value for "don't know", if it has one
     differs: bool  # its labels are not khaosat's
@@ -632,6 +657,8 @@ def _natural_kind(list_name: str, choices: Sequence[_RawChoice]) -> str:
 
 @dataclass
 class _Group:
+    """An open begin_group (or begin_repeat) and its relevant."""
+
     row: int
     relevant: str
     where: _Where
@@ -685,9 +712,11 @@ class _Importer:
     # reporting
 
     def problem(self, where: _Where | None, text: str) -> None:
+        """Record a problem at a cell."""
         self.problems.append(self._cell(where, text))
 
     def warn(self, where: _Where | None, text: str) -> None:
+        """Record a warning at a cell."""
         self.warnings.append(self._cell(where, f"warning: {text}"))
 
     def _cell(self, where: _Where | None, text: str) -> CellProblem:
@@ -714,6 +743,7 @@ class _Importer:
         return self._cell(where, text)
 
     def place_texts(self, path: PathT, sheet: _Sheet, row: int, base: str) -> None:
+        """Remember the cells of a localized field (per language) for the loader's problems."""
         wheres = sheet.text_wheres(row, base)
         if wheres:
             self.at[path] = next(iter(wheres.values()))
@@ -721,6 +751,7 @@ class _Importer:
             self.at[(*path, lang)] = where
 
     def place_choices(self, path: PathT, choices: Sequence[_RawChoice]) -> None:
+        """Remember the choices sheet's cells of a list of choices for the loader's problems."""
         if choices:
             self.at.setdefault(path, choices[0].where)
         for j, c in enumerate(choices):
@@ -733,6 +764,7 @@ class _Importer:
     # the workbook
 
     def run(self, sheets: Mapping[str, Sequence[Sequence[object]]]) -> Survey:
+        """The validated questionnaire of a workbook's sheets, or `SurveyError` with every problem."""
         found = {name.strip().lower(): name for name in sheets}
         if "survey" not in found:
             names = ", ".join(f"'{n}'" for n in sheets) or "none"
@@ -854,6 +886,7 @@ class _Importer:
         return languages
 
     def settings_data(self, sheet: _Sheet | None) -> dict[str, Any]:
+        """id, version and title from the settings sheet."""
         data: dict[str, Any] = {}
         if sheet is None or not sheet.rows:
             self.warn(_Where("settings"), "no version: the survey is version 1")
@@ -889,6 +922,7 @@ class _Importer:
         return data
 
     def read_choices(self, sheet: _Sheet | None) -> dict[str, list[_RawChoice]]:
+        """The choices sheet's lists by name, in the sheet's order."""
         lists: dict[str, list[_RawChoice]] = {}
         if sheet is None:
             return lists
@@ -927,6 +961,7 @@ class _Importer:
         return lists
 
     def read_factors(self, sheet: _Sheet) -> list[dict[str, Any]]:
+        """The factors of the khaosat_factors sheet."""
         factors: list[dict[str, Any]] = []
         for row, cells in sheet.rows:
             path: PathT = ("factors", len(factors))
@@ -942,6 +977,7 @@ class _Importer:
     # the survey sheet
 
     def read_survey(self, sheet: _Sheet, lists: dict[str, list[_RawChoice]]) -> dict[str, Any]:
+        """intro, consent, thanks, questions, reporting and choice_lists from the survey sheet."""
         for base in ("type", "name"):
             if sheet.column(base) is None:
                 self.problem(_Where(sheet.name), f"no '{base}' column")
@@ -1125,6 +1161,7 @@ class _Importer:
                     names[item.name] = _Name("question", item.row, item.qtype, dont_know)
 
     def conditional(self, sheet: _Sheet, item: _Item) -> bool:
+        """Whether a row or one of its groups has a relevant."""
         return bool(sheet.get(item.cells, "relevant")) or any(g.relevant for g in item.groups)
 
     def question_type(
@@ -1268,6 +1305,7 @@ class _Importer:
         return q
 
     def required(self, sheet: _Sheet, item: _Item) -> bool:
+        """The required column as a boolean (XLSForm's default: not required)."""
         value = sheet.get(item.cells, "required")
         if value.lower() in ("yes", "true", "1", "true()"):
             return True
@@ -1276,6 +1314,7 @@ class _Importer:
         return False
 
     def reporting(self, sheet: _Sheet, questions: Sequence[_Item]) -> dict[str, Any]:
+        """The reporting section from the khaosat::reporting column."""
         reporting: dict[str, Any] = {}
         comments: list[str] = []
         first: dict[str, int] = {}
@@ -1325,6 +1364,7 @@ class _Importer:
         return operands[0] if len(operands) == 1 else expr.BoolOp("and", tuple(operands))
 
     def relevant(self, source: str, where: _Where, row: int, names: Mapping[str, _Name]) -> expr.Node | None:
+        """One relevant translated, or None with its problems recorded."""
         try:
             tree = _parse_x(source)
         except _XSyntax as e:
@@ -1427,6 +1467,7 @@ def _bounds(tree: _X, subject: str) -> list[tuple[str, float]] | str:
 
 
 def _subject_text(node: _X) -> str:
+    """'.', 'string-length(.)' or 'count-selected(.)' for what a constraint limits, else ''."""
     if isinstance(node, _XDot):
         return "."
     if isinstance(node, _XCall) and len(node.args) == 1 and isinstance(node.args[0], _XDot):
@@ -1435,6 +1476,8 @@ def _subject_text(node: _X) -> str:
 
 
 class _Unsupported(ValueError):
+    """A choice_filter that cannot be evaluated for a choice row."""
+
     pass
 
 
@@ -1460,6 +1503,7 @@ def _static_truth(node: _X, row: Mapping[str, str]) -> bool:
 
 
 def _static_value(node: _X, row: Mapping[str, str]) -> str | float:
+    """A value in a choice_filter: a literal, or a column of the choice's row."""
     if isinstance(node, _XStr):
         return node.value
     if isinstance(node, _XNum):
@@ -1470,6 +1514,7 @@ def _static_value(node: _X, row: Mapping[str, str]) -> str | float:
 
 
 def _as_number(value: str | float) -> float:
+    """A value as a number for a comparison (NaN when it is not one, so it compares false)."""
     if isinstance(value, float):
         return value
     try:
@@ -1494,6 +1539,7 @@ class _Relevant:
             self.problems.append(text)
 
     def condition(self, node: _X) -> expr.Node | None:
+        """A condition translated, or None (the problem recorded)."""
         if isinstance(node, _XBool):
             operands = [self.condition(op) for op in node.operands]
             kept = [op for op in operands if op is not None]
@@ -1512,6 +1558,7 @@ class _Relevant:
         return None
 
     def call(self, node: _XCall) -> expr.Node | None:
+        """not(...) or selected(${q}, 'v') translated; any other function is refused."""
         if node.name == "not":
             if len(node.args) != 1:
                 self.fail("not() takes one condition")
@@ -1535,6 +1582,7 @@ class _Relevant:
         return expr.Compare("==", expr.Ref(name, 0), expr.Const(self.stored(target, text)), 0)
 
     def compare(self, node: _XBin) -> expr.Node | None:
+        """A comparison between answers and values translated."""
         op = "==" if node.op == "=" else node.op
         targets: list[_Name | None] = []
         for side in (node.left, node.right):
@@ -1628,6 +1676,7 @@ def _operand_problem(node: _X) -> str:
 
 
 def _describe(node: _X) -> str:
+    """How a part of an expression is named in a problem."""
     if isinstance(node, _XDot):
         return "'.' (this question)"
     if isinstance(node, _XName):
@@ -1860,6 +1909,7 @@ _COLUMN_ORDER = (
 
 
 def _text_columns(base: str, languages: Sequence[str]) -> list[str]:
+    """One header per language: 'label::Vietnamese (vi)', 'label::English (en)'."""
     return [_language_header(base, lang) for lang in languages]
 
 
