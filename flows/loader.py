@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -56,12 +56,20 @@ class Problem:
         where = f"{self.file}:{self.line}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
+    def sort_key(self) -> tuple[Any, ...]:
+        """Where the problem is in its file, to list problems in file order."""
+        return (self.line, self.path)
+
+
+Locate = Callable[[tuple[str | int, ...], str], Problem]
+"""Builds the problem for a field path and a message, when the questionnaire data came from another format."""
+
 
 class SurveyError(ValueError):
     """A questionnaire that cannot be used, with every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.line, p.path))
+        self.problems = sorted(problems, key=lambda p: p.sort_key())
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -91,6 +99,15 @@ def load_survey_text(text: str, filename: str = "<string>") -> Survey:
     return _Loader(filename).load(text)
 
 
+def load_survey_data(data: dict[str, Any], locate: Locate) -> Survey:
+    """Validate questionnaire data read from another format (e.g. an XLSForm); `locate` places each problem."""
+    loader = _Loader("<data>", locate)
+    survey = loader.validate(data)
+    if loader.problems or survey is None:
+        raise SurveyError(loader.problems)
+    return survey
+
+
 def format_path(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
@@ -108,8 +125,9 @@ _SCALARS = yaml.constructor.SafeConstructor()
 
 
 class _Loader:
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, locate: Locate | None = None) -> None:
         self.filename = filename
+        self.locate = locate
         self.lines: dict[PathT, int] = {}
         self.problems: list[Problem] = []
 
@@ -121,6 +139,9 @@ class _Loader:
         return self.lines.get(path, 1)
 
     def add(self, path: PathT, message: str, line_path: PathT | None = None) -> None:
+        if self.locate is not None:
+            self.problems.append(self.locate(path, message))
+            return
         self.problems.append(
             Problem(self.filename, self.line(line_path if line_path is not None else path), format_path(path), message)
         )

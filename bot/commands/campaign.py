@@ -52,16 +52,17 @@ def _status(c: CampaignRecord, now: Any) -> str:
     return c.status
 
 
-def _parse_survey(text: str) -> tuple[str, int | None]:
+def parse_survey_ref(text: str, param_hint: str = "'--survey'") -> tuple[str, int | None]:
+    """ID[@VERSION] -> (id, version or None), or a usage error naming `param_hint`."""
     key, sep, version = text.strip().partition("@")
     if not key:
         raise click.BadParameter(
-            "give the survey's id, e.g. hanoi-ward-satisfaction or hanoi-ward-satisfaction@1", param_hint="'--survey'"
+            "give the survey's id, e.g. hanoi-ward-satisfaction or hanoi-ward-satisfaction@1", param_hint=param_hint
         )
     if not sep:
         return key, None
     if not version.isdigit() or int(version) < 1:
-        raise click.BadParameter(f"{version!r} is not a version number (e.g. {key}@1)", param_hint="'--survey'")
+        raise click.BadParameter(f"{version!r} is not a version number (e.g. {key}@1)", param_hint=param_hint)
     return key, int(version)
 
 
@@ -142,7 +143,7 @@ def create(
         raise click.BadParameter(
             f"{code!r}: use 3-32 lower-case letters, digits and '-' (e.g. hn-2026)", param_hint="'--code'"
         )
-    survey_key, survey_version = _parse_survey(survey_ref)
+    survey_key, survey_version = parse_survey_ref(survey_ref)
     ward_codes = _parse_wards(wards_text)
     now = utc_now()
     try:

@@ -9,6 +9,8 @@ from tests.operators.helpers import cli
 COMMANDS = [
     ["survey", "publish"],
     ["survey", "list"],
+    ["survey", "import"],
+    ["survey", "export"],
     ["campaign", "create"],
     ["campaign", "list"],
     ["campaign", "show"],
