@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from flows import expr
-from flows.i18n import LIKERT_LABELS, message
+from flows.i18n import LANGUAGES, likert_labels, message
 from flows.loader import PathT, Problem, SurveyError, load_survey_data
 from flows.schema import (
     DONT_KNOW,
@@ -611,7 +611,7 @@ def _likert(choices: Sequence[_RawChoice]) -> _Likert | None:
             differs = [c.value for c in choices[:5]] != ["1", "2", "3", "4", "5"]
             for c in scale_values:
                 for lang, text in c.label.items():
-                    ours = LIKERT_LABELS[scale].get(lang)
+                    ours = likert_labels(scale, lang) if lang in LANGUAGES else None
                     differs = differs or ours is None or fold(text) != fold(ours[int(c.value) - 1])
             if others:
                 differs = differs or any(
@@ -1199,7 +1199,7 @@ class _Importer:
         if item.likert is not None:
             renamed = item.likert.dont_know not in (None, DONT_KNOW)
             if item.likert.differs or renamed:
-                ours = LIKERT_LABELS[item.likert.scale][self.default]
+                ours = likert_labels(item.likert.scale, self.default)
                 stored = f"; its '{item.likert.dont_know}' is stored as '{DONT_KNOW}'" if renamed else ""
                 self.warn(
                     sheet.where(item.row, "type"),
@@ -1857,8 +1857,7 @@ def _question_row(
             if terms:
                 row["constraint"] = " and ".join(terms)
     elif isinstance(q, Likert5Question):
-        labels = LIKERT_LABELS[q.scale]
-        choices = [(str(i + 1), {lang: (labels.get(lang) or labels["vi"])[i] for lang in languages}) for i in range(5)]
+        choices = [(str(i + 1), {lang: likert_labels(q.scale, lang)[i] for lang in languages}) for i in range(5)]
         if q.dont_know:
             choices.append((DONT_KNOW, {lang: message("dont_know", lang) for lang in languages}))
         key = f"likert_{q.scale}" + ("_dk" if q.dont_know else "")
