@@ -381,11 +381,6 @@ class Decision:
     outcome: Outcome
     writes: tuple[Write, ...] = ()
 
-    @property
-    def begins(self) -> BeginResponse | None:
-        """The response this decision begins (its id is known once stored), if any."""
-        return next((w for w in self.writes if isinstance(w, BeginResponse)), None)
-
 
 # --- the rules ----------------------------------------------------------------------------------------------
 
