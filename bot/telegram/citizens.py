@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from typing import Any
 
 import aiohttp
 from aiogram import Bot, F, Router
@@ -17,23 +16,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update, 
 
 from bot.context import AppContext
 from bot.telegram import render
-from bot.telegram.callbacks import (
-    AnswerCb,
-    BackCb,
-    CampaignCb,
-    ConfirmCb,
-    ConsentCb,
-    DoneCb,
-    InviteCb,
-    LangCb,
-    PageCb,
-    ResumeCb,
-    SkipCb,
-    ToggleCb,
-    selected_of,
-)
+from bot.telegram.callbacks import ConfirmCb, LangCb, ToggleCb, selected_of
 from bot.telegram.filters import Magic
-from bot.telegram.presenter import Presenter, answer_callback
+from bot.telegram.presenter import Presenter, Pressed, Sender, answer_callback
+from bot.telegram.routes import Confirm, Page, Press, Routed, Setting, Toggle
 from bot.telegram.texts import t
 from flows import engine
 from flows.conversation import (
@@ -44,7 +30,6 @@ from flows.conversation import (
     Reply,
     Restart,
     SetInvitations,
-    SetLanguage,
     Start,
     Who,
 )
@@ -72,7 +57,7 @@ def _in_progress(view: Outcome) -> bool:
 
 
 async def typed_answer(
-    bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, text: str, update_id: int
+    bot: Sender, app: AppContext, person: Who, chat_id: int, message_id: int, text: str, update_id: int
 ) -> None:
     """A typed message in a private chat: an answer to the current question (or a polite refusal)."""
     if len(text) > MAX_TYPED:
@@ -86,19 +71,22 @@ async def typed_answer(
 
 
 def start_action(args: str | None) -> Start:
-    """/start, or /start with a deep link's payload (one that is not ours says so)."""
-    if not args:
+    """/start, or /start with a deep link's payload (one that is not ours names no campaign we have: the
+    person is told the link is not valid)."""
+    if not args or not args.strip():
         return Start()
     parsed = parse_start_payload(args)
-    return Start(parsed[0], parsed[1]) if parsed else Start("\x00invalid")
+    return Start(parsed[0], parsed[1]) if parsed else Start(args.strip()[:64])
 
 
-async def start_command(bot: Any, app: AppContext, person: Who, chat_id: int, action: Start, update_id: int) -> None:
+async def start_command(bot: Sender, app: AppContext, person: Who, chat_id: int, action: Start, update_id: int) -> None:
     outcome = await app.service.handle(person, action, update_id)
     await Presenter(bot, app, chat_id).show(outcome)
 
 
-async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb) -> str | None:
+async def toggle(
+    bot: Sender, app: AppContext, person: Who, chat_id: int, message_id: int, data: ToggleCb
+) -> str | None:
     """Multi-choice: re-draw the buttons with the new selection (nothing is stored until "Done").
     Returns the callback's answer text, if any."""
     view = await app.service.button_view(person, data.r)
@@ -115,11 +103,12 @@ async def toggle(bot: Any, app: AppContext, person: Who, chat_id: int, message_i
     return None
 
 
-async def press(
-    presenter: Presenter, app: AppContext, person: Who, action: Reply | Start | GiveConsent, update_id: int
-) -> str | None:
-    """A button press (`presenter.callback`): apply it and show the outcome. Returns the text for the
-    callback's answer, which the caller sends (also when this raises: `presenter.toast`)."""
+async def press(presenter: Presenter, app: AppContext, person: Who, route: Press, update_id: int) -> str | None:
+    """A button the service applies (`presenter.pressed`): apply it and show the outcome. Returns the text
+    for the callback's answer, which the caller sends (also when this raises: `presenter.toast`)."""
+    if route.clears_source:
+        await presenter.clear_pressed()
+    action = route.action
     outcome = await app.service.handle(person, action, update_id)
     agreed = isinstance(action, GiveConsent) and action.agree
     if agreed and outcome.resumed and outcome.prompt_message_id is not None:
@@ -135,21 +124,21 @@ async def press(
 async def _note_consent(presenter: Presenter, outcome: Outcome) -> None:
     """The consent screen, once "agree" is stored, says so (in the person's language) and loses its
     buttons; if nothing could begin (the campaign closed meanwhile, say), it only loses its buttons."""
-    assert presenter.callback is not None
-    message = presenter.callback.message
-    assert message is not None
+    pressed = presenter.pressed
+    if pressed is None:
+        return
     text = None
-    original = getattr(message, "html_text", "") if getattr(message, "text", None) else ""
+    original = pressed.html_text
     if outcome.kind is OutcomeKind.EVENTS and original:  # (no text to keep: it only loses its buttons)
         for shown in ("vi", "en"):  # "press I agree to begin" has been done: it goes
             original = original.removesuffix(f"\n\n<i>{t('consent_press', shown)}</i>")
         text = f"{original}\n\n<b>{t('consent_given', outcome.language)}</b>"
     try:
-        await presenter.edit(message.message_id, text)
+        await presenter.edit(pressed.message_id, text)
     except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as e:
         # only how the screen above looks: failing the update for it would have Telegram send it again
         # and the first question shown twice
-        log.info("consent screen %s in chat %s not marked: %r", message.message_id, message.chat.id, e)
+        log.info("consent screen %s in chat %s not marked: %r", pressed.message_id, presenter.chat_id, e)
 
 
 def setup() -> Router:
@@ -247,88 +236,47 @@ def setup() -> Router:
         view = await app.service.view(who(message.from_user, message.chat.id))
         await message.answer(t("not_text", view.language))
 
-    # --- buttons -------------------------------------------------------------------------------------
+    # --- buttons: what each one means is in bot.telegram.routes -------------------------------------
 
-    async def reply(
-        callback: CallbackQuery, bot: Bot, app: AppContext, update: Update, action: Reply | Start | GiveConsent
+    @router.callback_query(Routed(Press))
+    async def on_press(
+        callback: CallbackQuery, route: Press, bot: Bot, app: AppContext, event_update: Update
     ) -> AnswerCallbackQuery:
         """Apply a button press, show the outcome, and return the callback's answer for the transport to
         send (in the webhook's response body: one request fewer per answer)."""
         assert callback.message is not None
         chat_id = callback.message.chat.id
-        presenter = Presenter(bot, app, chat_id, callback)
+        presenter = Presenter(bot, app, chat_id, Pressed.of(callback))
         try:
-            toast = await press(presenter, app, who(callback.from_user, chat_id), action, update.update_id)
+            toast = await press(presenter, app, who(callback.from_user, chat_id), route, event_update.update_id)
         except Exception:
             await answer_callback(callback, presenter.toast)  # no endless spinner, even when the update comes again
             raise
         return callback.answer(toast)
 
-    @router.callback_query(AnswerCb.filter())
-    async def on_answer(
-        callback: CallbackQuery, callback_data: AnswerCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        inp = engine.Answer(callback_data.v, callback_data.q)
-        return await reply(callback, bot, app, event_update, Reply(inp, callback_data.r))
-
-    @router.callback_query(DoneCb.filter())
-    async def on_done(
-        callback: CallbackQuery, callback_data: DoneCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        inp = engine.Answer(callback_data.m, callback_data.q)  # the engine reads the selection's bit mask
-        return await reply(callback, bot, app, event_update, Reply(inp, callback_data.r))
-
-    @router.callback_query(BackCb.filter())
-    async def on_back(
-        callback: CallbackQuery, callback_data: BackCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        return await reply(callback, bot, app, event_update, Reply(engine.Back(callback_data.q), callback_data.r))
-
-    @router.callback_query(SkipCb.filter())
-    async def on_skip(
-        callback: CallbackQuery, callback_data: SkipCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        return await reply(callback, bot, app, event_update, Reply(engine.Skip(callback_data.q), callback_data.r))
-
-    @router.callback_query(ConsentCb.filter())
-    async def on_consent(
-        callback: CallbackQuery, callback_data: ConsentCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        action = GiveConsent(callback_data.agree, callback_data.code, callback_data.ward)
-        return await reply(callback, bot, app, event_update, action)
-
-    @router.callback_query(CampaignCb.filter())
-    async def on_campaign(
-        callback: CallbackQuery, callback_data: CampaignCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        if callback.message is not None:
-            await Presenter(bot, app, callback.message.chat.id).edit(callback.message.message_id)
-        return await reply(callback, bot, app, event_update, Start(callback_data.code))
-
-    @router.callback_query(ToggleCb.filter())
-    async def on_toggle(
-        callback: CallbackQuery, callback_data: ToggleCb, bot: Bot, app: AppContext
-    ) -> AnswerCallbackQuery:
+    @router.callback_query(Routed(Toggle))
+    async def on_toggle(callback: CallbackQuery, route: Toggle, bot: Bot, app: AppContext) -> AnswerCallbackQuery:
         assert callback.message is not None
         chat_id = callback.message.chat.id
         try:
             toast = await toggle(
-                bot, app, who(callback.from_user, chat_id), chat_id, callback.message.message_id, callback_data
+                bot, app, who(callback.from_user, chat_id), chat_id, callback.message.message_id, route.data
             )
         except Exception:
             await answer_callback(callback)
             raise
         return callback.answer(toast)
 
-    @router.callback_query(PageCb.filter())
-    async def on_page(callback: CallbackQuery, callback_data: PageCb, bot: Bot, app: AppContext) -> None:
+    @router.callback_query(Routed(Page))
+    async def on_page(callback: CallbackQuery, route: Page, bot: Bot, app: AppContext) -> None:
         assert callback.message is not None
-        view = await app.service.view(who(callback.from_user, callback.message.chat.id))
+        data = route.data
+        view = await app.service.view(who(callback.from_user, callback.message.chat.id), data.r)
         current = view.events[-1] if view.events else None
-        if not isinstance(current, QuestionAsked) or current.question_id != callback_data.q:
+        if not isinstance(current, QuestionAsked) or current.question_id != data.q:
             await answer_callback(callback, t("already_answered", view.language))
             return
-        markup = render.question_keyboard(current, callback_data.r, view.language, page=callback_data.page)
+        markup = render.question_keyboard(current, data.r, view.language, page=data.page)
         try:
             await bot.edit_message_reply_markup(
                 chat_id=callback.message.chat.id, message_id=callback.message.message_id, reply_markup=markup
@@ -338,25 +286,27 @@ def setup() -> Router:
         finally:
             await answer_callback(callback)
 
-    @router.callback_query(LangCb.filter())
-    async def on_lang(
-        callback: CallbackQuery, callback_data: LangCb, bot: Bot, app: AppContext, event_update: Update
+    @router.callback_query(Routed(Setting))
+    async def on_setting(
+        callback: CallbackQuery, route: Setting, bot: Bot, app: AppContext, event_update: Update
     ) -> None:
+        """The language (the conversation is shown again in it) or invitations (a line says which)."""
         assert callback.message is not None
         chat_id = callback.message.chat.id
-        presenter = Presenter(bot, app, chat_id, None)
+        presenter = Presenter(bot, app, chat_id)
         try:
             await presenter.edit(callback.message.message_id)
-            outcome = await app.service.handle(
-                who(callback.from_user, chat_id), SetLanguage(callback_data.lang), event_update.update_id
-            )
-            await presenter.show(outcome)
+            outcome = await app.service.handle(who(callback.from_user, chat_id), route.action, event_update.update_id)
+            if isinstance(route.action, SetInvitations):
+                await presenter.send(t("invite_on" if route.action.yes else "invite_off", outcome.language))
+            else:
+                await presenter.show(outcome)
         finally:
             await answer_callback(callback)
 
-    @router.callback_query(ConfirmCb.filter(F.action.in_({"restart", "delete"})))
+    @router.callback_query(Routed(Confirm, when=lambda r: r.data.action in {"restart", "delete"}))
     async def on_confirm(
-        callback: CallbackQuery, callback_data: ConfirmCb, bot: Bot, app: AppContext, event_update: Update
+        callback: CallbackQuery, route: Confirm, bot: Bot, app: AppContext, event_update: Update
     ) -> None:
         assert callback.message is not None
         chat_id = callback.message.chat.id
@@ -364,43 +314,22 @@ def setup() -> Router:
         person = who(callback.from_user, chat_id)
         try:
             await presenter.edit(callback.message.message_id)
-            if not callback_data.yes:
+            if not route.data.yes:
                 view = await app.service.view(person)
                 await presenter.send(t("kept", view.language))
                 return
-            if callback_data.action == "restart":
-                before = await app.service.view(person)
+            before = await app.service.view(person)
+            if route.data.action == "restart":
                 outcome = await app.service.handle(person, Restart(), event_update.update_id)
                 if outcome.kind is OutcomeKind.EVENTS:
                     await presenter.edit(before.prompt_message_id)
                     await presenter.send(t("restarted", outcome.language))
             else:
-                before = await app.service.view(person)
                 await presenter.edit(before.prompt_message_id)
                 outcome = await app.service.handle(person, DeleteMyData(), event_update.update_id)
             await presenter.show(outcome)
         finally:
             await answer_callback(callback)
-
-    @router.callback_query(InviteCb.filter())
-    async def on_invite(
-        callback: CallbackQuery, callback_data: InviteCb, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        assert callback.message is not None
-        chat_id = callback.message.chat.id
-        presenter = Presenter(bot, app, chat_id)
-        outcome = await app.service.handle(
-            who(callback.from_user, chat_id), SetInvitations(callback_data.yes), event_update.update_id
-        )
-        await presenter.edit(callback.message.message_id)
-        await presenter.send(t("invite_on" if callback_data.yes else "invite_off", outcome.language))
-        return callback.answer()
-
-    @router.callback_query(ResumeCb.filter())
-    async def on_resume(
-        callback: CallbackQuery, bot: Bot, app: AppContext, event_update: Update
-    ) -> AnswerCallbackQuery:
-        return await reply(callback, bot, app, event_update, Start())
 
     @router.callback_query()
     async def unknown_button(callback: CallbackQuery, app: AppContext) -> None:

@@ -1,14 +1,12 @@
 """The answer path, lean: a button that answers a question, without aiogram's dispatcher and Bot models.
 
-Profiling the webhook under load showed that aiogram spent most of the bot's CPU on the answer path:
-validating the update into pydantic models, running the dispatcher, building a pydantic model for each Bot
-API call, encoding it as a multipart form and validating the reply into a `Message`. A bare aiohttp bot
-with the same HTTP traffic (bench/peers/raw_floor.py) spends 0.4 ms of CPU per answer; khaosat spent 3.9 ms
-through aiogram, 2.4 ms with this path (one process, PostgreSQL, `python -m bench.load`). This module takes
-only the hottest updates of a private chat, an answer button (`AnswerCb`), a multi-choice selection
-(`ToggleCb`) or its "Done" (`DoneCb`), "I agree" or "I do not" (`ConsentCb`), /start (with a deep link or
-not), and a typed text that is not a command, and runs them through the same conversation service, the same
-`Presenter` and the same handler code as the aiogram handlers, with:
+aiogram spends most of the bot's CPU on the answer path: validating the update into pydantic models, running
+the dispatcher, building a pydantic model for each Bot API call, encoding it as a multipart form and
+validating the reply into a `Message` (README, Performance). This module takes only the hottest updates of
+a private chat, a button the conversation service applies or a multi-choice selection (what
+`bot.telegram.routes` calls `Press` and `Toggle`: the same routing table as the aiogram router's), /start
+(with a deep link or not), and a typed text that is not a command, and runs them through the same
+conversation service, the same `Presenter` and the same handler code as the aiogram handlers, with:
 
 - the update read as the dict it already is (`parse`: anything unexpected goes to aiogram instead);
 - Bot API calls made as JSON with the shared aiohttp session (`LeanBot`): the reply is read for what is
@@ -17,7 +15,8 @@ not), and a typed text that is not a command, and runs them through the same con
   is the same as everywhere; 429 waits as asked, and then, like 5xx and network errors, the call is made
   by aiogram with its retry policy.
 
-Everything else (other commands, back, skip, pages, operators, groups, media) goes through aiogram.
+Everything else (other commands, pages, settings, confirmations, operators, groups, media) goes through
+aiogram.
 """
 
 from __future__ import annotations
@@ -45,11 +44,10 @@ from aiogram.types import InlineKeyboardMarkup, MessageEntity
 from aiogram.utils.text_decorations import html_decoration
 
 from bot.context import AppContext
-from bot.telegram.callbacks import AnswerCb, ConsentCb, DoneCb, ToggleCb
 from bot.telegram.citizens import person, press, start_action, start_command, toggle, typed_answer
-from bot.telegram.presenter import Presenter
-from flows import engine
-from storage.conversation import GiveConsent, Reply, Start, Who
+from bot.telegram.presenter import Presenter, Pressed
+from bot.telegram.routes import Press, Toggle, route
+from flows.conversation import Start, Who
 
 log = logging.getLogger(__name__)
 
@@ -63,39 +61,16 @@ class SentMessage:
     message_id: int
 
 
-@dataclass(frozen=True)
-class _Chat:
-    id: int
-    type: str
-
-
-@dataclass(frozen=True)
-class _Message:
-    message_id: int
-    chat: _Chat
-    text: str | None = None
-    entities: Any = None
-    """As Telegram sent them (a list of dicts)."""
-
-    @property
-    def html_text(self) -> str:
-        """The text with its formatting as HTML, as aiogram's `Message.html_text` (the consent screen, marked
-        as agreed to, keeps it)."""
-        if not self.text:
-            return ""
-        try:
-            entities = [MessageEntity.model_validate(e) for e in self.entities or ()]
-            return html_decoration.unparse(self.text, entities)
-        except (TypeError, ValueError, IndexError):  # not what Telegram sends: the text without its formatting
-            return html.escape(self.text, quote=False)
-
-
-@dataclass(frozen=True)
-class _Callback:
-    """The part of an aiogram `CallbackQuery` the `Presenter` reads."""
-
-    id: str
-    message: _Message
+def _html_text(text: Any, entities: Any) -> str:
+    """A message's text with its formatting as HTML, as aiogram's `Message.html_text` (the consent screen,
+    marked as agreed to, keeps it); "" without a text."""
+    if not isinstance(text, str) or not text:
+        return ""
+    try:
+        parsed = [MessageEntity.model_validate(e) for e in entities or ()]
+        return html_decoration.unparse(text, parsed)
+    except (TypeError, ValueError, IndexError):  # not what Telegram sends: the text without its formatting
+        return html.escape(text, quote=False)
 
 
 @dataclass(frozen=True)
@@ -104,9 +79,12 @@ class FastUpdate:
     user_id: int
     chat_id: int
     who: Who
-    action: Reply | GiveConsent | ToggleCb | Start | str
-    """A button's answer, consent, a multi-choice selection, /start, or a typed text."""
-    callback: _Callback | None
+    action: Press | Toggle | Start | str
+    """A button the service applies, a multi-choice selection, /start, or a typed text."""
+    callback_id: str | None = None
+    """The button's callback query (None for a message)."""
+    pressed: Pressed | None = None
+    """The message whose button was pressed."""
     message_id: int = 0
     """The typed message (for a text)."""
 
@@ -236,7 +214,7 @@ def _typed(update_id: int, message: Any) -> FastUpdate | None:
     if not isinstance(chat, dict) or chat.get("type") != "private" or type(chat.get("id")) is not int:
         return None
     chat_id = chat["id"]
-    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, None, message_id)
+    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, message_id=message_id)
 
 
 def parse(data: Any) -> FastUpdate | None:
@@ -259,32 +237,12 @@ def parse(data: Any) -> FastUpdate | None:
         return None
     if type(user.get("id")) is not int or not isinstance(callback_id, str) or type(message_id) is not int:
         return None
-    action: Reply | GiveConsent | ToggleCb
-    try:
-        if raw.startswith("a:"):
-            answer = AnswerCb.unpack(raw)
-            action = Reply(engine.Answer(answer.v, answer.q), answer.r)
-        elif raw.startswith("d:"):
-            done = DoneCb.unpack(raw)
-            action = Reply(engine.Answer(done.m, done.q), done.r)  # the engine reads the selection's bit mask
-        elif raw.startswith("t:"):
-            action = ToggleCb.unpack(raw)
-        elif raw.startswith("c:"):
-            consent = ConsentCb.unpack(raw)
-            action = GiveConsent(consent.agree, consent.code, consent.ward)
-        else:
-            return None
-    except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError: let aiogram deal with it
-        return None
+    found = route(raw)
+    if not isinstance(found, Press | Toggle):
+        return None  # anything else (or data that is not ours): aiogram's handlers
     chat_id = chat["id"]
-    text = message.get("text")
-    callback = _Callback(
-        callback_id,
-        _Message(
-            message_id, _Chat(chat_id, "private"), text if isinstance(text, str) else None, message.get("entities")
-        ),
-    )
-    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), action, callback)
+    pressed = Pressed(message_id, _html_text(message.get("text"), message.get("entities")))
+    return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), found, callback_id, pressed)
 
 
 class FastLane:
@@ -294,36 +252,37 @@ class FastLane:
         self.handled = 0
 
     async def handle(self, update: FastUpdate) -> dict[str, Any] | None:
-        """What the citizens' handlers do for these updates (the typed text and the selection share their
-        code); a button's callback answer comes back as a webhook response body."""
+        """What the citizens' handlers do for these updates (they share their code); a button's callback
+        answer comes back as a webhook response body."""
         self.handled += 1
-        callback = update.callback
-        if callback is None and isinstance(update.action, Start):
+        if update.callback_id is None and isinstance(update.action, Start):
             await start_command(self.bot, self.app, update.who, update.chat_id, update.action, update.update_id)
             return None
-        if callback is None:
+        if update.callback_id is None:
             assert isinstance(update.action, str)
             await typed_answer(
                 self.bot, self.app, update.who, update.chat_id, update.message_id, update.action, update.update_id
             )
             return None
+        assert update.pressed is not None
         toast: str | None = None
         try:
-            if isinstance(update.action, ToggleCb):
+            if isinstance(update.action, Toggle):
                 toast = await toggle(
-                    self.bot, self.app, update.who, update.chat_id, callback.message.message_id, update.action
+                    self.bot, self.app, update.who, update.chat_id, update.pressed.message_id, update.action.data
                 )
-            else:  # citizens.reply
-                presenter = Presenter(self.bot, self.app, update.chat_id, callback)  # type: ignore[arg-type]
+            else:
+                assert isinstance(update.action, Press)
+                presenter = Presenter(self.bot, self.app, update.chat_id, update.pressed)
                 try:
                     toast = await press(presenter, self.app, update.who, update.action, update.update_id)
                 except Exception:
                     toast = presenter.toast
                     raise
         except Exception:
-            await self.bot.answer_callback(callback.id, toast)  # no endless spinner
+            await self.bot.answer_callback(update.callback_id, toast)  # no endless spinner
             raise
-        reply: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": callback.id}
+        reply: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": update.callback_id}
         if toast:
             reply["text"] = toast
         return reply

@@ -1,7 +1,8 @@
 """Shows an `Outcome` of the conversation service in a Telegram chat.
 
 The chat reads as a clean record: each question is one message; once answered it is edited to show the
-answer without buttons; a question left with "back" loses its buttons too.
+answer without buttons; a question left with "back" loses its buttons too. The Presenter talks to Telegram
+through a small `Sender` protocol, which aiogram's `Bot` and the webhook lane's `LeanBot` both satisfy.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, assert_never
 
 import aiohttp
-from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
 from bot.context import AppContext
 from bot.telegram import render
 from bot.telegram.callbacks import CampaignCb, InviteCb
 from bot.telegram.texts import t
 from flows import engine
-from flows.conversation import NOTICES, Outcome, OutcomeKind
+from flows.conversation import Outcome, OutcomeKind
 from flows.events import (
     AnswerRecorded,
     AnswerRejected,
@@ -36,20 +37,56 @@ from flows.events import (
 log = logging.getLogger(__name__)
 
 
+class HasMessageId(Protocol):
+    @property
+    def message_id(self) -> int: ...
+
+
+class Sender(Protocol):
+    """The Bot API calls the Presenter makes (aiogram's `Bot`; `bot.telegram.fastlane.LeanBot`)."""
+
+    async def send_message(
+        self, chat_id: int | str, text: str, *, reply_markup: Any = None
+    ) -> HasMessageId: ...
+
+    async def edit_message_text(self, text: str, *, chat_id: int | str, message_id: int) -> Any: ...
+
+    async def edit_message_reply_markup(
+        self, *, chat_id: int | str, message_id: int, reply_markup: Any = None
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """The message whose button was pressed."""
+
+    message_id: int
+    html_text: str = ""
+    """Its text with its formatting as HTML ("" when it has no text)."""
+
+    @classmethod
+    def of(cls, callback: CallbackQuery) -> Pressed | None:
+        message = callback.message
+        if message is None:
+            return None
+        text = message.html_text if getattr(message, "text", None) else ""  # not an InaccessibleMessage's
+        return cls(message.message_id, text)
+
 
 class Presenter:
     def __init__(
         self,
-        bot: Bot,
+        bot: Sender,
         app: AppContext,
         chat_id: int,
-        callback: CallbackQuery | None = None,
+        pressed: Pressed | None = None,
         source_message_id: int | None = None,
     ) -> None:
         self.bot = bot
         self.app = app
         self.chat_id = chat_id
-        self.callback = callback
+        self.pressed = pressed
+        """The message whose button was pressed, if a button was."""
         self.source_message_id = source_message_id
         """The person's message being answered (a typed answer), if any."""
         self.toast: str | None = None
@@ -57,7 +94,7 @@ class Presenter:
 
     # --- sending, tolerant of messages that are gone or unchanged -----------------------------------
 
-    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> HasMessageId | None:
         try:
             return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
         except TelegramForbiddenError:
@@ -78,27 +115,49 @@ class Presenter:
         except TelegramForbiddenError:
             await self.app.service.mark_unreachable("telegram", str(self.chat_id))
 
+    async def clear_pressed(self) -> None:
+        """The pressed message loses its buttons (its choice is made)."""
+        if self.pressed is not None:
+            await self.edit(self.pressed.message_id)
+
     # --- outcomes ------------------------------------------------------------------------------------
 
     async def show(self, outcome: Outcome) -> None:
         lang = outcome.language
-        if outcome.kind in NOTICES:
-            if outcome.kind is OutcomeKind.CONSENT_KEPT and self.callback is not None and self.callback.message:
-                await self.edit(self.callback.message.message_id)  # the old consent screen loses its buttons
-            await self.send(t(outcome.kind.value, lang, title=html.escape(outcome.campaign_title or "")))
-            return
-        if outcome.kind is OutcomeKind.CHOOSE_CAMPAIGN:
-            rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
-            markup = InlineKeyboardMarkup(inline_keyboard=rows)
-            await self.send(t("choose_campaign", lang, count=len(outcome.campaigns)), markup)
-            return
-        if outcome.kind is OutcomeKind.DECLINED:
-            if self.callback is not None and self.callback.message is not None:
-                await self.edit(self.callback.message.message_id)
-            await self.send(t("declined", lang))
-            return
-        if outcome.kind is OutcomeKind.LANGUAGE_SET:
-            await self.send(t("language_set", lang))
+        title = html.escape(outcome.campaign_title or "")
+        match outcome.kind:
+            case OutcomeKind.EVENTS | OutcomeKind.NO_RESPONSE:
+                pass
+            case OutcomeKind.CONSENT_KEPT:
+                await self.clear_pressed()  # the old consent screen loses its buttons
+                await self.send(t(outcome.kind.value, lang, title=title))
+                return
+            case (
+                OutcomeKind.NO_CAMPAIGN
+                | OutcomeKind.UNKNOWN_CAMPAIGN
+                | OutcomeKind.CAMPAIGN_CLOSED
+                | OutcomeKind.CAMPAIGN_NOT_STARTED
+                | OutcomeKind.ALREADY_COMPLETED
+                | OutcomeKind.DELETED
+                | OutcomeKind.NOTHING_TO_RESTART
+            ):
+                await self.send(t(outcome.kind.value, lang, title=title))
+                return
+            case OutcomeKind.CHOOSE_CAMPAIGN:
+                rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
+                markup = InlineKeyboardMarkup(inline_keyboard=rows)
+                await self.send(t("choose_campaign", lang, count=len(outcome.campaigns)), markup)
+                return
+            case OutcomeKind.DECLINED:
+                await self.clear_pressed()
+                await self.send(t("declined", lang))
+                return
+            case OutcomeKind.LANGUAGE_SET:
+                await self.send(t("language_set", lang))
+            case OutcomeKind.INVITATIONS_SET:
+                return  # the button's handler says so
+            case _:
+                assert_never(outcome.kind)
         if outcome.duplicate and not outcome.events:
             return
         await self.show_events(outcome)
@@ -114,16 +173,15 @@ class Presenter:
             for result in await asyncio.gather(*edits, return_exceptions=True):
                 # only how an answered question looks (refusals are taken by edit()): failing the update for
                 # it would have Telegram send it again and the next question shown twice
-                if isinstance(result, (TelegramAPIError, aiohttp.ClientError, TimeoutError)):
+                if isinstance(result, TelegramAPIError | aiohttp.ClientError | TimeoutError):
                     log.info("answered question in chat %s not edited: %r", self.chat_id, result)
                 elif isinstance(result, Exception):
                     log.warning("answered question in chat %s not edited", self.chat_id, exc_info=result)
 
     async def _show_events(self, outcome: Outcome, edits: list[asyncio.Task[None]]) -> None:
         lang = outcome.language
-        prompt_id = outcome.prompt_message_id
-        if self.callback is not None and self.callback.message is not None:
-            prompt_id = self.callback.message.message_id
+        pressed = self.pressed
+        prompt_id = pressed.message_id if pressed is not None else outcome.prompt_message_id
         for event in outcome.events:
             if isinstance(event, ConsentRequested):
                 assert outcome.survey is not None and outcome.campaign_code is not None
@@ -144,39 +202,37 @@ class Presenter:
                 text = render.answered(event.progress_text, event.label, event.display, lang, event.value is None)
                 edits.append(asyncio.create_task(self.edit(prompt_id, text)))
                 shown = outcome.prompt_message_id
-                if self.callback is not None and shown is not None and prompt_id is not None and shown > prompt_id:
+                if pressed is not None and shown is not None and prompt_id is not None and shown > prompt_id:
                     # answered on an older copy: the newer one loses its buttons too
                     edits.append(asyncio.create_task(self.edit(shown)))
                 prompt_id = None
             elif isinstance(event, AnswerRemoved):
-                if prompt_id is not None and self.callback is not None and self.callback.message is not None:
-                    message = self.callback.message
-                    old = message.html_text if isinstance(message, Message) and message.text else ""
+                if prompt_id is not None and pressed is not None:
                     note = f"\n<i>{t('went_back', lang)}</i>"
-                    await self.edit(prompt_id, (old + note) if old else None)
+                    await self.edit(prompt_id, (pressed.html_text + note) if pressed.html_text else None)
                     prompt_id = None
             elif isinstance(event, AnswerRejected):
                 markup = None
                 if event.candidates and outcome.response_id is not None:
                     markup = render.candidates_keyboard(event.candidates, outcome.response_id, event.question_id)
-                if self.callback is not None and not event.candidates:
+                if pressed is not None and not event.candidates:
                     self.toast = event.text
                 await self.send(html.escape(event.text), markup)  # it may quote what was typed
                 if self._question_out_of_sight(outcome) and outcome.survey is not None and outcome.ctx is not None:
                     # they came back after a while (or the question was put away): show it again
-                    step = engine.resume(outcome.survey, _state_of(outcome), outcome.ctx)
+                    step = engine.resume(outcome.survey, outcome.state(), outcome.ctx)
                     for again in step.events:
                         if isinstance(again, QuestionAsked):
                             await self.edit(prompt_id)  # one copy with buttons: the new one
                             prompt_id = None
                             await self.ask(outcome, again)
             elif isinstance(event, InputIgnored):
-                if self.callback is not None:
+                if pressed is not None:
                     self.toast = event.text
                 else:
                     await self.send(html.escape(event.text))
             elif isinstance(event, QuestionAsked):
-                if self.callback is None and prompt_id is not None:
+                if pressed is None and prompt_id is not None:
                     # shown again (/start, /lang, a return after days): the old copy loses its buttons
                     await self.edit(prompt_id)
                     prompt_id = None
@@ -197,7 +253,7 @@ class Presenter:
 
     def _question_out_of_sight(self, outcome: Outcome) -> bool:
         """A typed answer that is not right under its question: the question is not on the person's screen."""
-        if self.callback is not None or self.source_message_id is None:
+        if self.pressed is not None or self.source_message_id is None:
             return False
         prompt = outcome.prompt_message_id
         return prompt is None or self.source_message_id - prompt > 1
@@ -211,11 +267,6 @@ class Presenter:
         sent = await self.send(rendered.text, rendered.markup)
         if sent is not None:
             await self.app.service.set_prompt(outcome.response_id, sent.message_id)
-
-
-def _state_of(outcome: Outcome) -> engine.State:
-    fixed = frozenset(outcome.fixed)
-    return engine.State(consented=True, answers=tuple(outcome.answers.items()), fixed=fixed)
 
 
 async def answer_callback(callback: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.telegram.fastlane import parse
+from bot.telegram.routes import Press
 from storage.conversation import GiveConsent, Start
 
 USER = {"id": 42, "is_bot": False, "first_name": "Dân", "language_code": "vi"}
@@ -25,7 +26,7 @@ def test_start_spellings() -> None:
         ("/start", Start()),
         ("/start hn-2026_70", Start("hn-2026", 70)),
         ("  /start \n hn-2026 ", Start("hn-2026")),
-        ("/start no-such!", Start("\x00invalid")),
+        ("/start no-such!", Start("no-such!")),  # names no campaign we have: "this link is not valid"
     ]:
         update = parse(message(text))
         assert update is not None and update.action == action, text
@@ -44,10 +45,10 @@ def test_consent_keeps_the_screen_formatting_and_survives_odd_entities() -> None
         "entities": [{"type": "bold", "offset": 0, "length": 15}],
     }
     update = parse(consent_press(screen))
-    assert update is not None and update.action == GiveConsent(True, "hn-2026", 70)
-    assert update.callback is not None
-    assert update.callback.message.html_text == "<b>Khảo sát &lt;2026&gt;</b>\nBấm đồng ý"
+    assert update is not None and update.action == Press(GiveConsent(True, "hn-2026", 70))
+    assert update.pressed is not None
+    assert update.pressed.html_text == "<b>Khảo sát &lt;2026&gt;</b>\nBấm đồng ý"
     for odd in ([{"type": "bold"}], "bold", [{"type": "bold", "offset": 0, "length": "x"}]):
         odd_update = parse(consent_press({**screen, "entities": odd}))
-        assert odd_update is not None and odd_update.callback is not None
-        assert odd_update.callback.message.html_text == "Khảo sát &lt;2026&gt;\nBấm đồng ý"  # the text, escaped
+        assert odd_update is not None and odd_update.pressed is not None
+        assert odd_update.pressed.html_text == "Khảo sát &lt;2026&gt;\nBấm đồng ý"  # the text, escaped
