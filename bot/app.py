@@ -8,7 +8,7 @@ import gc
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +37,7 @@ def scheduler_config(cfg: Settings) -> SchedulerConfig:
         lock_file=cfg.scheduler_lock_file,
         standby_seconds=cfg.scheduler_standby_seconds,
         digest_alert_threshold=cfg.digest_alert_threshold / 100,
+        update_retention=timedelta(days=cfg.processed_update_retention_days),
         limits={"telegram": Limits(cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min)},
         retry=RetryPolicy(cfg.send_max_attempts, cfg.send_retry_base_seconds, cfg.send_retry_max_seconds),
     )

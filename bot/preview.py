@@ -96,9 +96,11 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
             elif isinstance(event, AnswerRejected):
                 say(f"  ! {event.text}")
                 if event.candidates:
-                    candidates = event.candidates
+                    candidates = event.candidates[:MAX_LISTED]  # more than that: narrow it down by typing
                     for i, option in enumerate(candidates, 1):
                         say(f"  {i}. {option.label}")
+                    if len(event.candidates) > MAX_LISTED:
+                        say(f"  … {t('more_letters', lang, count=len(event.candidates) - MAX_LISTED)}")
             elif isinstance(event, InputIgnored):
                 say(f"  ! {event.text}")
             elif isinstance(event, ConsentDeclined):

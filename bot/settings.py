@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     send_retry_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
     digest_alert_threshold: float = Field(default=20.0, gt=0, le=100)
     subscription_code_days: int = Field(default=7, ge=1, le=365)
+    processed_update_retention_days: int = Field(default=7, ge=2, le=365)
 
     telegram_bot_username: str | None = None
     public_url: str | None = None

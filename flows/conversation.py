@@ -93,6 +93,12 @@ class DeleteMyData:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """Put the questionnaire under way away (/cancel): nothing typed counts until the person resumes (with
+    /start, a reminder's Continue, or a button of the current question)."""
+
+
+@dataclass(frozen=True)
 class View:
     """What the person sees now, changing nothing (a resume, a repeated update, a redrawn keyboard).
     `response_id`: of that response (a button names it), not of the one under way. `start`: what a repeated
@@ -100,9 +106,12 @@ class View:
 
     response_id: int | None = None
     start: Start | None = None
+    latest: bool = False
+    """With nothing under way: the most recently active response's thank-you, if it is completed (a repeated
+    last answer, typed)."""
 
 
-Action = Start | GiveConsent | Reply | SetLanguage | SetInvitations | Restart | DeleteMyData | View
+Action = Start | GiveConsent | Reply | SetLanguage | SetInvitations | Restart | DeleteMyData | Pause | View
 
 
 # --- what was decided --------------------------------------------------------------------------------------
@@ -128,6 +137,11 @@ class OutcomeKind(Enum):
     INVITATIONS_SET = "invitations_set"
     DELETED = "deleted"
     NOTHING_TO_RESTART = "nothing_to_restart"
+    PAUSED = "paused"
+    """The questionnaire under way is put away; a notice says how to resume."""
+    NOTHING_TO_PAUSE = "nothing_to_pause"
+    OTHER_UNDER_WAY = "other_under_way"
+    """Another questionnaire is under way (not paused): a notice names it, then its current question."""
 
 
 NOTICES = frozenset(
@@ -140,6 +154,8 @@ NOTICES = frozenset(
         OutcomeKind.DELETED,
         OutcomeKind.NOTHING_TO_RESTART,
         OutcomeKind.CONSENT_KEPT,
+        OutcomeKind.PAUSED,
+        OutcomeKind.NOTHING_TO_PAUSE,
     }
 )
 """Kinds a channel shows as a one-line notice (its text is the catalog's text of the same name)."""
@@ -149,6 +165,11 @@ NOTICES = frozenset(
 class CampaignChoice:
     code: str
     title: str
+    starts_at: datetime
+    ends_at: datetime
+    wards: int
+    """How many wards and communes it covers (two campaigns with one title are told apart by their dates and
+    wards)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +240,8 @@ class ResponseState:
     answers: tuple[tuple[str, JSONValue], ...]
     """In the order they were given."""
     version: int = 0
+    paused: bool = False
+    """Put away with /cancel: typed text does not count until the person resumes."""
 
     @property
     def in_progress(self) -> bool:
@@ -348,16 +371,15 @@ class TouchResponse:
 
 
 @dataclass(frozen=True)
-class UnlinkResponses:
-    """Give each of these (completed) responses its own random, unlinkable respondent."""
-
-    response_ids: tuple[int, ...]
-    language: str
+class SetPaused:
+    response_id: int
+    paused: bool
 
 
 @dataclass(frozen=True)
 class DeleteResponses:
-    """Delete the person's remaining responses (and their answers)."""
+    """Delete every response of the person (and their answers), completed ones included: a person who erased
+    their data and answers again is counted once."""
 
 
 Write = (
@@ -371,7 +393,7 @@ Write = (
     | RemoveAnswer
     | ClearAnswers
     | TouchResponse
-    | UnlinkResponses
+    | SetPaused
     | DeleteResponses
 )
 
@@ -411,6 +433,8 @@ def decide(snapshot: Snapshot, who: Who, action: Action, now: datetime) -> Decis
         return _restart(snapshot, now, language)
     if isinstance(action, DeleteMyData):
         return _delete(snapshot, language)
+    if isinstance(action, Pause):
+        return _pause(snapshot, now, language)
     return _view(snapshot, who, action, now, language)
 
 
@@ -451,10 +475,23 @@ def _notice(kind: OutcomeKind, c: CampaignState | None, language: str, code: str
     )
 
 
-def _resume(response: ResponseState, language: str, resumed: bool = True) -> Decision:
+def _resume(response: ResponseState, language: str, resumed: bool = True, unpause: bool = False) -> Decision:
+    """The response's current question (or its thank-you). `unpause`: the person came back (/start, Continue):
+    a paused response takes typed answers again."""
     c = response.campaign
     step = engine.resume(c.survey, response.state(), c.context(language))
-    return Decision(_outcome(OutcomeKind.EVENTS, response, language, step.events, resumed=resumed))
+    writes: tuple[Write, ...] = (SetPaused(response.id, False),) if unpause and response.paused else ()
+    return Decision(_outcome(OutcomeKind.EVENTS, response, language, step.events, resumed=resumed), writes)
+
+
+def _other_under_way(snapshot: Snapshot, c: CampaignState, now: datetime, language: str) -> Decision | None:
+    """One questionnaire at a time: another one under way (not paused, still taking answers) is shown with a
+    notice naming it, instead of beginning this one."""
+    other = snapshot.current()
+    if other is None or other.paused or other.campaign.id == c.id or not other.takes_answers(now):
+        return None
+    shown = _resume(other, language).outcome
+    return Decision(replace(shown, kind=OutcomeKind.OTHER_UNDER_WAY))
 
 
 def _prefill(survey: Survey, ward: int | None) -> dict[str, JSONValue]:
@@ -481,12 +518,14 @@ def _start(snapshot: Snapshot, who: Who, action: Start, now: datetime, language:
     if code is None:
         current = snapshot.current()
         if current is not None and current.campaign.status == "active" and now < current.campaign.ends_at:
-            return _resume(current, language)
+            return _resume(current, language, unpause=begin)
         open_now = [c for c in snapshot.open_campaigns if c.takes_answers(now)]
         if not open_now:
             return Decision(Outcome(OutcomeKind.NO_CAMPAIGN, language=language))
         if len(open_now) > 1:
-            choices = tuple(CampaignChoice(c.code, c.title) for c in open_now)
+            choices = tuple(
+                CampaignChoice(c.code, c.title, c.starts_at, c.ends_at, len(c.ward_codes)) for c in open_now
+            )
             return Decision(Outcome(OutcomeKind.CHOOSE_CAMPAIGN, language=language, campaigns=choices))
         target, code = open_now[0], open_now[0].code
     found = _open(target, code, now, language)
@@ -497,7 +536,10 @@ def _start(snapshot: Snapshot, who: Who, action: Start, now: datetime, language:
     if existing is not None:
         if existing.status == "completed":
             return Decision(_notice(OutcomeKind.ALREADY_COMPLETED, c, language))
-        return _resume(existing, language)
+        return _resume(existing, language, unpause=begin)
+    other = _other_under_way(snapshot, c, now, language)
+    if other is not None:
+        return other
     ward = action.ward_code if action.ward_code in c.ward_codes else None
     ctx = c.context(language)
     step = engine.start(c.survey, ctx, prefill=_prefill(c.survey, ward))
@@ -540,7 +582,10 @@ def _consent(snapshot: Snapshot, who: Who, action: GiveConsent, now: datetime, l
     if existing is not None:  # a second tap on "agree", or consent for a campaign already answered
         if existing.status == "completed":
             return Decision(_notice(OutcomeKind.ALREADY_COMPLETED, c, language))
-        return _resume(existing, language)
+        return _resume(existing, language, unpause=True)
+    other = _other_under_way(snapshot, c, now, language)
+    if other is not None:
+        return other
     ward = action.ward_code if action.ward_code in c.ward_codes else None
     return _begin(snapshot, who, c, ward, language, action.invitations)
 
@@ -603,8 +648,19 @@ def _reply(snapshot: Snapshot, who: Who, action: Reply, now: datetime, language:
             )
         )
     c = response.campaign
+    resuming = False
+    if response.paused:
+        now_asked = engine.current_question(c.survey, response.state())
+        asked = None if isinstance(action.input, engine.Consent) else action.input.question_id
+        if action.response_id is None or (asked is not None and (now_asked is None or asked != now_asked.id)):
+            # typed while paused (or an old button): nothing counts until the person resumes
+            ignored = InputIgnored("paused", message("paused", language))
+            return Decision(_outcome(OutcomeKind.EVENTS, response, language, (ignored,)))
+        resuming = True  # a button of the current question: the person is back
     step = engine.advance(c.survey, response.state(), action.input, c.context(language))
     writes = answer_writes(c.survey, response.id, step.events)
+    if resuming:
+        writes = (SetPaused(response.id, False), *writes)
     ward: int | None = response.ward_code
     for w in writes:
         if isinstance(w, TouchResponse) and not isinstance(w.ward_code, Unchanged):
@@ -662,29 +718,42 @@ def _restart(snapshot: Snapshot, now: datetime, language: str) -> Decision:
         ClearAnswers(response.id, response.fixed),
         TouchResponse(response.id, Unchanged.WARD if ward == response.ward_code else ward),
     )
-    return Decision(_resume(restarted, language).outcome, writes)
+    if response.paused:
+        writes += (SetPaused(response.id, False),)
+    return Decision(_resume(replace(restarted, paused=False), language).outcome, writes)
 
 
 def _delete(snapshot: Snapshot, language: str) -> Decision:
     if snapshot.person is None:
         return Decision(Outcome(OutcomeKind.DELETED, language=language))
-    completed = tuple(r.id for r in snapshot.responses if r.status == "completed")
-    writes: list[Write] = [DropAddresses()]
-    if completed:
-        writes.append(UnlinkResponses(completed, language))
-    writes += [DeleteResponses(), ForgetPerson()]
-    return Decision(Outcome(OutcomeKind.DELETED, language=language), tuple(writes))
+    writes: tuple[Write, ...] = (DropAddresses(), DeleteResponses(), ForgetPerson())
+    return Decision(Outcome(OutcomeKind.DELETED, language=language), writes)
+
+
+def _pause(snapshot: Snapshot, now: datetime, language: str) -> Decision:
+    response = snapshot.current() if snapshot.person is not None else None
+    if response is None or not response.takes_answers(now):
+        return Decision(Outcome(OutcomeKind.NOTHING_TO_PAUSE, language=language))
+    writes: tuple[Write, ...] = () if response.paused else (SetPaused(response.id, True),)
+    return Decision(_outcome(OutcomeKind.PAUSED, replace(response, paused=True), language), writes)
 
 
 def _view(snapshot: Snapshot, who: Who, action: View, now: datetime, language: str) -> Decision:
     if snapshot.person is not None:
         if action.response_id is not None:
             named = snapshot.response(action.response_id)
+            if named is not None and named.status == "completed":  # its thank-you (a repeated last answer)
+                thanks = SurveyCompleted(named.campaign.survey.text(named.campaign.survey.thanks, language))
+                return Decision(_outcome(OutcomeKind.EVENTS, named, language, (thanks,)))
             current = named if named is not None and named.in_progress else None
         else:
             current = snapshot.current()
         if current is not None:
             return _resume(current, language, resumed=False)
+        latest = snapshot.responses[0] if snapshot.responses and action.latest else None
+        if latest is not None and latest.status == "completed":
+            thanks = SurveyCompleted(latest.campaign.survey.text(latest.campaign.survey.thanks, language))
+            return Decision(_outcome(OutcomeKind.EVENTS, latest, language, (thanks,)))
     if action.start is not None:  # what a /start showed (a consent screen: nothing is stored before consent)
         return _start(snapshot, who, action.start, now, language, begin=False)
     return Decision(Outcome(OutcomeKind.NO_RESPONSE, language=language))
@@ -696,6 +765,7 @@ def state_after(response: ResponseState, writes: tuple[Write, ...]) -> ResponseS
     order = [qid for qid, _ in response.answers]
     ward = response.ward_code
     status = response.status
+    paused = response.paused
     for w in writes:
         if isinstance(w, PutAnswer) and w.response_id == response.id:
             if w.question_id not in answers:
@@ -709,4 +779,7 @@ def state_after(response: ResponseState, writes: tuple[Write, ...]) -> ResponseS
                 ward = w.ward_code
             if w.completed:
                 status = "completed"
-    return replace(response, answers=tuple((q, answers[q]) for q in order), ward_code=ward, status=status)
+        elif isinstance(w, SetPaused) and w.response_id == response.id:
+            paused = w.paused
+    answered = tuple((q, answers[q]) for q in order)
+    return replace(response, answers=answered, ward_code=ward, status=status, paused=paused)

@@ -13,7 +13,8 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 2. queues invitations for the campaigns that have just opened (when their policy says so);
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
-5. cancels expired outbox messages, and wakes the sender.
+5. cancels expired outbox messages, and wakes the sender;
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`).
 
 Per-person reminders are rows in the database, found by the tick's queries, never one APScheduler job per
 person (APScheduler's job stores cannot be shared between processes anyway). All job logic takes the time
@@ -28,7 +29,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
 from storage.db import Database
 from storage.outbox import Transport
-from storage.repo import outbox
+from storage.repo import outbox, updates
 
 Clock = Callable[[], datetime]
 
@@ -59,6 +60,7 @@ class TickReport:
     reminders: int = 0
     digests: int = 0
     expired: int = 0
+    pruned: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,6 +73,9 @@ class SchedulerConfig:
     standby_seconds: float = 10.0
     digest_alert_threshold: float = 0.2
     """The dissatisfied share (0-1) at which a digest raises an alert."""
+    update_retention: timedelta = timedelta(days=7)
+    """How long the ids of processed updates are kept (longer than any redelivery: Telegram keeps an update
+    24 hours)."""
     limits: Mapping[str, Limits] = field(default_factory=dict)
     """Sending limits per channel (a channel not named gets `Limits()`)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -275,9 +280,23 @@ class SchedulerService:
             threshold = self.config.digest_alert_threshold
             report.digests = await step("digests", digests.queue_due_digests(db, now, self.tz, threshold)) or 0
             report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0
+            cutoff = now - self.config.update_retention
+            report.pruned = await step("forgetting old update ids", _prune_updates(db, cutoff)) or 0
             self.wake()
             self.last_tick = report
             return report
+
+
+async def _prune_updates(db: Database, before: datetime, batch: int = 5000, batches: int = 20) -> int:
+    """Forget processed update ids older than the retention, a batch per transaction (never a long lock)."""
+    total = 0
+    for _ in range(batches):
+        async with db.write() as conn:
+            n = await updates.prune(conn, before, batch)
+        total += n
+        if n < batch:
+            break
+    return total
 
 
 async def _cancel_expired(db: Database, now: datetime) -> int:

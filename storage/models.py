@@ -118,6 +118,7 @@ class Response(SQLModel, table=True):
     last_activity_at: datetime = _utc()
     reminders_sent: int = 0
     prompt_message_id: int | None = None  # the channel message that shows the current question
+    paused_at: datetime | None = _utc(nullable=True)  # put away with /cancel: typed text does not count
 
 
 class Answer(SQLModel, table=True):

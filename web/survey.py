@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -92,6 +92,7 @@ NOTICE_STATUS = {
     "no_campaign": 404,
     "campaign_closed": 410,
     "campaign_not_started": 403,
+    "other_under_way": 409,
     "forbidden": 403,
     "bad_request": 400,
     "error": 503,
@@ -475,6 +476,9 @@ class SurveySite:
             return self.notice(request, visitor, Notice(outcome.kind.value, outcome.campaign_title or ""))
         if outcome.kind is OutcomeKind.ALREADY_COMPLETED:
             return self._done(request, visitor, place, "", again="done" not in request.query)
+        if outcome.kind is OutcomeKind.OTHER_UNDER_WAY:  # one questionnaire at a time: back to the other one
+            other = f"/s/{quote(outcome.campaign_code or '')}"
+            return self.notice(request, visitor, Notice(outcome.kind.value, outcome.campaign_title or ""), other)
         event = _shown(outcome.events)
         if isinstance(event, QuestionAsked):
             return self._question(request, visitor, place, outcome, event)

@@ -27,6 +27,7 @@ from flows.conversation import (
     GiveConsent,
     Outcome,
     OutcomeKind,
+    Pause,
     Reply,
     Restart,
     SetInvitations,
@@ -189,16 +190,12 @@ def setup() -> Router:
         await confirm(message, app, "delete", "confirm_delete", "yes_delete")
 
     @router.message(Command("cancel"))
-    async def cancel(message: Message, bot: Bot, app: AppContext) -> None:
+    async def cancel(message: Message, bot: Bot, app: AppContext, event_update: Update) -> None:
+        """Pause: nothing typed counts until the person resumes (the question keeps its buttons: pressing
+        one resumes)."""
         assert message.from_user is not None
-        view = await app.service.view(who(message.from_user, message.chat.id))
-        if not _in_progress(view):
-            await message.answer(t("nothing_to_cancel", view.language))
-            return
-        if view.response_id is not None and view.prompt_message_id is not None:
-            await Presenter(bot, app, message.chat.id).edit(view.prompt_message_id)
-            await app.service.set_prompt(view.response_id, None)
-        await message.answer(t("cancelled", view.language))
+        outcome = await app.service.handle(who(message.from_user, message.chat.id), Pause(), event_update.update_id)
+        await Presenter(bot, app, message.chat.id).show(outcome)
 
     async def confirm(message: Message, app: AppContext, action: str, question: str, yes: str) -> None:
         assert message.from_user is not None

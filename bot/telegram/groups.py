@@ -18,7 +18,7 @@ from aiogram.types import Message
 
 from bot.context import AppContext
 from bot.telegram.filters import Magic
-from bot.telegram.texts import group_texts
+from bot.telegram.texts import CITIZEN_COMMANDS, group_texts
 from flows.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,18 @@ def setup() -> Router:
     router.message.register(digest_now, Command("digest"))
     # A subscribed group that turns into a supergroup: Telegram tells us the new id.
     router.message.register(_migrated, Magic(F.migrate_to_chat_id))
+    # a citizen's command in a group: the survey is answered in a private chat with the bot
+    router.message.register(
+        _private_only, Command(*CITIZEN_COMMANDS), Magic(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    )
     return router
+
+
+async def _private_only(message: Message, app: AppContext) -> None:
+    """One line: where the survey is answered (with the link to the bot, when its name is known)."""
+    username = app.bot_username or app.settings.telegram_bot_username
+    link = f"https://t.me/{username.lstrip('@')}" if username else ""
+    await _reply(message, "private_only" if link else "private_only_nolink", link=link)
 
 
 async def _migrated(message: Message, app: AppContext) -> None:

@@ -12,6 +12,7 @@ import html
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
@@ -22,7 +23,7 @@ from bot.telegram import render
 from bot.telegram.callbacks import CampaignCb, InviteCb
 from bot.telegram.texts import t
 from flows import engine
-from flows.conversation import Outcome, OutcomeKind
+from flows.conversation import CampaignChoice, Outcome, OutcomeKind
 from flows.events import (
     AnswerRecorded,
     AnswerRejected,
@@ -71,6 +72,31 @@ class Pressed:
             return None
         text = message.html_text if getattr(message, "text", None) else ""  # not an InaccessibleMessage's
         return cls(message.message_id, text)
+
+
+def choice_labels(
+    choices: tuple[CampaignChoice, ...], lang: str, tz: ZoneInfo
+) -> list[tuple[CampaignChoice, str]]:
+    """Each open campaign's button label: its title, with its dates (in `tz`), then its number of wards, and
+    last its code, added where titles alone would read the same."""
+
+    def dates(c: CampaignChoice) -> str:
+        start, end = c.starts_at.astimezone(tz), c.ends_at.astimezone(tz)
+        return t("choice_dates", lang, start=start.strftime("%d/%m"), end=end.strftime("%d/%m/%Y"))
+
+    labels = [c.title for c in choices]
+    for detail in (
+        dates,
+        lambda c: t("choice_wards", lang, count=c.wards),
+        lambda c: c.code,
+    ):
+        if len(set(labels)) == len(labels):
+            break
+        labels = [
+            f"{label} · {detail(c)}" if labels.count(label) > 1 else label
+            for c, label in zip(choices, labels, strict=True)
+        ]
+    return list(zip(choices, labels, strict=True))
 
 
 class Presenter:
@@ -122,7 +148,17 @@ class Presenter:
 
     # --- outcomes ------------------------------------------------------------------------------------
 
+    def _shown_already(self, outcome: Outcome) -> bool:
+        """A repeated update whose reply was shown: a message newer than the one answered shows where the
+        person is (the next question or the thank-you, as its prompt). If the reply was lost (a crash between
+        the commit and the reply), it is shown now, once."""
+        after = self.pressed.message_id if self.pressed is not None else self.source_message_id
+        shown = outcome.prompt_message_id
+        return after is not None and shown is not None and shown > after
+
     async def show(self, outcome: Outcome) -> None:
+        if outcome.duplicate and self._shown_already(outcome):
+            return
         lang = outcome.language
         title = html.escape(outcome.campaign_title or "")
         match outcome.kind:
@@ -140,11 +176,14 @@ class Presenter:
                 | OutcomeKind.ALREADY_COMPLETED
                 | OutcomeKind.DELETED
                 | OutcomeKind.NOTHING_TO_RESTART
+                | OutcomeKind.PAUSED
+                | OutcomeKind.NOTHING_TO_PAUSE
             ):
                 await self.send(t(outcome.kind.value, lang, title=title))
                 return
             case OutcomeKind.CHOOSE_CAMPAIGN:
-                rows = [[render.button(c.title, CampaignCb(code=c.code).pack())] for c in outcome.campaigns]
+                labels = choice_labels(outcome.campaigns, lang, ZoneInfo(self.app.settings.tz))
+                rows = [[render.button(label, CampaignCb(code=c.code).pack())] for c, label in labels]
                 markup = InlineKeyboardMarkup(inline_keyboard=rows)
                 await self.send(t("choose_campaign", lang, count=len(outcome.campaigns)), markup)
                 return
@@ -154,6 +193,8 @@ class Presenter:
                 return
             case OutcomeKind.LANGUAGE_SET:
                 await self.send(t("language_set", lang))
+            case OutcomeKind.OTHER_UNDER_WAY:
+                await self.send(t("other_under_way", lang, title=title))
             case OutcomeKind.INVITATIONS_SET:
                 return  # the button's handler says so
             case _:
@@ -213,11 +254,14 @@ class Presenter:
                     prompt_id = None
             elif isinstance(event, AnswerRejected):
                 markup = None
-                if event.candidates and outcome.response_id is not None:
+                text = event.text
+                if len(event.candidates) > render.MAX_CANDIDATES:  # too many to pick from: narrow it down
+                    text = f"{text}\n{t('more_letters', lang)}"
+                elif event.candidates and outcome.response_id is not None:
                     markup = render.candidates_keyboard(event.candidates, outcome.response_id, event.question_id)
                 if pressed is not None and not event.candidates:
                     self.toast = event.text
-                await self.send(html.escape(event.text), markup)  # it may quote what was typed
+                await self.send(html.escape(text), markup)  # it may quote what was typed
                 if self._question_out_of_sight(outcome) and outcome.survey is not None and outcome.ctx is not None:
                     # they came back after a while (or the question was put away): show it again
                     step = engine.resume(outcome.survey, outcome.state(), outcome.ctx)
@@ -247,9 +291,9 @@ class Presenter:
                     ]
                 )
                 thanks = render.render_template("completed.html", lang, text=event.text)
-                await self.send(f"{thanks}\n\n{t('invite_question', lang)}", invite)
-                if outcome.response_id is not None:
-                    await self.app.service.set_prompt(outcome.response_id, None)
+                sent = await self.send(f"{thanks}\n\n{t('invite_question', lang)}", invite)
+                if outcome.response_id is not None:  # (a repeated last answer sees the thank-you was shown)
+                    await self.app.service.set_prompt(outcome.response_id, None if sent is None else sent.message_id)
 
     def _question_out_of_sight(self, outcome: Outcome) -> bool:
         """A typed answer that is not right under its question: the question is not on the person's screen."""

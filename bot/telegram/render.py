@@ -28,6 +28,8 @@ from flows.events import QuestionAsked
 from flows.questions import Option
 
 WARDS_PER_PAGE = 10
+MAX_CANDIDATES = 8
+"""Wards a name search offers as buttons; with more matches, the person is asked for more letters."""
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from bot.telegram.fastlane import FastLane, FastUpdate
 from bot.telegram.fastlane import parse as parse_fast
+from bot.telegram.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,19 @@ class KeyedLocks:
                 del self._locks[key]
 
 
+def private_chat_of(update: Update) -> tuple[int, str] | None:
+    """The private chat an update came from, and its person's language ("en" if their app is): where to say
+    that something went wrong. None for groups, channels and updates without a chat."""
+    event = update.event if update.event_type != "unknown" else None
+    message = getattr(event, "message", event)  # a callback query's message, or the message itself
+    chat = getattr(message, "chat", None)
+    user = getattr(event, "from_user", None)
+    if chat is None or getattr(chat, "type", None) != "private" or user is None:
+        return None
+    language = "en" if (getattr(user, "language_code", None) or "").lower().startswith("en") else "vi"
+    return int(chat.id), language
+
+
 def sender_of(update: Update) -> Any:
     """Whose update this is (for ordering): the user, else the chat, else the update itself."""
     event = update.event if update.event_type != "unknown" else None
@@ -116,21 +130,26 @@ class UpdateProcessor:
         self.retried = 0
         self.durations: deque[float] = deque(maxlen=10_000)
         """Seconds taken by the last updates handled (for /metrics and diagnosis)."""
+        self._told: deque[int] = deque(maxlen=1000)
+        """Updates whose person was told of a failure (a redelivery is not told again)."""
 
     async def handle(self, update: Update) -> tuple[bool, TelegramMethod[Any] | None]:
         """Handle one update. Returns (may it be acknowledged, a Bot API method the handler left for the
         reply: the webhook sends it back in its response body, saving a request; polling calls it)."""
         work = self.dispatcher.feed_update(self.bot, update)
-        ack, result = await self._run(sender_of(update), update.update_id, work)
+        ack, result = await self._run(sender_of(update), update.update_id, work, private_chat_of(update))
         return ack, result if isinstance(result, TelegramMethod) else None
 
     async def handle_fast(self, update: FastUpdate) -> tuple[bool, dict[str, Any] | None]:
         """`handle` for an answer button on the lean path (bot.telegram.fastlane): the same ordering per
         person, error policy and accounting; the reply comes back as a webhook response body."""
         assert self.lane is not None
-        return await self._run(("user", update.user_id), update.update_id, self.lane.handle(update))
+        person = (update.chat_id, update.who.language or "vi")
+        return await self._run(("user", update.user_id), update.update_id, self.lane.handle(update), person)
 
-    async def _run(self, sender: Any, update_id: int, work: Awaitable[Any]) -> tuple[bool, Any]:
+    async def _run(
+        self, sender: Any, update_id: int, work: Awaitable[Any], person: tuple[int, str] | None = None
+    ) -> tuple[bool, Any]:
         self.in_flight += 1
         started = time.perf_counter()
         try:
@@ -141,15 +160,29 @@ class UpdateProcessor:
                     if is_transient(e):
                         self.retried += 1
                         log.warning("update %s not processed, Telegram will deliver it again: %r", update_id, e)
+                        await self._tell_failure(update_id, person)
                         return False, None
                     self.failed += 1
                     log.exception("update %s failed", update_id)
+                    await self._tell_failure(update_id, person)
                     return True, None
                 self.handled += 1
                 return True, result
         finally:
             self.in_flight -= 1
             self.durations.append(time.perf_counter() - started)
+
+    async def _tell_failure(self, update_id: int, person: tuple[int, str] | None) -> None:
+        """Tell the person something went wrong for a moment (once per update, not at every redelivery),
+        rather than leave them with silence; quietly, since Telegram itself may be what failed."""
+        if person is None or update_id in self._told:
+            return
+        self._told.append(update_id)
+        chat_id, language = person
+        try:
+            await asyncio.wait_for(self.bot.send_message(chat_id, t("temporary_error", language)), 5)
+        except Exception as e:  # Telegram unreachable too: nothing more to do
+            log.debug("could not tell chat %s about the failure: %r", chat_id, e)
 
     async def process(self, update: Update) -> bool:
         """Handle one update and make the call it left, if any; True when it may be acknowledged."""

@@ -16,8 +16,6 @@ from flows.questions.base import (
 from flows.schema import Survey, WardQuestion
 from flows.text import fold
 
-MAX_CANDIDATES = 8
-
 _ABBREVIATION = re.compile(r"^\s*[^\W\d_]\s*\.\s*")
 """A leading one-letter abbreviation with a dot: "P.Hoàn Kiếm", "X. Đông Anh", "Q.Đống Đa"."""
 _KIND_WORDS = ("phuong", "xa", "dac khu", "thi tran", "p", "x")
@@ -104,7 +102,7 @@ class Ward(QuestionKind[WardQuestion]):
         return Rejected(
             "ward_ambiguous",
             {"text": stripped, "count": len(found)},
-            tuple(Option(w.code, w.name) for w in found[:MAX_CANDIDATES]),
+            tuple(Option(w.code, w.name) for w in found),  # every match: each channel shows what it can
         )
 
     def display(self, q: WardQuestion, survey: Survey, value: JSONValue, ctx: Context) -> str:

@@ -3,7 +3,6 @@ transaction of the update (which already claimed the update's id and locked the 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,9 @@ from flows.conversation import (
     PersonState,
     PutAnswer,
     RemoveAnswer,
+    SetPaused,
     TouchResponse,
     Unchanged,
-    UnlinkResponses,
     UpdatePerson,
     Write,
 )
@@ -151,24 +150,9 @@ async def _write(
         await conn.execute(response.update().where(response.c.id == w.response_id).values(**touched))
     elif isinstance(w, DropAddresses):
         await conn.execute(channel_address.delete().where(channel_address.c.respondent_id == person_id))
-    elif isinstance(w, UnlinkResponses):
-        for response_id in w.response_ids:
-            # each completed response gets its own random, unlinkable respondent
-            anonymous = (
-                await conn.execute(
-                    respondent.insert()
-                    .values(
-                        key="anon:" + secrets.token_hex(16),
-                        language=w.language,
-                        consent_at=None,
-                        opted_out=True,
-                        invitations=False,
-                        created_at=now,
-                    )
-                    .returning(respondent.c.id)
-                )
-            ).scalar_one()
-            await conn.execute(response.update().where(response.c.id == response_id).values(respondent_id=anonymous))
+    elif isinstance(w, SetPaused):
+        paused_at = now if w.paused else None
+        await conn.execute(response.update().where(response.c.id == w.response_id).values(paused_at=paused_at))
     elif isinstance(w, DeleteResponses):
         await conn.execute(response.delete().where(response.c.respondent_id == person_id))
     elif isinstance(w, ForgetPerson):

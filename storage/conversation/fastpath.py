@@ -69,7 +69,7 @@ _PG_LOAD = """
            c.code, c.title, c.status, c.starts_at, c.ends_at, s.content_hash,
            (SELECT json_agg(json_build_array(a.question_id, a.value) ORDER BY a.id)
               FROM answer a WHERE a.response_id = r.id),
-           p.xmin::text::bigint, r.xmin::text::bigint, c.xmin::text::bigint{more}
+           p.xmin::text::bigint, r.xmin::text::bigint, c.xmin::text::bigint, r.paused_at IS NOT NULL{more}
       FROM respondent p
       LEFT JOIN response r ON r.respondent_id = p.id
            AND (r.id = $2::int OR ($2::int IS NULL AND r.status = 'in_progress'))
@@ -191,7 +191,7 @@ SQL: dict[str, dict[str, str]] = {
                    c.code, c.title, c.status, c.starts_at, c.ends_at, s.content_hash,
                    (SELECT json_group_array(json_array(a.question_id, json(a.value)))
                       FROM (SELECT question_id, value FROM answer WHERE response_id = r.id ORDER BY id) a),
-                   0, 0, 0
+                   0, 0, 0, r.paused_at IS NOT NULL
               FROM respondent p
               LEFT JOIN response r ON r.respondent_id = p.id
                    AND (r.id = ?2 OR (?2 IS NULL AND r.status = 'in_progress'))
@@ -250,7 +250,8 @@ def read_loaded(row: Any, sqlite: bool, campaigns: Campaigns) -> Loaded:
         person_version,
         response_version,
         campaign_version,
-    ) = tuple(row)[:18]
+        paused,
+    ) = tuple(row)[:19]
     person = PersonState(person_id, language, int(person_version or 0))
     if response_id is None:
         return Loaded(person, None, None)
@@ -281,6 +282,7 @@ def read_loaded(row: Any, sqlite: bool, campaigns: Campaigns) -> Loaded:
         prompt_message_id=prompt_message_id,
         answers=tuple((str(qid), value) for qid, value in (answers or ())),
         version=int(response_version or 0),
+        paused=bool(paused),
     )
     return Loaded(person, response, campaign_id)
 

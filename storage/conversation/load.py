@@ -157,6 +157,7 @@ async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns
             response.c.ward_code,
             response.c.fixed,
             response.c.prompt_message_id,
+            response.c.paused_at,
             *_CAMPAIGN_COLUMNS,
         )
         .join(campaign, campaign.c.id == response.c.campaign_id)
@@ -177,6 +178,7 @@ async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns
                 fixed=tuple(r.fixed or ()),
                 prompt_message_id=r.prompt_message_id,
                 answers=answers.get(r.id, ()),
+                paused=r.paused_at is not None,
             )
         )
     return tuple(found)

@@ -34,6 +34,10 @@ class Prompts:
         self.db = db
         self.flush_delay = flush_delay
         self._pending: dict[int, int | None] = {}
+        self._writing: dict[int, int | None] = {}
+        """Being written by a flush right now (a read meanwhile may still find the old value in the row)."""
+        self._written: OrderedDict[int, int] = OrderedDict()
+        """The last ones written here (a read that began before the write may still find the old value)."""
         self._flusher: asyncio.Task[None] | None = None
         self._known: OrderedDict[int, fastpath.Known] = OrderedDict()
 
@@ -49,8 +53,14 @@ class Prompts:
 
     def of(self, response_id: int | None, stored: int | None) -> int | None:
         """The prompt of a response: the one waiting to be written, else the stored one."""
-        if response_id is not None and response_id in self._pending:
-            return self._pending[response_id]
+        if response_id is not None:
+            if response_id in self._pending:
+                return self._pending[response_id]
+            if response_id in self._writing:
+                return self._writing[response_id]
+            written = self._written.get(response_id)
+            if written is not None and (stored is None or written > stored):  # message ids grow in a chat
+                return written
         return stored
 
     def hold(self, response_id: int | None) -> int | Unset | None:
@@ -82,6 +92,7 @@ class Prompts:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
+        self._writing.update(pending)
         try:
             versions: dict[int, tuple[int, int]] = await self.db.run_program(
                 fastpath.set_prompts_program(pending, self.db.dialect), fastpath.SQL, transaction=self.db.is_sqlite
@@ -89,6 +100,17 @@ class Prompts:
         except Exception:
             log.warning("could not store %d prompt message ids", len(pending), exc_info=True)
             return
+        finally:
+            for response_id, message_id in pending.items():
+                if self._writing.get(response_id, message_id) == message_id:
+                    self._writing.pop(response_id, None)
+                if message_id is None:
+                    self._written.pop(response_id, None)
+                else:
+                    self._written[response_id] = message_id
+                    self._written.move_to_end(response_id)
+            while len(self._written) > KNOWN_LIMIT:
+                self._written.popitem(last=False)
         for response_id, (before, after) in versions.items():
             # a known response stays known if this flush was the only change since (else it is read again)
             known = self._known.pop(response_id, None)

@@ -136,10 +136,15 @@ class ConversationService:
         return self._shown(decide(snapshot, who, action, now))
 
     async def _repeated(self, who: Who, now: datetime, action: Action) -> Outcome:
-        """A repeated update: nothing changes; what to show again, if the first reply was lost. For a /start
-        from someone with nothing under way, what /start shows (nothing is stored before consent, so a lost
-        consent screen would otherwise leave them with no reply at all)."""
-        view = await self._view(who, View(start=action if isinstance(action, Start) else None))
+        """A repeated update: nothing changes; where the person is now, for the channel to show if the first
+        reply was lost (it knows whether it was shown): for an answer, the question of its response, or its
+        thank-you; for a /start from someone with nothing under way, what /start shows (nothing is stored before
+        consent, so a lost consent screen would otherwise leave them with no reply at all)."""
+        if isinstance(action, Reply):
+            view_action = View(response_id=action.response_id, latest=action.response_id is None)
+        else:
+            view_action = View(start=action if isinstance(action, Start) else None)
+        view = await self._view(who, view_action)
         return replace(view, duplicate=True)
 
     @staticmethod

@@ -21,6 +21,7 @@ from flows.conversation import (
     GiveConsent,
     KeepAddress,
     OutcomeKind,
+    Pause,
     PersonState,
     PutAnswer,
     RemoveAnswer,
@@ -29,11 +30,11 @@ from flows.conversation import (
     Restart,
     SetInvitations,
     SetLanguage,
+    SetPaused,
     Snapshot,
     Start,
     TouchResponse,
     Unchanged,
-    UnlinkResponses,
     UpdatePerson,
     View,
     Who,
@@ -98,6 +99,7 @@ def test_start_without_a_campaign_with_none_or_several_open() -> None:
     two = Snapshot(None, open_campaigns=(HN, campaign("env", cid=2)))
     chosen = decide(two, WHO, Start(), NOW).outcome
     assert chosen.kind is OutcomeKind.CHOOSE_CAMPAIGN and [c.code for c in chosen.campaigns] == ["hn", "env"]
+    assert chosen.campaigns[0].wards == 2 and chosen.campaigns[0].ends_at == HN.ends_at
     one = decide(Snapshot(None, open_campaigns=(HN,)), WHO, Start(), NOW).outcome
     assert one.campaign_code == "hn" and isinstance(one.events[0], ConsentRequested)
 
@@ -229,12 +231,54 @@ def test_restart() -> None:
     assert cleared.writes == (ClearAnswers(9, ()), TouchResponse(9, None))
 
 
-def test_erasure() -> None:
+def test_erasure_deletes_every_response_so_that_nobody_counts_twice() -> None:
     assert decide(Snapshot(None), WHO, DeleteMyData(), NOW).writes == ()
     snap = Snapshot(ME, (response(), response(rid=3, status="completed", c=campaign("old", cid=2))))
     decision = decide(snap, WHO, DeleteMyData(), NOW)
     assert decision.outcome.kind is OutcomeKind.DELETED
-    assert decision.writes == (DropAddresses(), UnlinkResponses((3,), "vi"), DeleteResponses(), ForgetPerson())
+    assert decision.writes == (DropAddresses(), DeleteResponses(), ForgetPerson())
+
+
+def test_a_pause_holds_until_the_person_resumes() -> None:
+    assert decide(Snapshot(ME), WHO, Pause(), NOW).outcome.kind is OutcomeKind.NOTHING_TO_PAUSE
+    ended = Snapshot(ME, (response(c=campaign(status="closed")),))
+    assert decide(ended, WHO, Pause(), NOW).outcome.kind is OutcomeKind.NOTHING_TO_PAUSE
+    going = Snapshot(ME, (response(answers=(("ward", 70),)),), open_campaigns=(HN,), campaign=HN)
+    paused = decide(going, WHO, Pause(), NOW)
+    assert paused.outcome.kind is OutcomeKind.PAUSED and paused.writes == (SetPaused(9, True),)
+    held = Snapshot(ME, (response(answers=(("ward", 70),), paused=True),), open_campaigns=(HN,), campaign=HN)
+    assert decide(held, WHO, Pause(), NOW).writes == ()  # paused already
+    typed = decide(held, WHO, Reply(engine.Text("18_29")), NOW)
+    assert typed.writes == () and isinstance(typed.outcome.events[0], InputIgnored)
+    assert typed.outcome.events[0].reason == "paused"
+    old = decide(held, WHO, Reply(engine.Answer(70, "ward"), 9), NOW)
+    assert old.writes == ()  # an old question's button does not resume
+    pressed = decide(held, WHO, Reply(engine.Answer("18_29", "age_group"), 9), NOW)
+    assert pressed.writes[0] == SetPaused(9, False) and PutAnswer(9, "age_group", "18_29") in pressed.writes
+    for action in (Start(), Start("hn"), GiveConsent(True, "hn")):
+        assert decide(held, WHO, action, NOW).writes == (SetPaused(9, False),), action
+    assert decide(held, WHO, View(), NOW).writes == ()  # seeing it is not resuming it
+    restarted = decide(held, WHO, Restart(), NOW)
+    assert SetPaused(9, False) in restarted.writes
+
+
+def test_one_questionnaire_at_a_time() -> None:
+    env = campaign("env", cid=2)
+    going = Snapshot(ME, (response(answers=(("ward", 70),)),), campaign=env)
+    for action in (Start("env"), GiveConsent(True, "env")):
+        decision = decide(going, WHO, action, NOW)
+        assert decision.outcome.kind is OutcomeKind.OTHER_UNDER_WAY and decision.writes == ()
+        assert decision.outcome.campaign_code == "hn" and isinstance(decision.outcome.events[-1], QuestionAsked)
+    paused = Snapshot(ME, (response(answers=(("ward", 70),), paused=True),), campaign=env)
+    assert isinstance(decide(paused, WHO, Start("env"), NOW).outcome.events[0], ConsentRequested)
+
+
+def test_a_repeated_answer_shows_where_the_person_is_now() -> None:
+    done = Snapshot(ME, (response(status="completed"),))
+    for view in (View(response_id=9), View(latest=True)):
+        shown = decide(done, WHO, view, NOW).outcome
+        assert shown.kind is OutcomeKind.EVENTS and type(shown.events[0]).__name__ == "SurveyCompleted"
+    assert decide(done, WHO, View(), NOW).outcome.kind is OutcomeKind.NO_RESPONSE
 
 
 def test_views() -> None:
@@ -242,8 +286,8 @@ def test_views() -> None:
     two = Snapshot(ME, (response(rid=9), response(rid=8, c=campaign("env", cid=2))))
     assert decide(two, WHO, View(), NOW).outcome.response_id == 9
     assert decide(two, WHO, View(response_id=8), NOW).outcome.response_id == 8
-    done = Snapshot(ME, (response(status="completed"),))
-    assert decide(done, WHO, View(response_id=9), NOW).outcome.kind is OutcomeKind.NO_RESPONSE
+    gone = Snapshot(ME, (response(status="abandoned"),))
+    assert decide(gone, WHO, View(response_id=9), NOW).outcome.kind is OutcomeKind.NO_RESPONSE
     shown = decide(Snapshot(None, campaign=HN), WHO, View(start=Start("hn")), NOW)
     assert isinstance(shown.outcome.events[0], ConsentRequested) and shown.writes == ()
 

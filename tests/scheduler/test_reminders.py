@@ -210,3 +210,25 @@ async def test_no_invitations_unless_the_policy_says_so(app: AppContext, db: Dat
     assert await reminders.queue_invitations(db, clock(), TZ) == 0
     async with db.read() as conn:
         assert (await conn.execute(sa.select(campaign.c.invited_at))).scalar_one() == clock()
+
+
+async def test_the_tick_forgets_update_ids_older_than_the_retention_in_batches(
+    app: AppContext, db: Database, clock: Clock, bot: Any
+) -> None:
+    from scheduler import app as scheduler_app
+    from storage.repo.sql import processed_update
+
+    now = clock()
+    async with db.write() as conn:
+        await conn.execute(
+            processed_update.insert(),
+            [{"channel": "telegram", "update_id": str(n), "processed_at": now - timedelta(days=8)} for n in range(25)]
+            + [{"channel": "zalo", "update_id": "new", "processed_at": now - timedelta(days=6)}],
+        )
+    assert await scheduler_app._prune_updates(db, now - timedelta(days=7), batch=10) == 25  # three batches
+    async with db.read() as conn:
+        left = (await conn.execute(sa.select(processed_update.c.update_id))).scalars().all()
+    assert left == ["new"]  # within the retention: a redelivery of it still changes nothing
+    clock.advance(days=2)
+    report = await make_scheduler(app, TelegramTransport(bot)).tick()
+    assert report.pruned == 1 and report.errors == []

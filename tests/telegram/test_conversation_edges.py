@@ -330,3 +330,80 @@ async def test_start_on_the_lean_path_reads_as_aiogram_does(
                 assert app.processor.lane is not None and app.processor.lane.handled == 4
     assert replies["webhook"] == replies["polling"]
     assert replies["webhook"][1].startswith("Khảo sát sự hài lòng") and replies["webhook"][3] != replies["webhook"][1]
+
+
+async def test_a_citizens_command_in_a_group_says_where_the_survey_is_answered(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        for command in ("/start", "/help", "/start@test_bot hn-2026_70"):
+            fake.push_message(620, command, chat_id=-4242, chat_type="group")
+            await fake.wait_idle(10)
+            reply = fake.messages(-4242)[-1].visible_text
+            assert reply.startswith("Khảo sát được trả lời trong tin nhắn riêng với bot: https://t.me/"), command
+            assert "\nThe survey is answered in a private chat" in reply
+        assert await stored_answers(db) == {} and app.processor.failed == 0
+
+
+async def test_a_failed_update_says_so_once_and_stops_the_spinner(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (an unexpected error) is not silence: the person gets the "temporary error" line once."""
+    await create_live_campaign(db, datetime.now(UTC))
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 621)
+        await user.say("/start hn-2026_70")
+
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(app.service, "handle", broken)
+        await user.press("✅ Tôi đồng ý")
+        assert user.last().visible_text == "Xin lỗi, đã có lỗi tạm thời. Vui lòng thử lại sau ít phút."
+        assert set(fake.callback_ids.values()) <= set(fake.callback_answers)  # no endless spinner
+        assert app.processor.failed == 1
+
+
+async def test_a_ward_search_with_many_matches_asks_for_more_letters(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    from storage.repo.sql import admin_unit
+
+    async with db.read() as conn:
+        in_hanoi = sa.select(admin_unit.c.code).where(admin_unit.c.province_code == 1)
+        hanoi = list((await conn.execute(in_hanoi)).scalars())
+    await create_live_campaign(db, datetime.now(UTC), wards=hanoi)
+    async with running(bot_settings(fake, db_url, tmp_path)) as app:
+        user = User(fake, 622)
+        await user.say("/start hn-2026")
+        await user.press("✅ Tôi đồng ý")
+        await user.say("phuong")  # half the units are wards
+        reply = user.last()
+        assert "khớp với “phuong”" in reply.visible_text and "gõ thêm vài chữ" in reply.visible_text
+        assert fake.buttons(reply) == []  # no 8 buttons for 51 matches
+        await user.say("hoan kiem")
+        assert user.last().visible_text.startswith("Câu 2/")
+        assert app.processor.failed == 0
+
+
+async def test_two_open_campaigns_with_one_title_are_told_apart(
+    fake: FakeBotAPI, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    await create_live_campaign(db, now, code="hn-a", title="Khảo sát", wards=[70], days=10)
+    await create_live_campaign(db, now, code="hn-b", title="Khảo sát", wards=[235], days=20, allow_overlap=True)
+    async with running(bot_settings(fake, db_url, tmp_path)):
+        user = User(fake, 623)
+        await user.say("/start")
+        labels = user.labels()
+        assert len(set(labels)) == 2 and all(label.startswith("Khảo sát · ") for label in labels)
+        await user.press(labels[0])
+        await user.press("✅ Tôi đồng ý")
+        question = user.last()
+        await user.say("/start hn-b")  # one questionnaire at a time
+        assert user.messages()[-2].visible_text.startswith("Bạn đang trả lời dở khảo sát “Khảo sát”")
+        assert user.last().visible_text.split("\n")[1] == question.visible_text.split("\n")[1]
+        await user.say("/cancel")
+        await user.say("/start hn-b")  # the first one paused: the second may begin
+        assert "Bấm “✅ Tôi đồng ý”" in user.last().visible_text
