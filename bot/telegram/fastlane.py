@@ -142,7 +142,7 @@ class LeanBot:
         return _NOT_DONE
 
     async def send_message(
-        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+        self, chat_id: int | str, text: str, reply_markup: InlineKeyboardMarkup | None = None
     ) -> SentMessage | Any:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if reply_markup is not None:
@@ -156,7 +156,7 @@ class LeanBot:
             return SentMessage(result["message_id"])
         return await self.bot(build())
 
-    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int) -> Any:
+    async def edit_message_text(self, text: str, *, chat_id: int | str, message_id: int) -> Any:
         params = {"chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML"}
 
         def build() -> EditMessageText:
@@ -167,7 +167,7 @@ class LeanBot:
         return True
 
     async def edit_message_reply_markup(
-        self, *, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
+        self, *, chat_id: int | str, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
     ) -> Any:
         params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
         if reply_markup is not None:
