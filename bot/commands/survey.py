@@ -48,7 +48,7 @@ def load_or_exit(path: str) -> Survey:
         raise SystemExit(1) from None
 
 
-def write_file(path: str, write: Callable[[str], None], force: bool) -> None:
+def write_file(path: str, write: Callable[[str], object], force: bool) -> None:
     """`write(temporary name)`, then renamed to `path`: a failed write leaves nothing behind."""
     target = Path(path)
     if target.exists() and not force:
