@@ -19,6 +19,9 @@ from bot.commands.ops import DATE_ONLY, audited, local, parse_when, percent, pri
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
     from storage.records import CampaignRecord
 
 DEFAULT_DAYS = 30
@@ -174,7 +177,7 @@ def create(
         "invite": invite,
     }
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.records import ReminderPolicy
         from storage.repo import campaigns, surveys, wards
 
@@ -235,7 +238,7 @@ def list_() -> None:
       khaosat campaign list
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns, stats
 
         async with db.read() as conn:
@@ -280,7 +283,7 @@ def show(code: str) -> None:
       khaosat campaign show hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import stats
 
         async with db.read() as conn:
@@ -352,7 +355,7 @@ def launch(code: str) -> None:
       khaosat campaign launch hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns
 
         async with db.write() as conn:
@@ -386,7 +389,7 @@ def close(code: str, yes: bool) -> None:
       khaosat campaign close hn-2026 --yes
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns, stats
 
         async with db.read() as conn:
@@ -481,7 +484,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
       khaosat campaign links hn-2026 --channel web --qr posters-web-hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from reports.links import deep_link, web_link
         from storage.repo import wards
 
