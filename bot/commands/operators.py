@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 
+# click 8.5 made ParamType generic (type-arg); a subscripted base would fail at run time on older click
 class TelegramUserId(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     name = "telegram_user_id"
 

@@ -67,6 +67,7 @@ class Session(AiohttpSession):
         returning = method.__returning__
         response_type = self._response_types.get(returning)
         if response_type is None:
+            # a generic alias made at run time from the method's result type, which mypy cannot follow
             response_type = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         try:
             json_data = self.json_loads(content)

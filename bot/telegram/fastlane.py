@@ -120,7 +120,8 @@ class LeanBot:
         """The call's `result`, or `_NOT_DONE` when aiogram should make the call instead."""
         session = self.bot.session
         try:
-            http = await session.create_session()  # type: ignore[attr-defined]
+            # create_session is AiohttpSession's, not BaseSession's; another session's AttributeError is caught below
+            http: aiohttp.ClientSession = await session.create_session()  # type: ignore[attr-defined]
             url = session.api.api_url(token=self.bot.token, method=method)
             timeout = aiohttp.ClientTimeout(total=session.timeout)
             async with http.post(url, data=json.dumps(params), headers=_JSON, timeout=timeout) as response:
