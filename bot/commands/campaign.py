@@ -8,8 +8,8 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -47,7 +47,7 @@ def _dates(c: CampaignRecord) -> str:
     return f"{local(c.starts_at, c.timezone)} to {local(c.ends_at, c.timezone)} ({c.timezone})"
 
 
-def _status(c: CampaignRecord, now: Any) -> str:
+def _status(c: CampaignRecord, now: datetime) -> str:
     if c.status == "active" and now < c.starts_at:
         return "active (opens later)"
     if c.status == "active" and now >= c.ends_at:
@@ -418,7 +418,7 @@ def close(code: str, yes: bool) -> None:
     audited("campaign.close", {"code": code}, body)
 
 
-async def bot_username(cfg: Any) -> str:
+async def bot_username(cfg: Settings) -> str:
     """TELEGRAM_BOT_USERNAME, or the username Telegram gives for TELEGRAM_BOT_TOKEN (getMe)."""
     if cfg.telegram_bot_username:
         return str(cfg.telegram_bot_username)
