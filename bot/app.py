@@ -9,7 +9,7 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,6 +22,11 @@ from storage import migrate
 from storage.conversation import ConversationService
 from storage.db import Database
 from web.context import WebContext
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+
+    from bot.telegram.transport import UpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +85,9 @@ class Application:
         self.ctx = AppContext(settings, self.db, self.service, clock or utc_now)
         self.web_ctx = web_context(settings, self.db, self.service, clock or utc_now)
         self.scheduler: SchedulerService | None = None
-        self.bot: Any = None
-        self.dispatcher: Any = None
-        self.processor: Any = None
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.processor: UpdateProcessor | None = None
         self.web_app: web.Application | None = None
         self.stopped = asyncio.Event()
         self._stop = asyncio.Event()
@@ -138,6 +143,7 @@ class Application:
         if token and cfg.telegram_mode == "webhook":
             from bot.telegram.transport import webhook_handler
 
+            assert self.processor is not None  # made by _start_telegram
             self.web_app.router.add_post(cfg.webhook_path, webhook_handler(self.processor, secret))
         self._runner = web.AppRunner(self.web_app, shutdown_timeout=30, access_log=None)
         await self._runner.setup()
@@ -160,6 +166,7 @@ class Application:
                 bootstrap.announce(self.ctx, done, self.web_port)
         if not token:
             return
+        assert self.bot is not None and self.dispatcher is not None and self.processor is not None  # with a token
         if cfg.scheduler_enabled:
             from bot.telegram.sender import TelegramTransport
 
@@ -173,6 +180,7 @@ class Application:
             log.info("scheduler started (reminders, digests, the outbox sender)")
         allowed = self.dispatcher.resolve_used_update_types()
         if cfg.telegram_mode == "webhook":
+            assert cfg.webhook_url is not None  # checked above
             await self.bot.set_webhook(
                 cfg.webhook_url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
             )

@@ -33,5 +33,5 @@ def run(main: Coroutine[Any, Any, T], choice: Choice = "auto") -> T:
                     "EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop), or use EVENT_LOOP=asyncio"
                 ) from None
         else:
-            return uvloop.run(main)  # type: ignore[no-any-return]
+            return uvloop.run(main)
     return asyncio.run(main)

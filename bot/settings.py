@@ -133,6 +133,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, or a SettingsError naming the bad variable."""
     try:
+        # BaseSettings.__init__ types its own `_env_file`, `_case_sensitive`, ... arguments, which `object` is not
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         problems = []

@@ -12,12 +12,16 @@ import sqlite3
 from collections.abc import AsyncIterator, Generator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +82,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock()
         self._raw_lock = asyncio.Lock()
-        self._pg_pool: Any = None
+        self._pg_pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._sqlite_conn: sqlite3.Connection | None = None
         self._sqlite_thread: ThreadPoolExecutor | None = None
         self.background_checkpoints = background_checkpoints and self.dialect == "sqlite"
@@ -123,7 +127,7 @@ class Database:
                 return await self._run_asyncpg(conn, program, sql)
 
     @staticmethod
-    async def _run_asyncpg(conn: Any, program: Program, sql: dict[str, str]) -> Any:
+    async def _run_asyncpg(conn: PoolConnectionProxy[asyncpg.Record], program: Program, sql: dict[str, str]) -> Any:
         result: Any = None
         try:
             while True:
@@ -171,7 +175,7 @@ class Database:
             self._sqlite_thread = executor
         return self._sqlite_thread
 
-    async def _asyncpg_pool(self) -> Any:
+    async def _asyncpg_pool(self) -> asyncpg.Pool[asyncpg.Record]:
         async with self._raw_lock:
             if self._pg_pool is None:
                 import asyncpg
@@ -264,13 +268,13 @@ _SQLITE_PRAGMAS = (
 )
 
 
-async def _keep_session(conn: Any) -> None:
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     """Released connections skip asyncpg's reset query (a round trip each time): the hot path opens no
     cursors, sets no session variables, takes no advisory locks and listens to nothing. An unfinished
     transaction is still rolled back by asyncpg before this is called."""
 
 
-async def _init_asyncpg(conn: Any) -> None:
+async def _init_asyncpg(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     import json
 
     for name in ("json", "jsonb"):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from storage.db import Database
 
@@ -31,17 +32,17 @@ def all_revisions() -> list[str]:
 
 
 async def current_revision(db: Database) -> str | None:
-    def _current(sync_conn: Any) -> str | None:
+    def _current(sync_conn: Connection) -> str | None:
         return MigrationContext.configure(sync_conn).get_current_revision()
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_current)
 
 
-async def _run(db: Database, fn: Any, revision: str) -> None:
+async def _run(db: Database, fn: Callable[[Config, str], None], revision: str) -> None:
     cfg = alembic_config()
 
-    def _apply(sync_conn: Any) -> None:
+    def _apply(sync_conn: Connection) -> None:
         cfg.attributes["connection"] = sync_conn
         fn(cfg, revision)
 
@@ -85,7 +86,7 @@ async def prepare(db: Database, province: int, *, auto: bool) -> str:
 async def revision_autogenerate(db: Database, message: str) -> None:  # pragma: no cover - developer tool
     cfg = alembic_config()
 
-    def _gen(sync_conn: Any) -> None:
+    def _gen(sync_conn: Connection) -> None:
         cfg.attributes["connection"] = sync_conn
         command.revision(cfg, message=message, autogenerate=True)
 

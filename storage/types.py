@@ -34,5 +34,5 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONType: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSONType: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON on SQLite (text), JSONB on PostgreSQL."""

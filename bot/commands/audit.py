@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.commands.ops import audited
+
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 def _arguments(arguments: dict[str, object]) -> str:
@@ -44,7 +50,7 @@ def audit(since: str | None, limit: int | None) -> None:
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="'--since'") from None
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.ops import local
         from storage.repo import audit as repo
 

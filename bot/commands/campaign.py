@@ -8,8 +8,8 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -19,6 +19,9 @@ from bot.commands.ops import DATE_ONLY, audited, local, parse_when, percent, pri
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
     from storage.records import CampaignRecord
 
 DEFAULT_DAYS = 30
@@ -44,7 +47,7 @@ def _dates(c: CampaignRecord) -> str:
     return f"{local(c.starts_at, c.timezone)} to {local(c.ends_at, c.timezone)} ({c.timezone})"
 
 
-def _status(c: CampaignRecord, now: Any) -> str:
+def _status(c: CampaignRecord, now: datetime) -> str:
     if c.status == "active" and now < c.starts_at:
         return "active (opens later)"
     if c.status == "active" and now >= c.ends_at:
@@ -174,7 +177,7 @@ def create(
         "invite": invite,
     }
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.records import ReminderPolicy
         from storage.repo import campaigns, surveys, wards
 
@@ -235,7 +238,7 @@ def list_() -> None:
       khaosat campaign list
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns, stats
 
         async with db.read() as conn:
@@ -280,7 +283,7 @@ def show(code: str) -> None:
       khaosat campaign show hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import stats
 
         async with db.read() as conn:
@@ -352,7 +355,7 @@ def launch(code: str) -> None:
       khaosat campaign launch hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns
 
         async with db.write() as conn:
@@ -386,7 +389,7 @@ def close(code: str, yes: bool) -> None:
       khaosat campaign close hn-2026 --yes
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import campaigns, stats
 
         async with db.read() as conn:
@@ -415,7 +418,7 @@ def close(code: str, yes: bool) -> None:
     audited("campaign.close", {"code": code}, body)
 
 
-async def bot_username(cfg: Any) -> str:
+async def bot_username(cfg: Settings) -> str:
     """TELEGRAM_BOT_USERNAME, or the username Telegram gives for TELEGRAM_BOT_TOKEN (getMe)."""
     if cfg.telegram_bot_username:
         return str(cfg.telegram_bot_username)
@@ -481,7 +484,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
       khaosat campaign links hn-2026 --channel web --qr posters-web-hn-2026
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from reports.links import deep_link, web_link
         from storage.repo import wards
 

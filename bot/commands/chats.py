@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.commands.common import ensure_schema, run
 from bot.commands.ops import audited
+
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 @click.group()
@@ -62,7 +68,7 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
     except ScheduleError as e:
         raise click.BadParameter(str(e), param_hint="'--schedule'") from None
 
-    async def body(database, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(database: Database, cfg: Settings, log: Audit) -> None:
         from zoneinfo import ZoneInfo
 
         from storage.repo import chats as repo
@@ -110,7 +116,7 @@ def list_(show_codes: bool) -> None:
       khaosat chats list --codes
     """
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def main(database: Database, cfg: Settings) -> None:
         from zoneinfo import ZoneInfo
 
         from bot.context import utc_now
@@ -157,7 +163,7 @@ def remove(chat_id: int) -> None:
       khaosat chats remove -1001234567890
     """
 
-    async def body(database, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(database: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import chats as repo
 
         async with database.write() as conn:

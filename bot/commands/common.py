@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
 import click
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def settings() -> Settings:
@@ -24,7 +25,7 @@ def settings() -> Settings:
         raise click.ClickException(str(e)) from None
 
 
-def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+def run(fn: Callable[[Database, Settings, *Ts], Awaitable[T]], *args: *Ts) -> T:
     """Run an async function with a database opened from the settings, turning known errors into messages."""
     from storage.db import Database, UnsupportedDatabase
 

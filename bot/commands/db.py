@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.commands.common import ensure_schema, run
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 @click.group()
@@ -22,7 +28,7 @@ def upgrade() -> None:
       DATABASE_URL=postgresql://postgres@127.0.0.1/khaosat khaosat db upgrade
     """
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def main(database: Database, cfg: Settings) -> None:
         head = await ensure_schema(database, cfg, auto=False)
         click.echo(f"database at revision {head} ({database.dialect})")
 
@@ -33,7 +39,7 @@ def upgrade() -> None:
 def status() -> None:
     """Show the database's revision and the revision this version of khaosat needs."""
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def main(database: Database, cfg: Settings) -> None:
         from storage import migrate
 
         current = await migrate.current_revision(database)

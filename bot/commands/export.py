@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.commands.ops import audited
+
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 @click.command()
@@ -55,7 +61,7 @@ def export(code: str, fmt: str | None, out: Path, status: str, force: bool) -> N
     if out.exists() and not force:
         raise click.ClickException(f"{out} already exists; add --force to replace it")
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         import sys
 
         from bot.commands.campaign import get_campaign

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.commands.ops import audited
 
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
+
+# click 8.5 made ParamType generic (type-arg); a subscripted base would fail at run time on older click
 class TelegramUserId(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     name = "telegram_user_id"
 
@@ -42,7 +50,7 @@ def add(telegram_user_id: int, name: str) -> None:
       khaosat operators add 123456789 --name "Nguyễn Văn A"
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.ops import actor
         from storage.repo import operators as repo
 
@@ -68,7 +76,7 @@ def remove(telegram_user_id: int) -> None:
       khaosat operators remove 123456789
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import operators as repo
 
         if telegram_user_id in cfg.operator_id_list:
@@ -96,7 +104,7 @@ def list_() -> None:
       khaosat operators list
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.ops import local, print_table
         from storage.repo import operators as repo
 

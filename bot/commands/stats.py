@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.commands.ops import audited
+
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
 NOTES = (
     "Index: share of answers 4-5 (satisfied, very satisfied) among valid answers of completed responses; "
@@ -46,7 +53,7 @@ def stats(code: str, question_id: str | None) -> None:
       khaosat stats hn-2026 --question sat_staff
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.campaign import get_campaign
         from bot.commands.ops import print_table
         from reports import stats as pure

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
     from flows.schema import Survey
+    from storage.db import Database
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 """A questionnaire file with one of these suffixes is read as an XLSForm (flows.xlsform), any other as YAML."""
@@ -48,7 +51,7 @@ def load_or_exit(path: str) -> Survey:
         raise SystemExit(1) from None
 
 
-def write_file(path: str, write: Callable[[str], None], force: bool) -> None:
+def write_file(path: str, write: Callable[[str], object], force: bool) -> None:
     """`write(temporary name)`, then renamed to `path`: a failed write leaves nothing behind."""
     target = Path(path)
     if target.exists() and not force:
@@ -156,7 +159,7 @@ def publish_survey(s: Survey, path: str) -> None:
     """Store a checked questionnaire as a published version, with its 'survey.publish' audit row."""
     from bot.commands.ops import audited
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import surveys
 
         async with db.write() as conn:
@@ -249,7 +252,7 @@ def export(survey_ref: str, fmt: str, out: str, force: bool) -> None:
     if fmt == "xlsform" and Path(out).suffix.lower() != ".xlsx":
         raise click.BadParameter("an XLSForm is an Excel workbook: end the file name in .xlsx", param_hint="'--out'")
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.admin_units import units_of_province
         from storage.repo import surveys
 
@@ -285,7 +288,7 @@ def list_() -> None:
     """
     from bot.commands.ops import audited, local, print_table
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import surveys
 
         async with db.read() as conn:

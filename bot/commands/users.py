@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.commands.ops import audited
+
+if TYPE_CHECKING:
+    from bot.commands.ops import Audit
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 @click.group()
@@ -78,7 +84,7 @@ def add(name: str, role: str, scope: str | None, password_stdin: bool) -> None:
     wards = _scope(role, scope)
     password = read_password(password_stdin)
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         import asyncio
 
         from web.auth import hash_password
@@ -105,7 +111,7 @@ def list_() -> None:
       khaosat users list
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.ops import first_lines, local, print_table
         from storage.repo import users as repo
 
@@ -141,7 +147,7 @@ def remove(name: str) -> None:
       khaosat users remove hoankiem
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import users as repo
 
         async with db.write() as conn:
@@ -167,7 +173,7 @@ def passwd(name: str, password_stdin: bool) -> None:
     """
     password = read_password(password_stdin, "New password")
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         import asyncio
 
         from storage.repo import users as repo
@@ -197,7 +203,7 @@ def disable(name: str, enable: bool) -> None:
       khaosat users disable hoankiem --enable
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import users as repo
 
         async with db.write() as conn:
@@ -225,7 +231,7 @@ def unlock(name: str) -> None:
       khaosat users unlock hoankiem
     """
 
-    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import logins
         from storage.repo import users as repo
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.commands.common import ensure_schema, run
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 @click.group()
@@ -23,7 +29,7 @@ def import_(province: int) -> None:
       khaosat wards import --province 79
     """
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def main(database: Database, cfg: Settings) -> None:
         from storage.admin_units import UnknownProvince, province_name
         from storage.repo import wards as repo
 
@@ -51,7 +57,7 @@ def list_(search: str | None, province: int | None) -> None:
       khaosat wards list --search "đống đa"
     """
 
-    async def main(database, cfg):  # type: ignore[no-untyped-def]
+    async def main(database: Database, cfg: Settings) -> None:
         from storage.repo import wards as repo
 
         await ensure_schema(database, cfg, auto=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -36,7 +36,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         if isinstance(method, GetUpdates):  # the polling loop has its own backoff
-            return await make_request(bot, method)
+            # (the isinstance narrowed `method` to GetUpdates, losing its TelegramType: it is the same method)
+            return await make_request(bot, cast(TelegramMethod[TelegramType], method))
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)
@@ -66,14 +67,15 @@ class Session(AiohttpSession):
         returning = method.__returning__
         response_type = self._response_types.get(returning)
         if response_type is None:
+            # a generic alias made at run time from the method's result type, which mypy cannot follow
             response_type = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         try:
             json_data = self.json_loads(content)
-            response = response_type.model_validate(json_data, context={"bot": bot})
+            response: Response[TelegramType] = response_type.model_validate(json_data, context={"bot": bot})
         except Exception:
             return super().check_response(bot, method, status_code, content)  # aiogram's own errors
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED and response.ok:
-            return response  # type: ignore[no-any-return]
+            return response
         return super().check_response(bot, method, status_code, content)
 
 

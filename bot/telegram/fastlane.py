@@ -120,7 +120,8 @@ class LeanBot:
         """The call's `result`, or `_NOT_DONE` when aiogram should make the call instead."""
         session = self.bot.session
         try:
-            http = await session.create_session()  # type: ignore[attr-defined]
+            # create_session is AiohttpSession's, not BaseSession's; another session's AttributeError is caught below
+            http: aiohttp.ClientSession = await session.create_session()  # type: ignore[attr-defined]
             url = session.api.api_url(token=self.bot.token, method=method)
             timeout = aiohttp.ClientTimeout(total=session.timeout)
             async with http.post(url, data=json.dumps(params), headers=_JSON, timeout=timeout) as response:
@@ -142,7 +143,7 @@ class LeanBot:
         return _NOT_DONE
 
     async def send_message(
-        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+        self, chat_id: int | str, text: str, reply_markup: InlineKeyboardMarkup | None = None
     ) -> SentMessage | Any:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if reply_markup is not None:
@@ -156,7 +157,7 @@ class LeanBot:
             return SentMessage(result["message_id"])
         return await self.bot(build())
 
-    async def edit_message_text(self, text: str, *, chat_id: int, message_id: int) -> Any:
+    async def edit_message_text(self, text: str, *, chat_id: int | str, message_id: int) -> Any:
         params = {"chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML"}
 
         def build() -> EditMessageText:
@@ -167,7 +168,7 @@ class LeanBot:
         return True
 
     async def edit_message_reply_markup(
-        self, *, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
+        self, *, chat_id: int | str, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
     ) -> Any:
         params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
         if reply_markup is not None:

@@ -9,7 +9,7 @@ Vietnamese and English: the group's language is not known before it subscribes.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -20,6 +20,9 @@ from bot.context import AppContext
 from bot.telegram.filters import Magic
 from bot.telegram.texts import CITIZEN_COMMANDS, group_texts
 from flows.i18n import LANGUAGES
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ async def digest_now(message: Message, app: AppContext, bot: Bot) -> None:
         await _reply(message, "digest_queued")
 
 
-def _tz(app: AppContext) -> Any:
+def _tz(app: AppContext) -> ZoneInfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(app.settings.tz)

@@ -15,6 +15,7 @@ import html
 import logging
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,7 @@ from bot.telegram.texts import operator_texts
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+    from reports.stats import Share
     from storage.records import CampaignRecord
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ def _usage(command: str) -> str:
     return f"Cách dùng / Usage: /{command} MÃ_ĐỢT / CODE (ví dụ / e.g. /{command} hn-2026)"
 
 
-def _when(c: CampaignRecord, value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
+def _when(c: CampaignRecord, value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return str(value.astimezone(ZoneInfo(c.timezone)).strftime(fmt))
 
 
@@ -166,7 +168,7 @@ async def _campaign(message: Message, app: AppContext, command: CommandObject, n
         return None
 
 
-def _share(share: Any) -> str:
+def _share(share: Share) -> str:
     from reports import stats as pure
 
     kind = share.kind

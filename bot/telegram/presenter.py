@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.context import AppContext
 from bot.telegram import render
@@ -70,7 +70,7 @@ class Pressed:
         message = callback.message
         if message is None:
             return None
-        text = message.html_text if getattr(message, "text", None) else ""  # not an InaccessibleMessage's
+        text = message.html_text if isinstance(message, Message) and message.text else ""  # not InaccessibleMessage
         return cls(message.message_id, text)
 
 

@@ -12,8 +12,6 @@ the application's one (same token and API server, its own HTTP session; `close()
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
@@ -58,7 +56,7 @@ class TelegramTransport:
 
     channel = "telegram"
 
-    def __init__(self, bot: Any, request_timeout: int = 30, *, owns_session: bool = False) -> None:
+    def __init__(self, bot: Bot, request_timeout: int = 30, *, owns_session: bool = False) -> None:
         self.bot = bot
         self.request_timeout = request_timeout
         self.owns_session = owns_session
@@ -87,6 +85,7 @@ class TelegramTransport:
                     request_timeout=self.request_timeout,
                 )
             else:
+                assert message.text is not None  # an Outgoing has either a text or a photo
                 sent = await self.bot.send_message(
                     chat_id,
                     message.text,

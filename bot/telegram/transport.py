@@ -19,9 +19,9 @@ import logging
 import sqlite3
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
@@ -37,6 +37,10 @@ from bot.telegram.texts import t
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+T = TypeVar("T")
+SenderKey = tuple[str, int]
+"""Whose update it is: ("user", id), ("chat", id) or ("update", id)."""
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -73,11 +77,11 @@ class KeyedLocks:
     """An asyncio.Lock per key, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[Any, asyncio.Lock] = {}
-        self._users: dict[Any, int] = defaultdict(int)
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: dict[Hashable, int] = defaultdict(int)
 
     @asynccontextmanager
-    async def __call__(self, key: Any) -> AsyncIterator[None]:
+    async def __call__(self, key: Hashable) -> AsyncIterator[None]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] += 1
         try:
@@ -103,7 +107,7 @@ def private_chat_of(update: Update) -> tuple[int, str] | None:
     return int(chat.id), language
 
 
-def sender_of(update: Update) -> Any:
+def sender_of(update: Update) -> SenderKey:
     """Whose update this is (for ordering): the user, else the chat, else the update itself."""
     event = update.event if update.event_type != "unknown" else None
     user = getattr(event, "from_user", None)
@@ -148,8 +152,8 @@ class UpdateProcessor:
         return await self._run(("user", update.user_id), update.update_id, self.lane.handle(update), person)
 
     async def _run(
-        self, sender: Any, update_id: int, work: Awaitable[Any], person: tuple[int, str] | None = None
-    ) -> tuple[bool, Any]:
+        self, sender: SenderKey, update_id: int, work: Awaitable[T], person: tuple[int, str] | None = None
+    ) -> tuple[bool, T | None]:
         self.in_flight += 1
         started = time.perf_counter()
         try:
@@ -262,7 +266,7 @@ async def poll(
 async def process_batch(processor: UpdateProcessor, updates: list[Update]) -> int | None:
     """Process a batch (people in parallel, each person's updates in order). Returns the id of the first
     update that must be delivered again, or None."""
-    by_sender: dict[Any, list[Update]] = defaultdict(list)
+    by_sender: dict[SenderKey, list[Update]] = defaultdict(list)
     for update in sorted(updates, key=lambda u: u.update_id):
         by_sender[sender_of(update)].append(update)
     failed: list[int] = []

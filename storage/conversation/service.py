@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flows.conversation import (
     Action,
     CampaignState,
-    ConsentRequested,
     Decision,
     GiveConsent,
     Outcome,
@@ -36,6 +35,7 @@ from flows.conversation import (
     decide,
     language_of,
 )
+from flows.events import ConsentRequested
 from storage.conversation import fastpath
 from storage.conversation.apply import apply
 from storage.conversation.load import Campaigns, load

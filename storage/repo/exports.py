@@ -33,8 +33,8 @@ class ResponseRow:
     """Question id -> stored value (None for a skipped question; hidden questions are absent)."""
 
 
-def _where(campaign_id: int, status: str | None) -> list[Any]:
-    conditions: list[Any] = [response.c.campaign_id == campaign_id]
+def _where(campaign_id: int, status: str | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [response.c.campaign_id == campaign_id]
     if status is not None:
         conditions.append(response.c.status == status)
     return conditions

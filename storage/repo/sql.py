@@ -7,29 +7,38 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from storage import models
 
 T = models  # short alias for table access: T.Answer.__table__
 
-admin_unit: sa.Table = models.AdminUnit.__table__  # type: ignore[assignment]
-survey: sa.Table = models.SurveyVersion.__table__  # type: ignore[assignment]
-campaign: sa.Table = models.Campaign.__table__  # type: ignore[assignment]
-campaign_ward: sa.Table = models.CampaignWard.__table__  # type: ignore[assignment]
-respondent: sa.Table = models.Respondent.__table__  # type: ignore[assignment]
-channel_address: sa.Table = models.ChannelAddress.__table__  # type: ignore[assignment]
-response: sa.Table = models.Response.__table__  # type: ignore[assignment]
-answer: sa.Table = models.Answer.__table__  # type: ignore[assignment]
-processed_update: sa.Table = models.ProcessedUpdate.__table__  # type: ignore[assignment]
-operator: sa.Table = models.Operator.__table__  # type: ignore[assignment]
-audit_log: sa.Table = models.AuditLog.__table__  # type: ignore[assignment]
-official_chat: sa.Table = models.OfficialChat.__table__  # type: ignore[assignment]
-subscription_code: sa.Table = models.SubscriptionCode.__table__  # type: ignore[assignment]
-outbox_message: sa.Table = models.OutboxMessage.__table__  # type: ignore[assignment]
-web_user: sa.Table = models.WebUser.__table__  # type: ignore[assignment]
-login_failure: sa.Table = models.LoginFailure.__table__  # type: ignore[assignment]
-web_session_ended: sa.Table = models.EndedSession.__table__  # type: ignore[assignment]
-app_meta: sa.Table = models.AppSecret.__table__  # type: ignore[assignment]
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core table, its `__table__`, which SQLModel's typing does not declare (as a Table)."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table)
+    return table
+
+
+admin_unit = _table(models.AdminUnit)
+survey = _table(models.SurveyVersion)
+campaign = _table(models.Campaign)
+campaign_ward = _table(models.CampaignWard)
+respondent = _table(models.Respondent)
+channel_address = _table(models.ChannelAddress)
+response = _table(models.Response)
+answer = _table(models.Answer)
+processed_update = _table(models.ProcessedUpdate)
+operator = _table(models.Operator)
+audit_log = _table(models.AuditLog)
+official_chat = _table(models.OfficialChat)
+subscription_code = _table(models.SubscriptionCode)
+outbox_message = _table(models.OutboxMessage)
+web_user = _table(models.WebUser)
+login_failure = _table(models.LoginFailure)
+web_session_ended = _table(models.EndedSession)
+app_meta = _table(models.AppSecret)
 
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:

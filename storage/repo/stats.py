@@ -83,8 +83,8 @@ class Comment:
     completed_at: datetime
 
 
-def _status_counts() -> list[Any]:
-    def of(status: str) -> Any:
+def _status_counts() -> list[sa.Label[Any]]:
+    def of(status: str) -> sa.ColumnElement[Any]:
         return sa.func.coalesce(sa.func.sum(sa.case((response.c.status == status, 1), else_=0)), 0)
 
     return [
@@ -101,8 +101,8 @@ def _scope(
     since: datetime | None,
     until: datetime | None,
     completed: bool = True,
-) -> list[Any]:
-    conditions: list[Any] = [response.c.campaign_id == campaign_id]
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [response.c.campaign_id == campaign_id]
     if completed:
         conditions.append(response.c.status == "completed")
     if wards is not None:
@@ -195,7 +195,7 @@ async def scale_counts(
         result = {(qid, None): {} for qid in qids}
     if not qids:
         return result
-    keys: list[Any] = [answer.c.question_id]
+    keys: list[sa.ColumnElement[Any]] = [answer.c.question_id]
     if by_ward:
         keys.append(response.c.ward_code)
     dk = sa.func.coalesce(
@@ -234,8 +234,8 @@ async def choice_counts(
 
     Options nobody chose are absent; skipped answers are not counted. Values come back as text.
     """
-    value: Any
-    not_null: Any
+    value: sa.ColumnElement[Any]
+    not_null: sa.ColumnElement[bool]
     if is_postgres(conn):
         as_array = sa.case(
             (sa.func.jsonb_typeof(answer.c.value) == "array", answer.c.value),
@@ -273,8 +273,8 @@ async def comments(
     qids = list(dict.fromkeys(question_ids))
     if not qids:
         return 0, []
-    text: Any
-    is_text: Any
+    text: sa.ColumnElement[Any]
+    is_text: sa.ColumnElement[bool]
     if is_postgres(conn):
         text = answer.c.value.op("#>>")(sa.literal_column("'{}'"))
         is_text = sa.func.jsonb_typeof(answer.c.value) == "string"
@@ -328,9 +328,9 @@ async def scale_counts_windows(
     if not qids or not windows:
         return results
     is_dk = answer.c.value_num.is_(None) & (sa.cast(answer.c.value, sa.Text) == _DK_JSON)
-    columns: list[Any] = []
+    columns: list[sa.Label[Any]] = []
     for i, (since, until) in enumerate(windows):
-        inside: list[Any] = []
+        inside: list[sa.ColumnElement[bool]] = []
         if since is not None:
             inside.append(response.c.completed_at >= since)
         if until is not None:

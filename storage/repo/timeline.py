@@ -21,7 +21,7 @@ async def completed_per_day(
     PostgreSQL converts each time exactly (AT TIME ZONE); SQLite shifts by the zone's UTC offset at `at`,
     which is exact for zones without daylight saving time (Asia/Ho_Chi_Minh has none).
     """
-    day: Any
+    day: sa.ColumnElement[Any]
     if is_postgres(conn):
         day = sa.func.date(sa.func.timezone(timezone, response.c.completed_at))
     else:

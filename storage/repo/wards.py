@@ -36,7 +36,7 @@ async def count(conn: AsyncConnection, province_code: int | None = None) -> int:
     return int((await conn.execute(q)).scalar_one())
 
 
-def _record(row: sa.Row[tuple[int, str, str, int]]) -> UnitRecord:
+def _record(row: sa.Row[int, str, str, int]) -> UnitRecord:
     return UnitRecord(code=row[0], name=row[1], kind=row[2], province_code=row[3])
 
 
