@@ -28,6 +28,8 @@ class Chat:
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     version: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: dict[int, float] = field(default_factory=dict)
+    """When each message the bot sent arrived here (time.perf_counter())."""
 
     def bump(self) -> None:
         self.version += 1
@@ -95,6 +97,7 @@ class FastTelegram:
             message = self._message(chat.next_id, int(params["chat_id"]), params)
             chat.next_id += 1
             chat.messages[message["message_id"]] = message
+            chat.arrived[message["message_id"]] = time.perf_counter()
             chat.bump()
             result = message
         elif method in ("editmessagetext", "editmessagereplymarkup"):

@@ -10,7 +10,9 @@ python-telegram-bot ConversationHandler bot.
     python -m bench.load --citizens 500 --targets khaosat-postgresql
     python -m bench.load --rate 300 --targets khaosat-postgresql   # open loop: latency at 300 answers/s
 
-Reports answers committed per second and p50/p95/p99 latency from POST to 2xx.
+Reports answers committed per second, p50/p95/p99 latency from POST to 2xx, and the next-question latency:
+from an answer's POST to the next question (or the thank-you) arriving at the fake Telegram, which is what a
+person waits for whether a bot replies before its 2xx (khaosat) or after it (the aiogram peer).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Stats:
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     """Latencies by kind of update: start (/start with a deep link), consent, toggle (a multi-choice
     selection), answer (a button or a typed text)."""
+    next_question: list[float] = field(default_factory=list)
+    """Seconds from an answer's POST to the next question (or the thank-you) arriving at the fake Telegram:
+    what the person waits for, whether the bot replies before its 2xx or after it."""
     answers: int = 0
     updates: int = 0
     redeliveries: int = 0
@@ -102,6 +107,7 @@ async def walk(
         before = chat.version
         last_before = max(chat.messages, default=0)
         await pacer.wait()  # open loop: every update is released at the offered rate
+        posted = time.perf_counter()
         latency, attempts = await deliver(http, url, SECRET, update)
         stats.updates += 1
         stats.redeliveries += attempts - 1
@@ -110,18 +116,23 @@ async def walk(
         if counts_as_answer:
             stats.answers += 1
             stats.acknowledged.append((user_id, update))
-        if wait_reply:  # a bot that answers 200 before processing: wait for its reply
 
-            def replied() -> bool:
-                if new_message:
-                    return max(chat.messages, default=0) > last_before
-                return chat.version > before
+        def replied() -> bool:
+            if new_message:
+                return max(chat.messages, default=0) > last_before
+            return chat.version > before
 
+        if wait_reply or (counts_as_answer and new_message):
+            # a bot that answers 200 before processing: wait for its reply; an answer: wait for the next
+            # question (khaosat's arrives before its 2xx), to time what the person waits for
             deadline = time.monotonic() + 30
             while not replied() and time.monotonic() < deadline:
                 changed = chat.changed
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), 1)
+        if counts_as_answer and new_message and replied():
+            first_new = min(m for m in chat.messages if m > last_before)
+            stats.next_question.append(chat.arrived[first_new] - posted)
 
     await post(tg.message_update(user_id, f"/start {CAMPAIGN}_{ward}"), "start")
     for _ in range(80):
@@ -441,6 +452,7 @@ async def run_target(target: str, citizens: int, concurrency: int, rate: float |
         "p99": pct(0.99),
         "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
         "by_kind": {kind: _percentiles(values) for kind, values in sorted(stats.by_kind.items())},
+        "next_question": _percentiles(stats.next_question) if stats.next_question else None,
         "redeliveries": stats.redeliveries,
         "cpu_ms_per_answer": cpu * 1000 / max(stats.answers, 1),
         "harness_cpu_ms_per_answer": harness_cpu * 1000 / max(stats.answers, 1),
@@ -475,6 +487,12 @@ def report(r: dict[str, Any]) -> None:
         + (f"; handling in the bot (one process): {r['server_side']}" if r.get("server_side") else "")
         + (f"; {r['error_count']} errors e.g. {r['errors'][0]}" if r["error_count"] else "")
     )
+    nq = r.get("next_question")
+    if nq:
+        print(
+            f"{'':22s} next question (answer POST -> next question at Telegram, {nq['n']:.0f}): "
+            f"p50 {nq['p50']:.1f} ms, p99 {nq['p99']:.1f} ms"
+        )
     kinds = "; ".join(
         f"{kind} ({q['n']:.0f}) p50 {q['p50']:.1f} ms, p99 {q['p99']:.1f} ms"
         for kind, q in r.get("by_kind", {}).items()
