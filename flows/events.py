@@ -39,6 +39,8 @@ class QuestionAsked:
     progress_text: str = ""
     unit: str = ""
     """A number question's unit in the respondent's language ("lần"), or empty."""
+    percent: int = 0
+    """How far along, 0-100: answered / (answered + the longest path left); never goes down as answers come."""
     kind: str = field(default="question_asked", init=False)
 
 

@@ -74,7 +74,7 @@ def test_validate_missing_file(tmp_path: Path) -> None:
 def test_preview_walks_to_the_end_in_vietnamese() -> None:
     code, out, _ = run(["survey", "preview"], "\n".join(VI_WALK) + "\n")
     assert code == 0, out
-    assert "Câu 1/18 · Bạn đang sinh sống ở phường, xã nào?" in out
+    assert "Câu 1 · đã xong 0% · Bạn đang sinh sống ở phường, xã nào?" in out
     assert "! Vui lòng nhập một số nguyên từ 1 đến 20." in out
     assert "  Vui lòng nhập một số nguyên từ 1 đến 20. (lần)" in out  # the hint, with the question's unit
     assert "Cảm ơn bạn đã hoàn thành khảo sát!" in out
@@ -85,7 +85,7 @@ def test_preview_walks_to_the_end_in_vietnamese() -> None:
 def test_preview_walks_to_the_end_in_english() -> None:
     code, out, _ = run(["survey", "preview", "--lang", "en"], "\n".join(EN_WALK) + "\n")
     assert code == 0, out
-    assert "Question 5/11 · In the last 12 months, did you send feedback" in out
+    assert "Question 5 · 36% done · In the last 12 months, did you send feedback" in out
     assert "Previous answer: Phường Đống Đa" in out
     assert "Thank you for completing the survey!" in out
     assert "  ward: Phường Ba Đình" in out

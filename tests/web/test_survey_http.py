@@ -42,11 +42,11 @@ async def test_ward_link_shows_consent_then_first_question_with_ward_fixed(web_a
         assert page.status == 303 and page.headers["Location"] == "/s/hn-2026/70"
         page = await citizen.get("/s/hn-2026/70")
         assert page.status == 200
-        assert page.question == "age_group" and page.progress == "Câu 1/17"  # the ward came with the link
+        assert page.question == "age_group" and page.progress == "Câu 1 · đã xong 0%"  # the ward came with the link
         assert page.h1 == "Bạn thuộc nhóm tuổi nào?"
         assert [c.label for c in page.choices] == ["18–29 tuổi", "30–44 tuổi", "45–59 tuổi", "Từ 60 tuổi trở lên"]
         assert page.actions() == {"next"}  # first question: no back; required: no skip
-        assert '<progress value="1" max="17"' in page.html
+        assert '<progress value="0" max="100"' in page.html
 
     db = await rows(web_app)
     assert len(db["respondents"]) == 1
@@ -176,7 +176,7 @@ async def test_back_skip_and_resume_in_a_new_browser_session(web_app: Applicatio
     citizen, page = await consented(web_app)
     async with citizen:
         page = await answer(citizen, page)  # age group
-        assert page.question == "gender" and page.progress == "Câu 2/17"
+        assert page.question == "gender" and page.progress == "Câu 2 · đã xong 5%"
         assert page.actions() == {"next", "skip", "back"}  # optional, and not the first
         page = await citizen.submit(page, value=page.value_of("Nữ"))
         assert page.question == "used_service"
@@ -197,7 +197,7 @@ async def test_back_skip_and_resume_in_a_new_browser_session(web_app: Applicatio
     async with Citizen(web_app) as again:
         again.session.cookie_jar.update_cookies({"khaosat_r": cookie or ""}, URL(base_url(web_app) + "/s/"))
         page = await again.get("/s/hn-2026/70")
-        assert page.question == "used_service" and page.progress == "Câu 3/17"
+        assert page.question == "used_service" and page.progress == "Câu 3 · đã xong 11%"
         page = await again.get("/s/hn-2026")  # the campaign link resumes too (no picker)
         assert page.question == "used_service"
         page = await again.submit(page, "back")
@@ -444,7 +444,7 @@ async def test_english_switch_before_and_after_consent(web_app: Application) -> 
         assert (await rows(web_app))["respondents"] == []  # before consent the choice lives in the cookie
 
         page = await citizen.submit(page, "agree")
-        assert page.h1 == "What is your age group?" and page.progress == "Question 1/17"
+        assert page.h1 == "What is your age group?" and page.progress == "Question 1 · 0% done"
         assert (await rows(web_app))["respondents"][0][1] == "en"
         page = await citizen.get("/s/hn-2026/70?lang=vi")
         assert page.lang == "vi" and page.h1 == "Bạn thuộc nhóm tuổi nào?"
@@ -496,7 +496,7 @@ async def test_ward_question_when_the_link_has_no_ward(web_app: Application) -> 
         ward_page = await citizen.get("/s/hn-2026/70")  # the token is the visitor's, valid on any of its pages
         page = await citizen.post("/s/hn-2026", {"csrf": ward_page.hidden["csrf"], "u": "b" * 20, "action": "agree"})
         assert page.status == 200 and page.question == "ward" and page.hidden["kind"] == "ward"
-        assert page.progress == "Câu 1/18" and len([c for c in page.choices if c.type == "radio"]) == 6
+        assert page.progress == "Câu 1 · đã xong 0%" and len([c for c in page.choices if c.type == "radio"]) == 6
         page = await citizen.submit(page, text="phường")
         assert page.status == 422 and "Có 6 phường, xã khớp với “phường”. Vui lòng chọn một." in page.errors
         page = await citizen.submit(page, text="ĐỐNG ĐA")
