@@ -144,6 +144,7 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await page.get_by_label("Tìm phường, xã").fill("zzz")
         await expect(page.locator("#wards li:visible")).to_have_count(0)
         await expect(page.locator("#wards-none")).to_be_visible()
+        await expect(page.locator("#wards-none")).to_have_text("Không tìm thấy phường, xã nào khớp với “zzz”.")
         await page.get_by_label("Tìm phường, xã").fill("")
         await expect(page.locator("#wards li:visible")).to_have_count(6)
         await page.get_by_label("Tìm phường, xã").fill("dong da")
