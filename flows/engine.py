@@ -329,7 +329,7 @@ def advance(survey: Survey, state: State, inp: Input, ctx: Context) -> Step:
     if isinstance(parsed, Rejected):
         return Step(
             state,
-            (AnswerRejected(current.id, parsed.reason, parsed.text(lang), parsed.candidates),),
+            (AnswerRejected(current.id, parsed.reason, parsed.text(lang), parsed.candidates, dict(parsed.params)),),
         )
     return _record(survey, state, ctx, current, parsed.value)
 

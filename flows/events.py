@@ -68,6 +68,8 @@ class AnswerRejected:
     reason: str
     text: str
     candidates: tuple[Option, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    """The values in the reason's text ({"text": "xyz"} for "no_match"), for a channel that words it its own way."""
     kind: str = field(default="answer_rejected", init=False)
 
 

@@ -259,7 +259,7 @@ async def test_typed_answer_labels_in_both_languages(web_app: Application) -> No
 
 GARBAGE: list[tuple[dict[str, Any], int, str]] = [
     ({"value": "zzz"}, 422, "Lựa chọn này không hợp lệ cho câu hỏi này."),
-    ({}, 422, "Bạn chưa nhập gì. Vui lòng trả lời câu hỏi."),
+    ({}, 422, "Vui lòng chọn một câu trả lời."),  # a choice question: nothing chosen
     ({"kind": "multi", "values": ["a", "b"]}, 422, "Lựa chọn này không hợp lệ cho câu hỏi này."),
     ({"kind": "typed", "text": "x" * 5000}, 422, "Không nhận ra lựa chọn"),
     ({"action": "skip"}, 422, "Câu hỏi này bắt buộc, không thể bỏ qua."),
@@ -299,7 +299,7 @@ async def test_garbage_is_reasked_or_refused_never_500(web_app: Application) -> 
             form.add_field(name, value)
         form.add_field("value", b"18_29", filename="a.txt")  # a file where a choice is expected
         uploaded = await citizen.post("/s/hn-2026/70", form)
-        assert uploaded.status == 422 and uploaded.errors == ["Bạn chưa nhập gì. Vui lòng trả lời câu hỏi."]
+        assert uploaded.status == 422 and uploaded.errors == ["Vui lòng chọn một câu trả lời."]
 
     stored = (await rows(web_app))["answers"]
     assert sorted(qid for _, qid in stored) == ["age_group"] + ["ward"] * (len(GARBAGE) + 1)
