@@ -33,11 +33,11 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     first = cli("survey", "publish")
     assert first.exit_code == 0, first.output
     assert first.stdout == (
-        f"published {SURVEY} v1: 18 questions; use it with: khaosat campaign create --survey {SURVEY}@1 ...\n"
+        f"published {SURVEY} v2: 18 questions; use it with: khaosat campaign create --survey {SURVEY}@2 ...\n"
     )
     again = cli("survey", "publish", str(bundled_survey_path()))
     assert again.exit_code == 0
-    assert again.stdout == f"{SURVEY} v1 is already published with this content; nothing changed\n"
+    assert again.stdout == f"{SURVEY} v2 is already published with this content; nothing changed\n"
 
     changed = tmp_path / "changed.yaml"
     changed.write_text(
@@ -47,8 +47,8 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     refused = cli("survey", "publish", str(changed))
     assert refused.exit_code == 1
     assert refused.stderr == (
-        f"Error: survey {SURVEY} v1 is already published with different content; "
-        "raise 'version:' in the file (e.g. to 2) to publish the changes\n"
+        f"Error: survey {SURVEY} v2 is already published with different content; "
+        "raise 'version:' in the file (e.g. to 3) to publish the changes\n"
     )
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\n", encoding="utf-8")
@@ -61,7 +61,7 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     assert listed.exit_code == 0
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["Survey", "Version", "Questions", "Published", "Title"]
-    assert lines[2].startswith(f"{SURVEY}         1          18   ")
+    assert lines[2].startswith(f"{SURVEY}         2          18   ")
     assert lines[2].endswith("Khảo sát sự hài lòng của người dân với chính quyền phường, xã")
     assert len(lines) == 3  # the changed file was not stored
     actions = [(a, o, args.get("created")) for a, o, args in audit_rows(env)]
@@ -87,13 +87,13 @@ def test_survey_list_when_empty(env: str) -> None:
 def test_campaign_create(env: str) -> None:
     publish()
     result = cli(
-        "campaign", "create", "--code", "hn-2026", "--survey", f"{SURVEY}@1", "--wards", "235, 70,4,70",
+        "campaign", "create", "--code", "hn-2026", "--survey", f"{SURVEY}@2", "--wards", "235, 70,4,70",
         "--starts", "2099-12-01", "--ends", "2099-12-31", "--target", "100", "--title", "Khảo sát Hà Nội 2099",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "created campaign hn-2026 (draft): Khảo sát Hà Nội 2099\n"
-        f"  survey:  {SURVEY} v1\n"
+        f"  survey:  {SURVEY} v2\n"
         "  wards:   3: Phường Ba Đình (4), Phường Hoàn Kiếm (70), Phường Đống Đa (235)\n"
         "  dates:   2099-12-01 00:00 to 2100-01-01 00:00 (Asia/Ho_Chi_Minh)\n"
         "  target:  100 completed responses per ward\n"
@@ -240,8 +240,8 @@ def test_campaign_list_and_show(env: str) -> None:
     rows = [line.split("  ") for line in listed.stdout.splitlines()[2:]]
     rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
     assert [row[:3] + row[5:8] for row in rows] == [
-        ["hn-b", "draft", f"{SURVEY}@1", "1", "0", "0"],
-        ["hn-2026", "draft", f"{SURVEY}@1", "3", "5", "8"],
+        ["hn-b", "draft", f"{SURVEY}@2", "1", "0", "0"],
+        ["hn-2026", "draft", f"{SURVEY}@2", "3", "5", "8"],
     ]
     shown = cli("campaign", "show", "hn-2026")
     assert shown.exit_code == 0, shown.output
@@ -249,7 +249,7 @@ def test_campaign_list_and_show(env: str) -> None:
     assert out[:9] == [
         "Campaign hn-2026: Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
         "  status:      draft",
-        f"  survey:      {SURVEY} v1",
+        f"  survey:      {SURVEY} v2",
         out[3],
         "  target:      4 completed responses per ward",
         "  responses:   8 started, 5 completed, 2 in progress, 1 abandoned; completion rate 63%",

@@ -190,7 +190,7 @@ def test_stats_table(env: str) -> None:
     bad = cli("stats", "hn-2026", "--question", "top_issues")
     assert bad.exit_code == 2
     assert last_line(bad.stderr) == (
-        "Error: Invalid value for '--question': 'top_issues' is not a 5-level question of hanoi-ward-satisfaction v1; "
+        "Error: Invalid value for '--question': 'top_issues' is not a 5-level question of hanoi-ward-satisfaction v2; "
         "choose one of: sat_access, sat_procedures, sat_staff, sat_result, sat_feedback, transparency, environment, "
         "overall_satisfaction"
     )

@@ -37,6 +37,9 @@ async def test_ward_link_shows_consent_then_first_question_with_ward_fixed(web_a
         assert set_cookie.startswith("khaosat_r=")
         assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/s/" in set_cookie
         assert (await rows(web_app))["respondents"] == []  # nothing is stored before consent
+        # the web's own consent: its deletion link, no Telegram command, no chat address
+        assert "liên kết “Xoá dữ liệu của tôi” ở cuối trang" in page.text
+        assert "/delete_my_data" not in page.html and "trò chuyện" not in page.text
 
         page = await citizen.submit(page, "agree", follow=False)
         assert page.status == 303 and page.headers["Location"] == "/s/hn-2026/70"
