@@ -95,14 +95,14 @@ def test_campaign_create(env: str) -> None:
         "created campaign hn-2026 (draft): Khảo sát Hà Nội 2099\n"
         f"  survey:  {SURVEY} v2\n"
         "  wards:   3: Phường Ba Đình (4), Phường Hoàn Kiếm (70), Phường Đống Đa (235)\n"
-        "  dates:   2099-12-01 00:00 to 2100-01-01 00:00 (Asia/Ho_Chi_Minh)\n"
+        "  dates:   2099-12-01 00:00 to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
         "  target:  100 completed responses per ward\n"
         "next: check it with 'khaosat campaign show hn-2026', then 'khaosat campaign launch hn-2026'\n"
     )
     c = get_campaign(env, "hn-2026")
     # dates without an offset are Hà Nội times (UTC+7), stored in UTC; a date alone for --ends is its end
     assert c.starts_at == datetime(2099, 11, 30, 17, 0, tzinfo=UTC)
-    assert c.ends_at == datetime(2099, 12, 31, 17, 0, tzinfo=UTC)
+    assert c.ends_at == datetime(2099, 12, 31, 16, 59, 59, tzinfo=UTC)
     assert (c.status, c.ward_codes, c.target_per_ward, c.timezone) == ("draft", (4, 70, 235), 100, "Asia/Ho_Chi_Minh")
     (action, outcome, arguments), *_ = [r for r in audit_rows(env) if r[0] == "campaign.create"]
     assert (action, outcome, arguments["code"], arguments["ward_count"]) == ("campaign.create", "ok", "hn-2026", 3)
@@ -182,7 +182,7 @@ CREATE_ERRORS = [
     (
         ["--starts", "2020-01-01", "--ends", "2020-01-31"],
         2,
-        "Error: Invalid value for '--ends': 2020-02-01 00:00 is in the past",
+        "Error: Invalid value for '--ends': 2020-01-31 23:59 is in the past",
     ),
     (["--target", "0"], 2, "Error: Invalid value for '--target': 0 is not in the range x>=1."),
 ]
@@ -258,7 +258,7 @@ def test_campaign_list_and_show(env: str) -> None:
         "Code   Ward               Started   Completed   Target   Of target   Completion rate   In progress   "
         "Abandoned",
     ]
-    assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2100-01-01 00:00 (Asia/Ho_Chi_Minh)")
+    assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)")
     assert [line.split() for line in out[10:]] == [
         ["4", "Phường", "Ba", "Đình", "0", "0", "4", "0%", "-", "0", "0"],
         ["70", "Phường", "Hoàn", "Kiếm", "6", "4", "4", "100%", "67%", "1", "1"],
@@ -280,7 +280,7 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     launched = cli("campaign", "launch", "hn-2026")
     assert launched.exit_code == 0, launched.output
     assert launched.stdout == (
-        "launched hn-2026 in 3 wards: taking answers until 2100-01-01 00:00 (Asia/Ho_Chi_Minh)\n"
+        "launched hn-2026 in 3 wards: taking answers until 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
         "links and posters: khaosat campaign links hn-2026 --qr posters-hn-2026\n"
     )
     again = cli("campaign", "launch", "hn-2026")
@@ -290,7 +290,7 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     assert overlap.exit_code == 1
     starts = c.starts_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M")
     assert overlap.stderr == (
-        f"Error: campaign 'hn-moi' overlaps active campaign 'hn-2026' ({starts} to 2100-01-01 00:00) in 2 wards: "
+        f"Error: campaign 'hn-moi' overlaps active campaign 'hn-2026' ({starts} to 2099-12-31 23:59) in 2 wards: "
         "Phường Ba Đình (4), Phường Đống Đa (235); close 'hn-2026' first, or create the campaign again with other "
         "wards or dates\n"
     )
@@ -377,3 +377,14 @@ def test_close_with_confirmation(env: str) -> None:
     assert unknown.exit_code == 2
     closes = [(o, args.get("abandoned")) for a, o, args in audit_rows(env) if a == "campaign.close"]
     assert closes == [("ok", 1), ("error", None), ("error", None)]  # declining is not an action
+
+
+def test_a_date_alone_for_ends_is_the_last_second_of_that_day_in_the_campaigns_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.commands.ops import local, parse_when
+
+    ends = parse_when("2026-12-31", "Asia/Ho_Chi_Minh", end_of_day=True)
+    assert ends == datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert local(ends, "Asia/Ho_Chi_Minh") == "2026-12-31 23:59"  # never "2027-01-01 00:00"
+    assert parse_when("2026-12-31", "Asia/Ho_Chi_Minh") == datetime(2026, 12, 31, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
