@@ -37,7 +37,7 @@ from reports.stats import (
     lowest,
     top_choices,
 )
-from storage.records import CampaignRecord
+from storage.records import CampaignRecord, ReminderPolicy
 from storage.repo import stats, surveys, timeline
 from storage.repo import wards as ward_repo
 from storage.repo.users import WebUserRecord
@@ -71,6 +71,19 @@ def may_see(user: WebUserRecord, c: CampaignRecord) -> bool:
         return False
     wards = visible_wards(user, c)
     return wards is None or bool(wards)
+
+
+def reminders(policy: ReminderPolicy) -> tuple[str, str]:
+    """A campaign's reminder policy in Vietnamese and English: when, how many, and the quiet hours."""
+    delays = policy.delays()
+    if not delays:
+        return "Không gửi nhắc nhở", "No reminders"
+    quiet_vi = f"; không gửi {policy.quiet_start}–{policy.quiet_end}" if policy.has_quiet_hours else ""
+    quiet_en = f"; none {policy.quiet_start}–{policy.quiet_end}" if policy.has_quiet_hours else ""
+    return (
+        f"Nhắc sau {', '.join(delays)} kể từ câu trả lời cuối{quiet_vi}",
+        f"After {', '.join(delays)} since the last answer{quiet_en}",
+    )
 
 
 # --- cells ---------------------------------------------------------------------------------------------------

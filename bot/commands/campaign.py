@@ -8,12 +8,14 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
+from bot.commands import reminding
 from bot.commands.ops import DATE_ONLY, audited, local, parse_when, percent, print_table, utc_now
 
 if TYPE_CHECKING:
@@ -113,6 +115,7 @@ def _parse_wards(text: str) -> list[int] | None:
     default=False,
     help="When it opens, invite the people who asked to hear about new surveys (default: no).",
 )
+@reminding.options
 def create(
     code: str,
     survey_ref: str,
@@ -122,18 +125,26 @@ def create(
     target: int | None,
     title: str | None,
     invite: bool,
+    remind: str | None,
+    no_remind: bool,
+    quiet_hours: str | None,
 ) -> None:
     """Create a campaign as a draft (launch it with 'khaosat campaign launch CODE').
 
     Dates are ISO: 2026-12-01 or 2026-12-01T08:00; without an offset they are times in the TZ setting
     (default Asia/Ho_Chi_Minh). A date alone means the start of that day for --starts and the end of that
-    day for --ends.
+    day (23:59) for --ends.
+
+    Reminders (Telegram, to people who stopped part-way): by default 24 and 72 hours after their last
+    answer, never during the quiet hours 21:00-07:00. Change them with --remind, --no-remind and
+    --quiet-hours, here or later with 'khaosat campaign edit'.
 
     \b
     Examples:
       khaosat campaign create --code hn-2026 --survey hanoi-ward-satisfaction --wards all \\
           --starts 2026-12-01 --ends 2026-12-31 --target 100
-      khaosat campaign create --code hk-thu-nghiem --survey hanoi-ward-satisfaction@1 --wards 70,235
+      khaosat campaign create --code hk-thu-nghiem --survey hanoi-ward-satisfaction@2 --wards 70,235 \\
+          --remind 12h,48h --quiet-hours 20:00-08:00
     """
     from bot.commands.common import settings
 
@@ -161,6 +172,9 @@ def create(
         )
     if ends_at <= now:
         raise click.BadParameter(f"{local(ends_at, cfg.tz)} is in the past", param_hint="'--ends'")
+    from storage.records import ReminderPolicy
+
+    policy = reminding.policy(ReminderPolicy(), remind, no_remind, quiet_hours, invite) or ReminderPolicy()
 
     arguments = {
         "code": code,
@@ -171,10 +185,10 @@ def create(
         "target": target,
         "title": title,
         "invite": invite,
+        "reminders": policy.to_json(),
     }
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
-        from storage.records import ReminderPolicy
         from storage.repo import campaigns, surveys, wards
 
         async with db.write() as conn:
@@ -204,7 +218,7 @@ def create(
                     now=log.now,
                     timezone=cfg.tz,
                     target_per_ward=target,
-                    reminder_policy=ReminderPolicy(invite=invite),
+                    reminder_policy=policy,
                 )
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
@@ -220,9 +234,100 @@ def create(
         )
         click.echo(f"  dates:   {_dates(c)}")
         click.echo(f"  target:  {f'{target} completed responses per ward' if target else 'none'}")
+        click.echo(f"  reminders: {reminding.describe(c.reminder_policy, c.timezone)}")
         click.echo(f"next: check it with 'khaosat campaign show {c.code}', then 'khaosat campaign launch {c.code}'")
 
     audited("campaign.create", arguments, body)
+
+
+@campaign.command()
+@click.argument("code")
+@click.option("--title", default=None, help="A new title (shown to citizens and on posters).")
+@click.option("--starts", metavar="ISO", help="A new start (draft campaigns only).")
+@click.option("--ends", metavar="ISO", help="A new end: a date alone means the end of that day (23:59).")
+@click.option("--target", type=click.IntRange(min=1), metavar="N", help="Completed responses wanted per ward.")
+@click.option("--invite/--no-invite", default=None, help="Invite people who asked to hear about new surveys.")
+@reminding.options
+def edit(
+    code: str,
+    title: str | None,
+    starts: str | None,
+    ends: str | None,
+    target: int | None,
+    invite: bool | None,
+    remind: str | None,
+    no_remind: bool,
+    quiet_hours: str | None,
+) -> None:
+    """Change a campaign that is not closed: its title, dates, target, reminders or invitations.
+
+    An active campaign keeps its start; a later end must not run into another active campaign in the same
+    wards. Reminder delays count from the person's last answer: m (minutes), h (hours), d (days).
+
+    \b
+    Examples:
+      khaosat campaign edit hn-2026 --remind 24h,72h --quiet-hours 21:00-07:00
+      khaosat campaign edit hn-2026 --no-remind
+      khaosat campaign edit hn-2026 --ends 2027-01-15 --target 150
+    """
+    from bot.commands.common import settings
+
+    cfg = settings()
+    try:
+        starts_at = parse_when(starts, cfg.tz) if starts else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--starts'") from None
+    try:
+        ends_at = parse_when(ends, cfg.tz, end_of_day=True) if ends else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--ends'") from None
+    if ends_at is not None and ends_at <= utc_now():
+        raise click.BadParameter(f"{local(ends_at, cfg.tz)} is in the past", param_hint="'--ends'")
+    from storage.records import ReminderPolicy
+
+    reminding.policy(ReminderPolicy(), remind, no_remind, quiet_hours, invite)  # bad values: said before any work
+    given = [title, starts, ends, target, invite, remind, quiet_hours]
+    if all(v is None for v in given) and not no_remind:
+        raise click.UsageError(
+            "nothing to change: give at least one of --title, --starts, --ends, --target, --invite/--no-invite, "
+            "--remind, --no-remind, --quiet-hours"
+        )
+    arguments: dict[str, Any] = {"code": code}
+    for name, value in (("title", title), ("starts", starts_at), ("ends", ends_at), ("target", target)):
+        if value is not None:
+            arguments[name] = value
+
+    async def body(db, cfg, log):  # type: ignore[no-untyped-def]
+        from storage.repo import campaigns
+
+        async with db.write() as conn:
+            before = await get_campaign(conn, code)
+            policy = reminding.policy(before.reminder_policy, remind, no_remind, quiet_hours, invite)
+            if policy is not None:
+                log.arguments["reminders"] = policy.to_json()
+            try:
+                c = await campaigns.update(
+                    conn,
+                    code,
+                    log.now,
+                    title=title,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    target_per_ward=target,
+                    reminder_policy=policy,
+                )
+            except campaigns.CampaignError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        click.echo(f"updated campaign {c.code} ({c.status}): {c.title}")
+        click.echo(f"  dates:       {_dates(c)}")
+        click.echo(
+            f"  target:      {f'{c.target_per_ward} completed responses per ward' if c.target_per_ward else 'none'}"
+        )
+        click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
+        click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
+
+    audited("campaign.edit", arguments, body)
 
 
 @campaign.command(name="list")
@@ -298,6 +403,8 @@ def show(code: str) -> None:
         click.echo(
             f"  target:      {f'{c.target_per_ward} completed responses per ward' if c.target_per_ward else 'none'}"
         )
+        click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
+        click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
         click.echo(
             f"  responses:   {totals.started} started, {totals.completed} completed, {totals.in_progress} in progress, "
             f"{totals.abandoned} abandoned; completion rate {percent(totals.completion_rate)}"
@@ -341,14 +448,22 @@ def show(code: str) -> None:
 
 @campaign.command()
 @click.argument("code")
-def launch(code: str) -> None:
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Launch even if another active campaign covers some of its wards at the same time.",
+)
+def launch(code: str, allow_overlap: bool) -> None:
     """Launch a draft campaign: from its start date citizens can answer through its links.
 
-    Refused when another active campaign covers one of its wards during overlapping dates.
+    Refused when another active campaign covers one of its wards during overlapping dates (a citizen there
+    would be asked twice), unless --allow-overlap. The first-start demo never stands in the way: it is
+    simulated, and 'khaosat campaign close demo' removes it when you no longer need it.
 
     \b
     Examples:
       khaosat campaign launch hn-2026
+      khaosat campaign launch hn-2026-bo-sung --allow-overlap
     """
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
@@ -357,9 +472,15 @@ def launch(code: str) -> None:
         async with db.write() as conn:
             await get_campaign(conn, code)
             try:
-                c = await campaigns.launch(conn, code, log.now)
+                c = await campaigns.launch(conn, code, log.now, allow_overlap=allow_overlap)
+            except campaigns.CampaignOverlap as e:
+                remedy = "launch it anyway with --allow-overlap, or create the campaign again with other wards or dates"
+                raise click.ClickException(
+                    campaigns.overlap_message(code, e.overlaps, remedy=remedy, command=True)
+                ) from None
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
+            demos = [] if c.simulated else await campaigns.overlapping(conn, replace(c, simulated=True))
             await log.record(conn)
         tz = c.timezone
         if log.now < c.starts_at:
@@ -367,9 +488,15 @@ def launch(code: str) -> None:
         else:
             when = f"taking answers until {local(c.ends_at, tz)} ({tz})"
         click.echo(f"launched {c.code} in {len(c.ward_codes)} wards: {when}")
+        for demo in demos:
+            click.echo(
+                f"note: the demo campaign {demo.code!r} (simulated responses) is still open in {len(demo.wards)} of "
+                f"these wards; citizens who send /start may be offered both. Close it when you no longer need it: "
+                f"khaosat campaign close {demo.code}"
+            )
         click.echo(f"links and posters: khaosat campaign links {c.code} --qr posters-{c.code}")
 
-    audited("campaign.launch", {"code": code}, body)
+    audited("campaign.launch", {"code": code, **({"allow_overlap": True} if allow_overlap else {})}, body)
 
 
 @campaign.command()

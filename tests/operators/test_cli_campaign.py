@@ -97,6 +97,7 @@ def test_campaign_create(env: str) -> None:
         "  wards:   3: Phường Ba Đình (4), Phường Hoàn Kiếm (70), Phường Đống Đa (235)\n"
         "  dates:   2099-12-01 00:00 to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
         "  target:  100 completed responses per ward\n"
+        "  reminders: after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)\n"
         "next: check it with 'khaosat campaign show hn-2026', then 'khaosat campaign launch hn-2026'\n"
     )
     c = get_campaign(env, "hn-2026")
@@ -246,12 +247,14 @@ def test_campaign_list_and_show(env: str) -> None:
     shown = cli("campaign", "show", "hn-2026")
     assert shown.exit_code == 0, shown.output
     out = shown.stdout.splitlines()
-    assert out[:9] == [
+    assert out[:11] == [
         "Campaign hn-2026: Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
         "  status:      draft",
         f"  survey:      {SURVEY} v2",
         out[3],
         "  target:      4 completed responses per ward",
+        "  reminders:   after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)",
+        "  invitations: no",
         "  responses:   8 started, 5 completed, 2 in progress, 1 abandoned; completion rate 63%",
         "               (1 in progress have not chosen their ward yet)",
         "  target met:  1 of 3 wards",
@@ -259,7 +262,7 @@ def test_campaign_list_and_show(env: str) -> None:
         "Abandoned",
     ]
     assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)")
-    assert [line.split() for line in out[10:]] == [
+    assert [line.split() for line in out[12:]] == [
         ["4", "Phường", "Ba", "Đình", "0", "0", "4", "0%", "-", "0", "0"],
         ["70", "Phường", "Hoàn", "Kiếm", "6", "4", "4", "100%", "67%", "1", "1"],
         ["235", "Phường", "Đống", "Đa", "1", "1", "4", "25%", "100%", "0", "0"],
@@ -291,8 +294,8 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     starts = c.starts_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M")
     assert overlap.stderr == (
         f"Error: campaign 'hn-moi' overlaps active campaign 'hn-2026' ({starts} to 2099-12-31 23:59) in 2 wards: "
-        "Phường Ba Đình (4), Phường Đống Đa (235); close 'hn-2026' first, or create the campaign again with other "
-        "wards or dates\n"
+        "Phường Ba Đình (4), Phường Đống Đa (235); close 'hn-2026' first ('khaosat campaign close hn-2026'), "
+        "launch it anyway with --allow-overlap, or create the campaign again with other wards or dates\n"
     )
     assert get_campaign(env, "hn-moi").status == "draft"
     assert cli("campaign", "launch", "hn-xa").exit_code == 0

@@ -206,9 +206,13 @@ class Kit:
         return response
 
     def info(self, c: CampaignRecord) -> dict[str, str]:
+        """A campaign's status, dates and reminder policy, as its pages show them."""
         tz = ZoneInfo(c.timezone)
         vi, en = figures.STATUS.get(c.status, (c.status, c.status))
+        reminders_vi, reminders_en = figures.reminders(c.reminder_policy)
         return {
+            "reminders_vi": reminders_vi,
+            "reminders_en": reminders_en,
             "status_vi": vi,
             "status_en": en,
             "starts": c.starts_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
