@@ -134,6 +134,11 @@ def _visible(q: Question, answers: Mapping[str, JSONValue]) -> bool:
     return cond is None or expr.evaluate(cond, answers) is True
 
 
+def is_shown(q: Question, answers: Mapping[str, JSONValue]) -> bool:
+    """Whether `q` is shown given the answers to the questions before it."""
+    return _visible(q, answers)
+
+
 def visible_questions(survey: Survey, state: State) -> list[Question]:
     """The questions shown given the answers so far (later ones are decided when reached)."""
     answers = state.answer_map

@@ -144,6 +144,7 @@ class CampaignRow:
     started: Cell
     completed: Cell
     target: Cell
+    simulated: bool = False
 
 
 async def campaign_row(conn: AsyncConnection, user: WebUserRecord, c: CampaignRecord) -> CampaignRow:
@@ -163,6 +164,7 @@ async def campaign_row(conn: AsyncConnection, user: WebUserRecord, c: CampaignRe
         started=count_cell(totals.started),
         completed=count_cell(totals.completed),
         target=target_cell(totals.completed, c.target_per_ward * n_wards if c.target_per_ward else None),
+        simulated=c.simulated,
     )
 
 

@@ -354,7 +354,7 @@ def list_() -> None:
             [
                 (
                     c.code,
-                    _status(c, now),
+                    _status(c, now) + (", simulated" if c.simulated else ""),
                     f"{c.survey_key}@{c.survey_version}",
                     local(c.starts_at, c.timezone),
                     local(c.ends_at, c.timezone),
@@ -393,6 +393,8 @@ def show(code: str) -> None:
             totals = await stats.response_totals(conn, c.id)
         now = utc_now()
         click.echo(f"Campaign {c.code}: {c.title}")
+        if c.simulated:
+            click.echo("  data:        SIMULATED (the first-start demo: made-up responses, no one's opinion)")
         click.echo(f"  status:      {_status(c, now)}")
         click.echo(f"  survey:      {c.survey_key} v{c.survey_version}")
         click.echo(f"  dates:       {_dates(c)}")
@@ -506,36 +508,50 @@ def close(code: str, yes: bool) -> None:
     """Close a campaign: it stops taking answers, responses still in progress become abandoned, and the chat
     addresses of its respondents are deleted (they were kept only to send reminders). Cannot be undone.
 
+    Closing the first-start demo also deletes its simulated responses ('khaosat demo --reset' removes the
+    demo campaign entirely).
+
     \b
     Examples:
+      khaosat campaign close demo
       khaosat campaign close hn-2026
       khaosat campaign close hn-2026 --yes
     """
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
-        from storage.repo import campaigns, stats
+        from storage.repo import campaigns, demo, stats
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)
             totals = await stats.response_totals(conn, c.id)
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is already closed")
-        if not yes:
+        if not yes and c.simulated:
+            click.confirm(
+                f"Close the demo campaign {c.code} ({c.title})? Its simulated responses will be deleted. This cannot "
+                "be undone.",
+                abort=True,
+            )
+        elif not yes:
             click.confirm(
                 f"Close campaign {c.code} ({c.title})? {totals.in_progress} response(s) in progress will become "
                 "abandoned and its respondents' chat addresses will be deleted. This cannot be undone.",
                 abort=True,
             )
         async with db.write() as conn:
+            simulated = await demo.count(conn, c.id) if c.simulated else 0
             try:
                 closed, abandoned, addresses = await campaigns.close(conn, code, log.now)
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
             log.arguments.update(abandoned=abandoned, addresses_deleted=addresses)
+            if simulated:
+                log.arguments["simulated_deleted"] = simulated
             await log.record(conn)
         click.echo(
             f"closed {closed.code}: {abandoned} in-progress response(s) marked abandoned, "
             f"{addresses} chat address(es) deleted"
+            + (f", {simulated} simulated response(s) deleted" if simulated else "")
         )
 
     audited("campaign.close", {"code": code}, body)

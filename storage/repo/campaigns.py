@@ -326,10 +326,15 @@ async def update(
 
 async def close(conn: AsyncConnection, code: str, now: datetime) -> tuple[CampaignRecord, int, int]:
     """Close a campaign: in-progress responses become abandoned and the chat addresses of its respondents are
-    deleted (unless they are answering another open campaign). Returns (campaign, abandoned, addresses)."""
+    deleted (unless they are answering another open campaign). Returns (campaign, abandoned, addresses).
+    Closing the demo (a simulated campaign) also deletes its simulated responses (see `storage.repo.demo`)."""
     c = await get(conn, code)
     if c.status == "closed":
         raise CampaignError(f"campaign {code!r} is already closed")
+    if c.simulated:
+        from storage.repo import demo
+
+        await demo.delete_simulated(conn, c.id)
     await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="closed", closed_at=now))
     abandoned = (
         await conn.execute(

@@ -47,7 +47,7 @@ class Actions:
         )
 
     async def close(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        from storage.repo import audit, campaigns
+        from storage.repo import audit, campaigns, demo
 
         code = request.match_info["code"]
         form = await request.post()
@@ -62,8 +62,12 @@ class Actions:
         now = self.ctx.clock()
         try:
             async with self.ctx.db.write() as conn:
+                c = await campaigns.get(conn, code)
+                simulated = await demo.count(conn, c.id) if c.simulated else 0
                 _, abandoned, addresses = await campaigns.close(conn, code, now)
                 arguments = {"code": code, "abandoned": abandoned, "addresses_deleted": addresses}
+                if simulated:
+                    arguments["simulated_deleted"] = simulated
                 await audit.record(conn, viewer.actor, "campaign.close", arguments, now=now)
         except campaigns.CampaignNotFound:
             await self.kit.record(viewer.actor, "campaign.close", {"code": code, "error": "not found"}, "error")
@@ -72,11 +76,13 @@ class Actions:
             await self.kit.record(viewer.actor, "campaign.close", {"code": code, "error": str(e)}, "error")
             vi, en = await self._refusal("close", code, now)
             return self.kit.back(code, "error", f"{vi} / {en}")
+        deleted_vi = f" Đã xoá {simulated} phiếu mô phỏng." if simulated else ""
+        deleted_en = f" {simulated} simulated responses deleted." if simulated else ""
         return self.kit.back(
             code,
             "ok",
-            f"Đã kết thúc đợt {code}; {abandoned} phiếu dở dang được đánh dấu bỏ dở. / "
-            f"Campaign {code} closed; {abandoned} unfinished responses marked abandoned.",
+            f"Đã kết thúc đợt {code}; {abandoned} phiếu dở dang được đánh dấu bỏ dở.{deleted_vi} / "
+            f"Campaign {code} closed; {abandoned} unfinished responses marked abandoned.{deleted_en}",
         )
 
     async def _refusal(self, action: str, code: str, now: datetime) -> tuple[str, str]:

@@ -60,11 +60,12 @@ class Exports:
                 await self.kit.record(viewer.actor, "export", {**arguments, "error": str(e)}, "error")
                 return self.kit.error(request, viewer, 500, "Không xuất được dữ liệu.", "The export failed.")
             await self.kit.record(viewer.actor, "export", {**arguments, "rows": result.rows})
+            marked = "-SIMULATED" if c.simulated else ""
             stamp = self.ctx.clock().astimezone(ZoneInfo(c.timezone)).strftime("%Y%m%d-%H%M")
             response = web.StreamResponse(
                 headers={
                     "Content-Type": EXPORT_TYPES[fmt],
-                    "Content-Disposition": f'attachment; filename="khaosat-{c.code}-{stamp}.{fmt}"',
+                    "Content-Disposition": f'attachment; filename="khaosat-{c.code}-{stamp}{marked}.{fmt}"',
                     "Content-Length": str(result.bytes),
                     "Cache-Control": "no-store",
                     "X-Content-Type-Options": "nosniff",
