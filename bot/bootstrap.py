@@ -118,11 +118,10 @@ async def first_run(ctx: AppContext) -> FirstRun | None:
 
 def announce(ctx: AppContext, done: FirstRun, port: int | None) -> None:
     """Log the links and the one-time password (WARNING: shown with the default LOG_LEVEL)."""
-    from bot.links import deep_link, web_link
+    from bot.links import deep_link, own_address, web_link
 
     cfg = ctx.settings
-    host = cfg.web_host if cfg.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    base = cfg.public_url or f"http://{host}:{port or cfg.web_port}"
+    base = cfg.public_url or own_address(cfg.web_host, port or cfg.web_port)
     lines = [
         f"first run: published survey {done.survey_key} v{done.survey_version} and launched the demo campaign "
         f"{done.campaign_code!r} in {done.wards} wards and communes (open {DEMO_DAYS} days), with {done.simulated} "

@@ -557,15 +557,17 @@ def close(code: str, yes: bool) -> None:
     audited("campaign.close", {"code": code}, body)
 
 
-async def bot_username(cfg: Any) -> str:
+async def bot_username(cfg: Any, code: str = "CODE") -> str:
     """TELEGRAM_BOT_USERNAME, or the username Telegram gives for TELEGRAM_BOT_TOKEN (getMe)."""
     if cfg.telegram_bot_username:
         return str(cfg.telegram_bot_username)
     token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
     if not token:
         raise click.ClickException(
-            "the bot's username is needed for the links: set TELEGRAM_BOT_USERNAME (e.g. khaosat_hanoi_bot) "
-            "or TELEGRAM_BOT_TOKEN in .env"
+            "Telegram links need the bot's username, and none is set: put TELEGRAM_BOT_USERNAME=<the username "
+            "BotFather gave your bot, e.g. khaosat_hanoi_bot> in .env, or the bot's TELEGRAM_BOT_TOKEN (the "
+            "username is then asked from Telegram, as the running bot does). Without a Telegram bot, print web "
+            f"links instead: khaosat campaign links {code} --channel web"
         )
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
@@ -591,6 +593,19 @@ async def bot_username(cfg: Any) -> str:
     return me.username
 
 
+async def _answers(host: str, port: int) -> bool:
+    """Whether something accepts connections at this server's address (a running 'khaosat run')."""
+    import asyncio
+
+    address = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), 0.5)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
 @campaign.command()
 @click.argument("code")
 @click.option(
@@ -612,8 +627,9 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
     (tab-separated). With --qr, also draw a poster per ward for the ward office's notice board.
 
     Telegram links (the default) need the bot's username: TELEGRAM_BOT_USERNAME, or it is asked from Telegram
-    with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) need PUBLIC_URL, the
-    address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70).
+    with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) use PUBLIC_URL, the
+    address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70); without it,
+    this server's own address (WEB_HOST:WEB_PORT), with a warning, which is enough to try them out.
 
     \b
     Examples:
@@ -624,7 +640,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
     """
 
     async def body(db, cfg, log):  # type: ignore[no-untyped-def]
-        from bot.links import deep_link, web_link
+        from bot.links import deep_link, own_address, web_link
         from storage.repo import wards
 
         async with db.read() as conn:
@@ -633,14 +649,21 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is closed: its links no longer open the survey")
         if channel == "web":
-            if not cfg.public_url:
-                raise click.ClickException(
-                    "web links need PUBLIC_URL, the address citizens reach this server at "
-                    "(e.g. https://khaosat.example.gov.vn); set it in .env"
+            base = cfg.public_url
+            if not base:
+                base = own_address(cfg.web_host, cfg.web_port)
+                running = await _answers(cfg.web_host, cfg.web_port)
+                click.echo(
+                    f"warning: PUBLIC_URL is not set, so the links use this server's own address {base}, which "
+                    "opens only on this computer"
+                    + ("" if running else " (and no server answers there now: start it with 'khaosat run')")
+                    + ". Before printing posters for citizens, set PUBLIC_URL in .env to the address they reach "
+                    "it at (e.g. https://khaosat.example.gov.vn).",
+                    err=True,
                 )
-            items = [(u.code, u.name, web_link(cfg.public_url, c.code, u.code)) for u in units]
+            items = [(u.code, u.name, web_link(base, c.code, u.code)) for u in units]
         else:
-            username = await bot_username(cfg)
+            username = await bot_username(cfg, code)
             items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
         if qr_dir is not None:
             from pathlib import Path
