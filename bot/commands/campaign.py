@@ -8,6 +8,7 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -668,10 +669,18 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
         if qr_dir is not None:
             from pathlib import Path
 
-            from reports.posters import PosterItem, write_posters
+            from reports.posters import PosterItem, progress_bar, write_posters
 
             try:
-                written = write_posters(Path(qr_dir), c.code, c.title, [PosterItem(*i) for i in items])
+                with progress_bar(len(items), sys.stderr.isatty()) as bar:
+                    task = bar.add_task("posters", total=len(items))
+                    written = write_posters(
+                        Path(qr_dir),
+                        c.code,
+                        c.title,
+                        [PosterItem(*i) for i in items],
+                        drawn=lambda n: bar.update(task, completed=n),
+                    )
             except OSError as e:
                 raise click.ClickException(f"cannot write the posters to {qr_dir}: {e.strerror or e}") from None
             log.arguments["posters"] = len(written) - 1

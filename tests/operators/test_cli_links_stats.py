@@ -68,7 +68,7 @@ def test_links_and_posters(env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert not decodes_to(poster, "https://t.me/khaosat_hanoi_bot?start=hn-2026_4")
     index = (posters / INDEX_NAME).read_text(encoding="utf-8")
     assert '<img src="70-phuong-hoan-kiem.png" alt="QR Phường Hoàn Kiếm">' in index
-    assert "https://t.me/khaosat_hanoi_bot?start=hn-2026_235" in index and "page-break-after: always" in index
+    assert "https://t.me/khaosat_hanoi_bot?start=hn-2026_235" in index and "page-break-before: always" in index
     assert [args.get("posters") for a, _, args in audit_rows(env) if a == "campaign.links"] == [None, 3]
 
 
