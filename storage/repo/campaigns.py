@@ -162,6 +162,18 @@ async def list_all(conn: AsyncConnection, status: str | None = None) -> list[Cam
     return [_record(r, await ward_codes(conn, r.id)) for r in rows]
 
 
+async def same_survey(conn: AsyncConnection, c: CampaignRecord) -> list[CampaignRecord]:
+    """The launched campaigns of `c`'s survey (any version), oldest first: the waves of its trends. Only those of
+    the same kind: a demo's simulated campaigns are never compared with real ones."""
+    q = _SELECT.where(
+        survey.c.survey_key == c.survey_key,
+        campaign.c.status != "draft",
+        campaign.c.simulated == c.simulated,
+    ).order_by(campaign.c.starts_at, campaign.c.id)
+    rows = (await conn.execute(q)).all()
+    return [_record(r, await ward_codes(conn, r.id)) for r in rows]
+
+
 async def open_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignRecord]:
     """Campaigns taking answers now."""
     q = _SELECT.where(campaign.c.status == "active", campaign.c.starts_at <= now, campaign.c.ends_at > now)
