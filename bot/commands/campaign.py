@@ -497,7 +497,8 @@ def launch(code: str, allow_overlap: bool) -> None:
                 f"these wards; citizens who send /start may be offered both. Close it when you no longer need it: "
                 f"khaosat campaign close {demo.code}"
             )
-        click.echo(f"links and posters: khaosat campaign links {c.code} --qr posters-{c.code}")
+        web = "" if cfg.telegram_bot_username or cfg.telegram_bot_token else " --channel web"  # no Telegram bot yet
+        click.echo(f"links and posters: khaosat campaign links {c.code}{web} --qr posters-{c.code}")
 
     audited("campaign.launch", {"code": code, **({"allow_overlap": True} if allow_overlap else {})}, body)
 

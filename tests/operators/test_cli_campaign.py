@@ -284,7 +284,7 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     assert launched.exit_code == 0, launched.output
     assert launched.stdout == (
         "launched hn-2026 in 3 wards: taking answers until 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
-        "links and posters: khaosat campaign links hn-2026 --qr posters-hn-2026\n"
+        "links and posters: khaosat campaign links hn-2026 --channel web --qr posters-hn-2026\n"  # no Telegram bot
     )
     again = cli("campaign", "launch", "hn-2026")
     assert (again.exit_code, again.stderr) == (1, "Error: campaign 'hn-2026' is already active\n")

@@ -291,3 +291,21 @@ def test_audit_command(env: str) -> None:
         "Error: Invalid value for '--since': 'last week' is not a date, a time or a duration; use e.g. 2026-12-01, "
         "2026-12-01T08:00, 24h or 7d"
     )
+
+
+def test_output_into_a_closed_pipe_ends_quietly_not_as_a_database_error(env: str) -> None:
+    import subprocess
+    import sys
+
+    publish()
+    create("hn-2026", "all")
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "bot", "campaign", "show", "hn-2026"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as "| head -1" does once it has its line
+    errors = reader.stderr.read().decode()
+    reader.wait(60)
+    assert "cannot reach the database" not in errors and "Traceback" not in errors

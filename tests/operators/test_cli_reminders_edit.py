@@ -127,15 +127,19 @@ def test_a_later_end_must_not_run_into_another_active_campaign(env: str) -> None
     assert "overlaps active campaign 'hn-b'" in longer.stderr and "or choose an earlier end" in longer.stderr
 
 
-def test_launch_with_allow_overlap_launches_beside_another_active_campaign(env: str) -> None:
+def test_launch_with_allow_overlap_launches_beside_another_active_campaign(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     publish()
     create("hn-2026", "70,235")
     create("hn-bo-sung", "235")
     assert cli("campaign", "launch", "hn-2026").exit_code == 0
     refused = cli("campaign", "launch", "hn-bo-sung")
     assert refused.exit_code == 1 and "launch it anyway with --allow-overlap" in refused.stderr
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "khaosat_hanoi_bot")
     allowed = cli("campaign", "launch", "hn-bo-sung", "--allow-overlap")
     assert allowed.exit_code == 0, allowed.output
+    assert allowed.stdout.endswith("links and posters: khaosat campaign links hn-bo-sung --qr posters-hn-bo-sung\n")
     assert get_campaign(env, "hn-bo-sung").status == "active"
 
 
