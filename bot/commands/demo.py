@@ -43,8 +43,13 @@ def demo(reset: bool, yes: bool) -> None:
                     f"demo campaign {c.code} ({c.status}): {simulated} simulated response(s), "
                     f"{totals.started - simulated} other(s), in {len(c.ward_codes)} wards"
                 )
-            click.echo("close it with 'khaosat campaign close demo' (deletes the simulated responses), or remove it")
-            click.echo("entirely with 'khaosat demo --reset'")
+            if all(c.status == "closed" for c in found):
+                click.echo("it is closed and its simulated responses deleted; remove it with 'khaosat demo --reset'")
+            else:
+                click.echo(
+                    "close it with 'khaosat campaign close demo' (deletes the simulated responses), or remove it "
+                    "entirely with 'khaosat demo --reset'"
+                )
             return
         codes = ", ".join(c.code for c in found)
         if not yes:

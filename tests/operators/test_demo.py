@@ -140,6 +140,9 @@ def test_closing_the_demo_deletes_its_simulated_responses_and_keeps_the_rest(env
     simulated, totals = arun(env, left)
     assert simulated == 0 and totals.started == 1
     assert get_campaign(env, "demo").simulated  # still the demo: never compared with real campaigns
+    assert cli("demo").stdout.endswith(
+        "it is closed and its simulated responses deleted; remove it with 'khaosat demo --reset'\n"
+    )
     [(_, outcome, arguments)] = [r for r in audit_rows(env) if r[0] == "campaign.close"]
     assert (outcome, arguments["simulated_deleted"]) == ("ok", bootstrap.DEMO_RESPONSES)
 
@@ -158,6 +161,7 @@ def test_demo_reset_removes_the_demo_campaign_and_all_its_data(env: str, tmp_pat
     assert shown.stdout.startswith(
         f"demo campaign demo (active): {bootstrap.DEMO_RESPONSES} simulated response(s), 0 other(s), in 126 wards\n"
     )
+    assert shown.stdout.endswith("or remove it entirely with 'khaosat demo --reset'\n")
     refused = cli("demo", "--reset", input="n\n")
     assert refused.exit_code == 1 and get_campaign(env, "demo").simulated
     reset = cli("demo", "--reset", "--yes")
