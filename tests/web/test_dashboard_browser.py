@@ -164,7 +164,10 @@ async def test_a_screenshot_of_the_demo_dashboard(demo_app: Application, browser
         await log_in(page, demo_app, "op")
         await page.goto(base_url(demo_app) + "/dashboard/campaigns/demo")
         await page.locator("[data-testid=chart]").evaluate("img => img.decode()")
-        await page.screenshot(path=str(artifacts / "dashboard-demo.png"), full_page=False)
+        top = await page.locator("h1").evaluate("h => h.getBoundingClientRect().top + window.scrollY - 60")
+        bottom = await page.locator("[data-testid=chart]").evaluate("i => i.getBoundingClientRect().bottom + 40")
+        clip = {"x": 0, "y": top, "width": 1280, "height": bottom - top}
+        await page.screenshot(path=str(artifacts / "dashboard-demo.png"), full_page=True, clip=clip)
         await page.screenshot(path=str(artifacts / "dashboard-demo-full.png"), full_page=True)
     finally:
         await context.close()
