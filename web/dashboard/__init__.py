@@ -5,9 +5,11 @@ Routes (every page needs a login; a GET without one is sent to the login page, a
     GET  /dashboard/                                  -> /dashboard/campaigns
     GET  /dashboard/login, POST /dashboard/login      log in (throttled: 429), POST /dashboard/logout
     GET  /dashboard/campaigns                         campaigns the user may see, with progress
-    GET  /dashboard/campaigns/{code}                  a campaign: timeline, indices, wards, issues, comments
+    GET  /dashboard/campaigns/{code}                  a campaign: timeline, indices, wards (?province= &q= &page=),
+                                                      issues, comments
     GET  /dashboard/campaigns/{code}/chart.png        factor indices with interval bars (?ward=CODE)
-    GET  /dashboard/campaigns/{code}/wards/{ward}     one ward of a campaign
+    GET  /dashboard/campaigns/{code}/wards/{ward}     one ward of a campaign, with its trends
+    GET  /dashboard/campaigns/{code}[/wards/{ward}]/trends.csv   factors over the survey's campaigns, per ward
     POST /dashboard/campaigns/{code}/launch|close     operators only
     GET  /dashboard/campaigns/{code}/export.csv|xlsx  operators only (?status=completed), the CLI's export
     GET  /dashboard/codes, POST /dashboard/codes      operators only: digest subscription codes

@@ -1,4 +1,5 @@
-"""The dashboard's pages: the campaigns, a campaign, a ward, and the factor chart."""
+"""The dashboard's pages: the campaigns, a campaign (its wards by province, filtered, in pages), a ward (with its
+trends), the factor chart, and the trends CSV."""
 
 from __future__ import annotations
 
