@@ -31,9 +31,9 @@ from flows.loader import bundled_survey_path, load_survey
 from reports import digests
 from reports.digest import Window
 from storage import migrate
-from storage.conversation.apply import numeric
 from storage.db import Database
 from storage.repo import campaigns, surveys, wards
+from storage.types import numeric
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SCALES = ["sat_access", "sat_procedures", "sat_staff", "sat_result"]

@@ -27,10 +27,10 @@ from bench.pg import PG_SERVER, scratch_database
 from flows.loader import bundled_survey_path, load_survey
 from reports.export import export
 from storage import migrate
-from storage.conversation.apply import numeric
 from storage.db import Database
 from storage.repo import campaigns, stats, surveys, wards
 from storage.repo.sql import answer, respondent, response
+from storage.types import numeric
 
 CODE = "bench-export"
 SCALES = ["sat_access", "sat_procedures", "sat_staff", "sat_result", "sat_feedback", "transparency", "environment"]

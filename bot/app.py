@@ -281,9 +281,9 @@ def worker_main(index: int) -> None:
     from bot.settings import load_settings
 
     cfg = load_settings()
-    logging_.basicConfig(
-        level=cfg.log_level.upper(), format=f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s"
-    )
+    from bot.logs import configure
+
+    configure(cfg.log_level, cfg.tz, f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s")
     logging_.getLogger("aiogram.event").setLevel(logging_.WARNING)
 
     async def main() -> None:

@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import click
 
-from bot.commands import audit, campaign, chats, db, export, operators, run, scheduler, stats, survey, users, wards
+from bot.commands import (
+    audit,
+    campaign,
+    chats,
+    db,
+    demo,
+    export,
+    operators,
+    run,
+    scheduler,
+    stats,
+    survey,
+    users,
+    wards,
+)
 
 
 @click.group(
@@ -29,3 +43,4 @@ main.add_command(audit.audit)
 main.add_command(chats.chats)
 main.add_command(scheduler.scheduler)
 main.add_command(users.users)
+main.add_command(demo.demo)

@@ -25,6 +25,8 @@ from flows.questions import Context, Option
 from flows.schema import Survey
 
 MAX_LISTED = 12  # longer option lists (wards) are searched by typing instead of listed
+TYPED_REASONS = ("no_match", "choose", "choose_ward")
+"""Reasons the preview words its own way (the engine's texts speak of buttons or of a choice to tap)."""
 
 t = Section("preview")
 
@@ -94,7 +96,9 @@ def run_preview(survey: Survey, ctx: Context, stdin: TextIO | None = None, out: 
                     keys += t("skip", lang)
                 say(f"  [{keys}]")
             elif isinstance(event, AnswerRejected):
-                say(f"  ! {event.text}")
+                # the terminal has no buttons: reasons that speak of pressing one are said for typing
+                reason = event.reason if event.reason in TYPED_REASONS else None
+                say(f"  ! {t(reason, lang, **event.params) if reason else event.text}")
                 if event.candidates:
                     candidates = event.candidates[:MAX_LISTED]  # more than that: narrow it down by typing
                     for i, option in enumerate(candidates, 1):

@@ -134,6 +134,11 @@ def _visible(q: Question, answers: Mapping[str, JSONValue]) -> bool:
     return cond is None or expr.evaluate(cond, answers) is True
 
 
+def is_shown(q: Question, answers: Mapping[str, JSONValue]) -> bool:
+    """Whether `q` is shown given the answers to the questions before it."""
+    return _visible(q, answers)
+
+
 def visible_questions(survey: Survey, state: State) -> list[Question]:
     """The questions shown given the answers so far (later ones are decided when reached)."""
     answers = state.answer_map
@@ -154,10 +159,14 @@ def is_complete(survey: Survey, state: State) -> bool:
 
 
 def progress(survey: Survey, state: State, current: Question) -> tuple[int, int]:
-    """("3 of 14"): the current question's number and the number of questions that will be shown.
+    """(number, total): the current question's number, and the answers so far plus the longest path left.
 
-    Questions whose condition depends on questions not answered yet are counted: the total can only
-    shrink as answers hide them. Answers fixed by the entry point are not counted.
+    `number` is the count of questions answered so far plus one (answers fixed by the entry point are not
+    counted), so it grows by exactly one with every answer. `total` counts the answered questions and the
+    questions still to come that are shown, or whose condition depends on a question not answered yet: the
+    longest path the remaining answers could take (exactly that when no two conditions exclude each other,
+    as in the bundled survey; otherwise more). An answer removes the current question from the path and may
+    hide others, never adds one, so `total` only shrinks and `percent_done` never goes down.
     """
     answers = state.answer_map
     pos = survey.index[current.id]
@@ -179,6 +188,19 @@ def progress(survey: Survey, state: State, current: Question) -> tuple[int, int]
             if i <= pos:
                 number += 1
     return number, total
+
+
+def percent_done(number: int, total: int) -> int:
+    """The share of the way done when asking question `number` of at most `total`, in whole percent, rounded
+    down (so 100 only once everything is answered): answered / (answered + longest path left)."""
+    if total <= 0:
+        return 100
+    return max(0, min(100, (100 * (number - 1)) // total))
+
+
+def progress_text(number: int, total: int, language: str) -> str:
+    """ "Câu 5 · đã xong 27%": the question's number and the share done, never a total that could jump."""
+    return message("progress", language, number=number, percent=percent_done(number, total))
 
 
 def _previous(survey: Survey, state: State, current: Question | None) -> str | None:
@@ -219,8 +241,9 @@ def _ask(
         max_selections=max_selections,
         previous=previous,
         has_previous=has_previous,
-        progress_text=message("progress", ctx.language, number=number, total=total),
+        progress_text=progress_text(number, total, ctx.language),
         unit=unit,
+        percent=percent_done(number, total),
     )
 
 
@@ -311,7 +334,7 @@ def advance(survey: Survey, state: State, inp: Input, ctx: Context) -> Step:
     if isinstance(parsed, Rejected):
         return Step(
             state,
-            (AnswerRejected(current.id, parsed.reason, parsed.text(lang), parsed.candidates),),
+            (AnswerRejected(current.id, parsed.reason, parsed.text(lang), parsed.candidates, dict(parsed.params)),),
         )
     return _record(survey, state, ctx, current, parsed.value)
 
@@ -323,7 +346,7 @@ def _record(survey: Survey, state: State, ctx: Context, q: Question, value: JSON
         value,
         label=survey.text(q.label, ctx.language),
         display=display_answer(survey, q.id, value, ctx),
-        progress_text=message("progress", ctx.language, number=number, total=total),
+        progress_text=progress_text(number, total, ctx.language),
     )
     before = replace(state, answers=(*state.answers, (q.id, value)))
     state = _normalise(survey, before)

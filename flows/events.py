@@ -39,6 +39,8 @@ class QuestionAsked:
     progress_text: str = ""
     unit: str = ""
     """A number question's unit in the respondent's language ("lần"), or empty."""
+    percent: int = 0
+    """How far along, 0-100: answered / (answered + the longest path left); never goes down as answers come."""
     kind: str = field(default="question_asked", init=False)
 
 
@@ -66,6 +68,8 @@ class AnswerRejected:
     reason: str
     text: str
     candidates: tuple[Option, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    """The values in the reason's text ({"text": "xyz"} for "no_match"), for a channel that words it its own way."""
     kind: str = field(default="answer_rejected", init=False)
 
 

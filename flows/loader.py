@@ -42,7 +42,7 @@ MAX_MULTI_CHOICES = 30  # a multi-choice keyboard keeps its selection as a bit m
 MAX_TEXT_LENGTH = 4000  # a Telegram message is at most 4096 characters
 SURVEY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,47}$"
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
-_LOCALIZED_FIELDS = ("title", "intro", "consent", "thanks")
+_LOCALIZED_FIELDS = ("title", "intro", "consent", "consent_web", "thanks")
 
 
 @dataclass(frozen=True)

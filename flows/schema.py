@@ -151,6 +151,9 @@ class Survey(_Model):
     title: LocalizedText
     intro: LocalizedText | None = None
     consent: LocalizedText | None = None
+    consent_web: LocalizedText | None = None
+    """The consent as the web survey shows it, where Telegram's commands and chat addresses mean nothing
+    (default: `consent`)."""
     thanks: LocalizedText
     factors: list[Factor] = Field(default_factory=list)
     choice_lists: dict[str, list[Choice]] = Field(default_factory=dict)

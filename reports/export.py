@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "xlsx")
 BASE_COLUMNS = ("respondent", "ward_code", "ward_name", "status", "started_at", "completed_at")
+SIMULATED_COLUMN = "simulated"
+"""In the demo's exports only, first: 1 for a simulated response, 0 for one someone gave trying the survey."""
+SIMULATED_NOTE = (
+    "SIMULATED DATA: this is the first-start demo of khaosat. Rows with simulated = 1 were made up by the "
+    "software to show how the figures look; they are no one's opinion. Do not report them."
+)
 PROGRESS_FROM = 1000  # responses: smaller exports finish before a progress bar would be worth showing
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -62,8 +68,9 @@ class ExportResult:
     seconds: float
 
 
-def columns(survey: Survey) -> list[Column]:
-    cols = [Column(name) for name in BASE_COLUMNS]
+def columns(survey: Survey, simulated: bool = False) -> list[Column]:
+    """The export's columns: `BASE_COLUMNS` (after `simulated` for the demo), then one or more per question."""
+    cols = [Column(name) for name in ((SIMULATED_COLUMN,) if simulated else ()) + BASE_COLUMNS]
     for q in survey.questions:
         if isinstance(q, MultiChoiceQuestion):
             cols += [Column(f"{q.id}.{choice.value}", q.id, choice.value) for choice in survey.choices(q)]
@@ -98,16 +105,16 @@ def _value(col: Column, answers: dict[str, Any]) -> Any:
 
 def values(row: ResponseRow, cols: Sequence[Column], campaign_code: str, tz: ZoneInfo) -> list[Any]:
     """A response as cell values: None for empty, times as aware datetimes in `tz`."""
-    out: list[Any] = [
-        pseudonym(campaign_code, row.respondent_key),
-        row.ward_code,
-        row.ward_name,
-        row.status,
-        row.started_at.astimezone(tz),
-        row.completed_at.astimezone(tz) if row.completed_at else None,
-    ]
-    out += [_value(col, row.answers) for col in cols[len(BASE_COLUMNS) :]]
-    return out
+    base = {
+        SIMULATED_COLUMN: 1 if row.channel == "simulated" else 0,
+        "respondent": pseudonym(campaign_code, row.respondent_key),
+        "ward_code": row.ward_code,
+        "ward_name": row.ward_name,
+        "status": row.status,
+        "started_at": row.started_at.astimezone(tz),
+        "completed_at": row.completed_at.astimezone(tz) if row.completed_at else None,
+    }
+    return [base[col.name] if col.question_id is None else _value(col, row.answers) for col in cols]
 
 
 # --- writers -------------------------------------------------------------------------------------------------
@@ -143,7 +150,7 @@ class _CsvWriter:
 
 
 class _XlsxWriter:
-    def __init__(self, fd: int, cols: Sequence[Column]) -> None:
+    def __init__(self, fd: int, cols: Sequence[Column], notice: str = "") -> None:
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
@@ -151,6 +158,11 @@ class _XlsxWriter:
         os.close(fd)  # openpyxl writes the file by name when saving
         self.cell = WriteOnlyCell
         self.workbook = Workbook(write_only=True)
+        if notice:  # the demo's warning comes first: the sheet a spreadsheet program opens on
+            first = self.workbook.create_sheet("SIMULATED")
+            warning = WriteOnlyCell(first, value=notice)
+            warning.font = Font(bold=True, color="A32020")
+            first.append([warning])
         self.sheet = self.workbook.create_sheet("responses")
         self.sheet.freeze_panes = "B2"
         self.bold = Font(bold=True)
@@ -232,18 +244,22 @@ _BASE_DESCRIPTIONS = {
     "status": "completed | in_progress | abandoned (in progress when the campaign closed)",
     "started_at": "When the respondent agreed and started (campaign time zone)",
     "completed_at": "When the last answer was given (campaign time zone); empty if not completed",
+    SIMULATED_COLUMN: "1 = simulated by the software for the demo (no one's opinion); 0 = given by someone",
 }
 
 
 def codebook(survey: Survey, cols: Sequence[Column], timezone: str) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for col in cols[: len(BASE_COLUMNS)]:
+    for col in cols:
+        if col.question_id is not None:
+            continue
         text = _BASE_DESCRIPTIONS[col.name]
         if col.name.endswith("_at"):
             text += f" [{timezone}]"
         rows.append((col.name, "", "", text, "", "", "", ""))
-    for col in cols[len(BASE_COLUMNS) :]:
-        assert col.question_id is not None
+    for col in cols:
+        if col.question_id is None:
+            continue
         q = survey.question(col.question_id)
         vi, en = survey.text(q.label, "vi"), survey.text(q.label, "en")
         if col.option is not None:
@@ -383,9 +399,13 @@ async def export(
         async with db.read() as conn:
             survey = await surveys.definition(conn, c.survey_id)
             total = await exports.count(conn, c.id, status)
-        cols = columns(survey)
+        cols = columns(survey, simulated=c.simulated)
         tz = ZoneInfo(c.timezone)
-        writer: _CsvWriter | _XlsxWriter = _CsvWriter(fd, cols) if fmt == "csv" else _XlsxWriter(fd, cols)
+        writer: _CsvWriter | _XlsxWriter = (
+            _CsvWriter(fd, cols)
+            if fmt == "csv"
+            else _XlsxWriter(fd, cols, notice=SIMULATED_NOTE if c.simulated else "")
+        )
         fd = -1
         rows = 0
         try:

@@ -26,6 +26,14 @@ def deep_link(bot_username: str, campaign_code: str, ward_code: int | None = Non
     return f"https://t.me/{bot_username.lstrip('@')}?start={start_payload(campaign_code, ward_code)}"
 
 
+def own_address(web_host: str, web_port: int) -> str:
+    """This server's own address (WEB_HOST:WEB_PORT; 127.0.0.1 for a server listening on every interface)."""
+    host = web_host if web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{web_port}"
+
+
 def web_link(public_url: str, campaign_code: str, ward_code: int | None = None) -> str:
     base = public_url.rstrip("/")
     path = f"/s/{quote(campaign_code)}" + (f"/{ward_code}" if ward_code is not None else "")

@@ -2,7 +2,8 @@
 campaign title under it (A4 portrait PNG at 150 dpi), and an index page to print them all at once.
 
 The index is HTML rather than CSV: an operator opens it in any browser by double-clicking, sees every
-poster with its ward and link, and prints them all (one per page) with Ctrl+P; a CSV with Vietnamese names
+poster with its ward and link, and prints them all (one A4 sheet per poster, checked by printing it to PDF
+in the browser tests) with Ctrl+P; a CSV with Vietnamese names
 opens garbled in many spreadsheet set-ups and cannot show the images. Files are written to a temporary
 folder inside the target folder and moved into place only when every poster has been drawn, so a failure
 leaves no half-written file behind.
@@ -14,7 +15,7 @@ import html
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,11 +174,13 @@ td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
 .poster img {{ width: 100%; max-width: 620px; display: block; }}
 .meta {{ font-size: 0.9em; color: #555; }}
 @media print {{
-  body {{ margin: 0; }}
-  .screen {{ display: none; }}
-  .poster {{ page-break-after: always; break-after: page; }}
-  .poster img {{ width: 100%; max-width: none; height: auto; }}
-  .meta {{ display: none; }}
+  html, body {{ margin: 0; padding: 0; }}
+  .screen, .meta {{ display: none; }}
+  /* one sheet per poster: the image is A4's shape, sized to the page's height (never a hair more, which would
+     spill onto a second, blank sheet), and a page break between posters, not after the last one */
+  .poster {{ margin: 0; height: 296mm; overflow: hidden; break-inside: avoid; page-break-inside: avoid; }}
+  .poster + .poster {{ break-before: page; page-break-before: always; }}
+  .poster img {{ display: block; height: 100%; width: auto; max-width: 100%; margin: 0 auto; object-fit: contain; }}
 }}
 @page {{ size: A4 portrait; margin: 0; }}
 </style>
@@ -198,8 +201,32 @@ In tất cả áp phích: nhấn Ctrl+P (mỗi trang một áp phích). / Print 
 """
 
 
-def write_posters(directory: Path, campaign_code: str, campaign_title: str, items: Sequence[PosterItem]) -> list[Path]:
+def progress_bar(total: int, show: bool) -> Any:
+    """A progress bar on stderr for drawing `total` posters (a few seconds for a province's wards); shown only
+    when `show` (stderr is a terminal) and there is more than one poster, silent otherwise."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("drawing posters"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not show or total < 2,
+    )
+
+
+def write_posters(
+    directory: Path,
+    campaign_code: str,
+    campaign_title: str,
+    items: Sequence[PosterItem],
+    drawn: Callable[[int], None] | None = None,
+) -> list[Path]:
     """Draw every poster and the index into `directory` (created if needed); returns the files, index last.
+    `drawn(n)` is called after each poster (n drawn so far), e.g. to move a progress bar.
 
     Raises OSError when the folder cannot be created or written.
     """
@@ -214,6 +241,8 @@ def write_posters(directory: Path, campaign_code: str, campaign_title: str, item
             name = filename(item)
             render(item, campaign_title).save(staging / name, format="PNG", pnginfo=info, optimize=True)
             names.append(name)
+            if drawn is not None:
+                drawn(len(names))
         (staging / INDEX_NAME).write_text(_index_html(campaign_code, campaign_title, items), encoding="utf-8")
         written = []
         for name in [*names, INDEX_NAME]:

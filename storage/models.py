@@ -63,6 +63,9 @@ class Campaign(SQLModel, table=True):
     launched_at: datetime | None = _utc(nullable=True)
     closed_at: datetime | None = _utc(nullable=True)
     invited_at: datetime | None = _utc(nullable=True)  # invitations queued (once, when the campaign opens)
+    simulated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """The first-start demo: its responses are simulated (channel "simulated"); shown as such everywhere, never
+    compared with real campaigns, and they go when it closes."""
 
 
 class CampaignWard(SQLModel, table=True):

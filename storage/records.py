@@ -26,6 +26,16 @@ class SurveyRecord:
     title: str
 
 
+def format_delay(hours: float) -> str:
+    """A delay in the largest unit that writes it exactly: 0.5 -> "30m", 24 -> "24h", 72 -> "72h", 168 -> "7d"."""
+    minutes = round(hours * 60)
+    if minutes % (24 * 60) == 0 and minutes >= 7 * 24 * 60:
+        return f"{minutes // (24 * 60)}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
 @dataclass(frozen=True)
 class ReminderPolicy:
     delays_hours: tuple[float, ...] = (24.0, 72.0)
@@ -43,6 +53,23 @@ class ReminderPolicy:
             "quiet_end": self.quiet_end,
             "invite": self.invite,
         }
+
+    @property
+    def reminds(self) -> bool:
+        """Whether any reminder is sent at all."""
+        return self.max_count > 0 and bool(self.delays_hours)
+
+    @property
+    def has_quiet_hours(self) -> bool:
+        """Equal start and end mean no quiet hours."""
+        return self.quiet_start != self.quiet_end
+
+    def delays(self) -> list[str]:
+        """The reminders' delays after the last answer, as people write them: ["24h", "72h"], ["30m"], ["3d"]."""
+        if not self.reminds:
+            return []
+        last = len(self.delays_hours) - 1
+        return [format_delay(self.delays_hours[min(n, last)]) for n in range(self.max_count)]
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ReminderPolicy:
@@ -77,6 +104,8 @@ class CampaignRecord:
     ward_codes: tuple[int, ...] = field(default=())
     survey_hash: str | None = None
     """The content hash of its questionnaire version (which finds the parsed questionnaire in its cache)."""
+    simulated: bool = False
+    """The demo: its figures come from simulated responses (see `storage.repo.demo`)."""
 
     def is_open(self, now: datetime) -> bool:
         """Taking answers: launched, not closed, and within its dates."""

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from flows.schema import DONT_KNOW
+
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Timezone-aware datetimes, stored in UTC; naive datetimes are refused rather than guessed."""
@@ -36,3 +38,13 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 JSONType: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON on SQLite (text), JSONB on PostgreSQL."""
+
+
+def numeric(value: object) -> float | None:
+    """The number an answer stands for, stored beside it (`answer.value_num`) for aggregation in SQL: "dk"
+    (don't know), texts, lists and booleans are not numbers."""
+    if isinstance(value, bool) or value == DONT_KNOW:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None

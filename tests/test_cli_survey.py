@@ -46,7 +46,7 @@ def run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
 def test_validate_ok() -> None:
     code, out, _ = run(["survey", "validate", str(bundled_survey_path())])
     assert code == 0
-    assert out == "OK hanoi-ward-satisfaction v1: 18 questions, 9 factors\n"
+    assert out == "OK hanoi-ward-satisfaction v2: 18 questions, 9 factors\n"
 
 
 def test_validate_lists_errors_and_exits_1(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_validate_missing_file(tmp_path: Path) -> None:
 def test_preview_walks_to_the_end_in_vietnamese() -> None:
     code, out, _ = run(["survey", "preview"], "\n".join(VI_WALK) + "\n")
     assert code == 0, out
-    assert "Câu 1/18 · Bạn đang sinh sống ở phường, xã nào?" in out
+    assert "Câu 1 · đã xong 0% · Bạn đang sinh sống ở phường, xã nào?" in out
     assert "! Vui lòng nhập một số nguyên từ 1 đến 20." in out
     assert "  Vui lòng nhập một số nguyên từ 1 đến 20. (lần)" in out  # the hint, with the question's unit
     assert "Cảm ơn bạn đã hoàn thành khảo sát!" in out
@@ -85,7 +85,7 @@ def test_preview_walks_to_the_end_in_vietnamese() -> None:
 def test_preview_walks_to_the_end_in_english() -> None:
     code, out, _ = run(["survey", "preview", "--lang", "en"], "\n".join(EN_WALK) + "\n")
     assert code == 0, out
-    assert "Question 5/11 · In the last 12 months, did you send feedback" in out
+    assert "Question 5 · 36% done · In the last 12 months, did you send feedback" in out
     assert "Previous answer: Phường Đống Đa" in out
     assert "Thank you for completing the survey!" in out
     assert "  ward: Phường Ba Đình" in out
@@ -96,6 +96,17 @@ def test_preview_reports_input_that_ends_early() -> None:
     code, out, _ = run(["survey", "preview"], "1\nhoan kiem\n")
     assert code == 1
     assert out.rstrip().endswith("Hết dữ liệu vào trước khi hoàn thành khảo sát (đang ở câu “age_group”).")
+
+
+def test_the_preview_speaks_of_typing_never_of_pressing_buttons() -> None:
+    code, out, _ = run(["survey", "preview"], "1\nhoan kiem\nxyz\n\n")
+    assert code == 1
+    assert "! Không nhận ra lựa chọn “xyz”. Hãy gõ số thứ tự của lựa chọn hoặc một phần nội dung của nó." in out
+    assert "! Bạn chưa gõ gì. Hãy gõ số thứ tự của một lựa chọn." in out
+    assert "bấm" not in out.lower() and "nút" not in out.lower()
+    code, out, _ = run(["survey", "preview", "--lang", "en"], "1\n\n")
+    assert "! Nothing was typed. Type part of the ward's name (e.g. “hoan kiem”)." in out
+    assert "press" not in out.lower() and "button" not in out.lower()
 
 
 def test_preview_decline() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from storage.conversation import ConversationService
 from storage.db import Database
+from web.counting import Counter
 
 if TYPE_CHECKING:
     from web.auth import Auth
@@ -71,3 +72,5 @@ class WebContext:
     """The dashboard's logins (set when the dashboard is mounted)."""
     survey_stats: SurveyStats | None = None
     """The web survey's counters (set when the survey is mounted)."""
+    counter: Counter | None = None
+    """The dashboard's figures, kept a minute for large campaigns (made on first use)."""

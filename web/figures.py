@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.schema import Survey
+from flows.text import fold
 from reports import digest as content
 from reports.stats import (
     MIN_PERCENT,
@@ -37,14 +40,20 @@ from reports.stats import (
     lowest,
     top_choices,
 )
-from storage.records import CampaignRecord
-from storage.repo import stats, surveys, timeline
+from storage.admin_units import UnknownProvince, province_name
+from storage.records import CampaignRecord, ReminderPolicy
+from storage.repo import stats, surveys
 from storage.repo import wards as ward_repo
 from storage.repo.users import WebUserRecord
+from web import timeline as timeline_view
+from web.context import WebContext
+from web.counting import Counter as Counter_
+from web.counting import Questions
 
 RECENT_COMMENTS = 10
 LOWEST_WARDS = 3
-TIMELINE_DAYS = 92
+PAGE_SIZE = 150
+"""Wards per page of a campaign's ward table (a province's wards, as Hà Nội's 126, fit on one)."""
 
 STATUS = {
     "draft": ("Nháp", "Draft"),
@@ -71,6 +80,19 @@ def may_see(user: WebUserRecord, c: CampaignRecord) -> bool:
         return False
     wards = visible_wards(user, c)
     return wards is None or bool(wards)
+
+
+def reminders(policy: ReminderPolicy) -> tuple[str, str]:
+    """A campaign's reminder policy in Vietnamese and English: when, how many, and the quiet hours."""
+    delays = policy.delays()
+    if not delays:
+        return "Không gửi nhắc nhở", "No reminders"
+    quiet_vi = f"; không gửi {policy.quiet_start}–{policy.quiet_end}" if policy.has_quiet_hours else ""
+    quiet_en = f"; none {policy.quiet_start}–{policy.quiet_end}" if policy.has_quiet_hours else ""
+    return (
+        f"Nhắc sau {', '.join(delays)} kể từ câu trả lời cuối{quiet_vi}",
+        f"After {', '.join(delays)} since the last answer{quiet_en}",
+    )
 
 
 # --- cells ---------------------------------------------------------------------------------------------------
@@ -131,6 +153,7 @@ class CampaignRow:
     started: Cell
     completed: Cell
     target: Cell
+    simulated: bool = False
 
 
 async def campaign_row(conn: AsyncConnection, user: WebUserRecord, c: CampaignRecord) -> CampaignRow:
@@ -150,6 +173,7 @@ async def campaign_row(conn: AsyncConnection, user: WebUserRecord, c: CampaignRe
         started=count_cell(totals.started),
         completed=count_cell(totals.completed),
         target=target_cell(totals.completed, c.target_per_ward * n_wards if c.target_per_ward else None),
+        simulated=c.simulated,
     )
 
 
@@ -171,6 +195,7 @@ class IndexLine:
 class WardLine:
     code: int
     name: str
+    province: str
     started: Cell
     completed: Cell
     target: Cell
@@ -183,10 +208,42 @@ class WardLine:
 
 
 @dataclass(frozen=True)
-class DayLine:
-    day: date
+class ProvinceLine:
+    """A province's wards of a campaign taken together (a campaign over several provinces groups them)."""
+
+    code: int
+    name: str
+    wards: int
+    started: Cell
     completed: Cell
-    cumulative: Cell
+    n: Cell
+    satisfied: Cell
+    dissatisfied: Cell
+
+
+@dataclass(frozen=True)
+class WardView:
+    """Which wards the ward table shows: one province, those whose name has `query` (diacritics optional), one
+    page of `PAGE_SIZE`."""
+
+    province: int | None = None
+    query: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class WardTable:
+    lines: list[WardLine]
+    """The page's wards."""
+    total: int
+    """Wards in the scope."""
+    matching: int
+    """Wards the view's province and search select."""
+    page: int
+    pages: int
+    provinces: list[ProvinceLine]
+    """Every province of the scope, when there are several (empty otherwise)."""
+    view: WardView
 
 
 @dataclass(frozen=True)
@@ -212,11 +269,11 @@ class Report:
     completed: Cell
     completion: Cell
     target: Cell
-    days: list[DayLine]
+    days: list[timeline_view.DayLine]
     timeline: Markup
     overall: IndexLine | None
     factors: list[IndexLine]
-    ward_lines: list[WardLine]
+    table: WardTable | None
     issues_vi: str | None
     issues_en: str | None
     issues_base: Cell
@@ -226,14 +283,20 @@ class Report:
     comments_count: Cell
     comments: list[CommentLine]
     has_chart: bool
+    as_of: str | None = None
+    """When the figures were counted, for a large campaign's figures kept up to a minute (None: just now)."""
+
+    @property
+    def ward_lines(self) -> list[WardLine]:
+        return self.table.lines if self.table else []
 
 
 @dataclass(frozen=True)
 class _Plan:
     overall: tuple[str, str, str] | None
     """(question id, label vi, label en)."""
-    factors: list[tuple[str, str, tuple[str, ...]]]
-    """(label vi, label en, question ids)."""
+    factors: list[tuple[str, str, str, tuple[str, ...]]]
+    """(factor id, label vi, label en, question ids)."""
     issues: str | None
     issue_labels: dict[str, tuple[str, str]]
     comments: tuple[str, ...]
@@ -241,9 +304,16 @@ class _Plan:
     @property
     def scale_questions(self) -> list[str]:
         ids = [self.overall[0]] if self.overall else []
-        for _, _, qids in self.factors:
+        for *_, qids in self.factors:
             ids.extend(qids)
         return list(dict.fromkeys(ids))
+
+    @property
+    def questions(self) -> Questions:
+        return Questions(
+            self.scale_questions, self.overall[0] if self.overall else None, [self.issues] if self.issues else [],
+            self.comments,
+        )  # fmt: skip
 
 
 def plan(survey: Survey) -> _Plan:
@@ -252,7 +322,7 @@ def plan(survey: Survey) -> _Plan:
 
     vi, en = plan_for(survey, "vi"), plan_for(survey, "en")
     overall = (vi.overall[0], vi.overall[1], en.overall[1]) if vi.overall and en.overall else None
-    factors = [(f_vi[1], f_en[1], f_vi[2]) for f_vi, f_en in zip(vi.factors, en.factors, strict=True)]
+    factors = [(f_vi[0], f_vi[1], f_en[1], f_vi[2]) for f_vi, f_en in zip(vi.factors, en.factors, strict=True)]
     labels = {value: (label, en.issue_labels.get(value, label)) for value, label in vi.issue_labels.items()}
     return _Plan(overall, factors, vi.issues, labels, vi.comments)
 
@@ -264,7 +334,8 @@ def _sum(histograms: Sequence[Mapping[int | str, int]]) -> dict[AnswerKey, int]:
     return dict(total)
 
 
-def _index_line(label_vi: str, label_en: str, histogram: Mapping[AnswerKey, int], overall: bool = False) -> IndexLine:
+def _index_line(label_vi: str, label_en: str, histogram: Mapping[Any, int], overall: bool = False) -> IndexLine:
+    """An index line from a histogram of answers (keys: the answer values, as the repository counts them)."""
     result = index_from_counts(histogram)
     return IndexLine(
         label_vi=label_vi,
@@ -277,116 +348,112 @@ def _index_line(label_vi: str, label_en: str, histogram: Mapping[AnswerKey, int]
     )
 
 
-def _days(c: CampaignRecord, per_day: list[tuple[date, int]], now: datetime) -> list[DayLine]:
-    tz = ZoneInfo(c.timezone)
-    first = c.starts_at.astimezone(tz).date()
-    last = min(now, c.closed_at or c.ends_at, c.ends_at).astimezone(tz).date()
-    if per_day:
-        first, last = min(first, per_day[0][0]), max(last, per_day[-1][0])
-    if last < first:
-        return []
-    counts = dict(per_day)
-    lines: list[DayLine] = []
-    cumulative = 0
-    day = first
-    while day <= last:
-        n = counts.get(day, 0)
-        cumulative += n
-        lines.append(DayLine(day, count_cell(n), count_cell(cumulative)))
-        day += timedelta(days=1)
-    return lines[-TIMELINE_DAYS:]
+@lru_cache(maxsize=64)
+def province_label(code: int) -> str:
+    try:
+        return province_name(code)
+    except UnknownProvince:
+        return str(code)
 
 
-def timeline_svg(days: Sequence[DayLine], per_day: Mapping[date, int]) -> Markup:
-    """Completed responses per day as an SVG bar chart (no inline styles: the CSP forbids them). A day with
-    fewer than 10 shows as a pale bar at the "<10" level, never its exact count."""
-    if not days:
-        return Markup("")
-    width, height, left, bottom, top = 720, 180, 40, 24, 12
-    plot_h = height - bottom - top
-    peak = max([10, *(per_day.get(d.day, 0) for d in days)])
-    step = (width - left - 8) / len(days)
-    bar = min(36.0, max(1.0, step * 0.75))
-    parts = [
-        f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="timeline-title" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="timeline-title">Phiếu hoàn thành mỗi ngày / Completed responses per day</title>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 4}" y2="{top + plot_h}" class="axis"/>',
-        f'<text x="{left - 6}" y="{top + 4}" class="tick" text-anchor="end">{peak}</text>',
-        f'<text x="{left - 6}" y="{top + plot_h}" class="tick" text-anchor="end">0</text>',
-    ]
-    for i, line in enumerate(days):
-        n = per_day.get(line.day, 0)
-        shown = n if n >= 10 else 10
-        h = plot_h * shown / peak
-        x = left + i * step + (step - bar) / 2
-        y = top + plot_h - h
-        kind = "bar" if n >= 10 else "bar hidden"
-        label = escape(f"{line.day:%d/%m}: {line.completed.text}")
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" class="{kind}">'
-            f"<title>{label}</title></rect>"
+def ward_table(
+    c: CampaignRecord,
+    progress: Sequence[stats.WardProgress],
+    overall_by_ward: Mapping[int | None, Mapping[int | str, int]] | None,
+    view: WardView,
+) -> WardTable:
+    """The ward table of a campaign page: the lowest three ranked among ALL the scope's wards, then the view's
+    province and search applied, then one page; a campaign over several provinces adds a line per province."""
+    results = {w.code: index_from_counts(overall_by_ward.get(w.code, {})) for w in progress} if overall_by_ward else {}
+    ranked = lowest([(code, r.satisfied) for code, r in results.items()], LOWEST_WARDS)
+    ranks = {code: i for i, (code, _) in enumerate(ranked, start=1)}
+    by_province: dict[int, list[stats.WardProgress]] = {}
+    for w in progress:
+        by_province.setdefault(w.province_code, []).append(w)
+    provinces: list[ProvinceLine] = []
+    if len(by_province) > 1:
+        for code, members in sorted(by_province.items(), key=lambda kv: province_label(kv[0])):
+            histogram = _sum([overall_by_ward.get(w.code, {}) for w in members]) if overall_by_ward else {}
+            r = index_from_counts(histogram)
+            provinces.append(
+                ProvinceLine(
+                    code=code,
+                    name=province_label(code),
+                    wards=len(members),
+                    started=count_cell(sum(w.started for w in members)),
+                    completed=count_cell(sum(w.completed for w in members)),
+                    n=count_cell(r.n_valid) if overall_by_ward else Cell("–"),
+                    satisfied=share_cell(r.satisfied) if overall_by_ward else Cell("–"),
+                    dissatisfied=share_cell(r.dissatisfied) if overall_by_ward else Cell("–"),
+                )
+            )
+    chosen = [w for w in progress if view.province is None or w.province_code == view.province]
+    key = fold(view.query)
+    if key:
+        chosen = [w for w in chosen if key in w.search_key or key == str(w.code)]
+    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    page = min(max(1, view.page), pages)
+    lines = []
+    for w in chosen[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
+        found_result = results.get(w.code)
+        lines.append(
+            WardLine(
+                code=w.code,
+                name=w.name,
+                province=province_label(w.province_code),
+                started=count_cell(w.started),
+                completed=count_cell(w.completed),
+                target=target_cell(w.completed, w.target),
+                completion=rate_cell(w.completed, w.started),
+                n=count_cell(found_result.n_valid) if found_result else Cell("–"),
+                satisfied=share_cell(found_result.satisfied) if found_result else Cell("–"),
+                dissatisfied=share_cell(found_result.dissatisfied) if found_result else Cell("–"),
+                rank=ranks.get(w.code),
+            )
         )
-    ticks = sorted({0, len(days) - 1, *range(0, len(days), max(1, len(days) // 6))})
-    for i in ticks:
-        x = left + i * step + step / 2
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" class="tick" text-anchor="middle">{days[i].day:%d/%m}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return WardTable(
+        lines, len(progress), len(chosen), page, pages, provinces, WardView(view.province, view.query, page)
+    )
+
+
+def counter(ctx: WebContext) -> Counter_:
+    """The process's counter of pages' figures (`web.counting`), made on first use."""
+    if ctx.counter is None:
+        ctx.counter = Counter_(ctx.db, RECENT_COMMENTS)
+    return ctx.counter
 
 
 async def report(
-    conn: AsyncConnection,
+    ctx: WebContext,
     c: CampaignRecord,
     wards: list[int] | None,
     now: datetime,
     *,
     by_ward: bool = True,
+    view: WardView | None = None,
 ) -> Report:
     """Every figure of a campaign page (wards None: all of them) or of a ward page (wards [code], by_ward off)."""
-    survey = await surveys.definition(conn, c.survey_id)
+    async with ctx.db.read() as conn:
+        survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
+        scope_names = [u.name for u in await ward_repo.get_many(conn, wards)] if wards is not None else None
     p = plan(survey)
-    totals = await stats.response_totals(conn, c.id, wards)
+    counts = await counter(ctx).count(c, wards, p.questions, now, by_ward=by_ward)
+    totals, found = counts.totals, counts.figures
     n_wards = len(c.ward_codes) if wards is None else len(wards)
-    per_day = await timeline.completed_per_day(conn, c.id, c.timezone, wards, at=now)
-    days = _days(c, per_day, now)
+    day_lines = timeline_view.days(c, counts.per_day, now)
 
-    scale = await stats.scale_counts(conn, c.id, p.scale_questions, wards)
     overall = None
     if p.overall is not None:
-        overall = _index_line(p.overall[1], p.overall[2], _sum([scale.get((p.overall[0], None), {})]), overall=True)
+        overall = _index_line(p.overall[1], p.overall[2], found.scale.get(p.overall[0], {}), overall=True)
     factors = []
-    for label_vi, label_en, qids in p.factors:
-        histogram = _sum([scale.get((q, None), {}) for q in qids])
+    for _, label_vi, label_en, qids in p.factors:
+        histogram = _sum([found.scale.get(q, {}) for q in qids])
         if sum(histogram.values()):  # a factor nobody has answered yet is left out, as in digests
             factors.append(_index_line(label_vi, label_en, histogram))
 
-    ward_lines: list[WardLine] = []
-    if by_ward:
-        progress = await stats.ward_progress(conn, c.id, wards)
-        overall_by_ward = await stats.scale_counts(conn, c.id, [p.overall[0]], wards, by_ward=True) if p.overall else {}
-        results = {
-            w.code: index_from_counts(overall_by_ward.get((p.overall[0], w.code), {})) if p.overall else None
-            for w in progress
-        }
-        units = [(code, r.satisfied) for code, r in results.items() if r is not None]
-        ranks = {code: i for i, (code, _) in enumerate(lowest(units, LOWEST_WARDS), start=1)}
-        for w in progress:
-            r = results[w.code]
-            ward_lines.append(
-                WardLine(
-                    code=w.code,
-                    name=w.name,
-                    started=count_cell(w.started),
-                    completed=count_cell(w.completed),
-                    target=target_cell(w.completed, w.target),
-                    completion=rate_cell(w.completed, w.started),
-                    n=count_cell(r.n_valid) if r else Cell("–"),
-                    satisfied=share_cell(r.satisfied) if r else Cell("–"),
-                    dissatisfied=share_cell(r.dissatisfied) if r else Cell("–"),
-                    rank=ranks.get(w.code),
-                )
-            )
+    table = None
+    if by_ward and counts.progress is not None:
+        table = ward_table(c, counts.progress, found.by_ward if p.overall else None, view or WardView())
 
     issues: list[IssueLine] = []
     issues_vi = issues_en = None
@@ -395,19 +462,16 @@ async def report(
     if p.issues is not None:
         question = survey.question(p.issues)
         issues_vi, issues_en = survey.text(question.label, "vi"), survey.text(question.label, "en")
-        chosen = await stats.choice_counts(conn, c.id, p.issues, wards)
+        chosen = found.choices.get(p.issues, {})
         base = max(completed, max(chosen.values(), default=0))
         issues_hidden = 0 < base < MIN_SHOWN
         for value, s in top_choices(chosen, base, k=len(chosen)) if not issues_hidden else ():
             vi, en = p.issue_labels.get(value, (value, value))
             issues.append(IssueLine(vi, en, share_cell(s)))
 
-    n_comments, recent = await stats.comments(conn, c.id, p.comments, wards, limit=RECENT_COMMENTS)
-    comments = [CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "%d/%m/%Y"), cm.text) for cm in recent]
-
-    scope_names = None
-    if wards is not None:
-        scope_names = [u.name for u in await ward_repo.get_many(conn, wards)]
+    comments = [
+        CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "%d/%m/%Y"), cm.text) for cm in counts.recent
+    ]
     has_chart = any(line.n_valid >= MIN_PERCENT for line in ([overall] if overall else []) + factors)
     return Report(
         wards=wards,
@@ -416,38 +480,42 @@ async def report(
         completed=count_cell(completed),
         completion=rate_cell(completed, max(totals.started, completed)),
         target=target_cell(completed, c.target_per_ward * n_wards if c.target_per_ward else None),
-        days=days,
-        timeline=timeline_svg(days, dict(per_day)),
+        days=day_lines,
+        timeline=timeline_view.svg(day_lines, dict(counts.per_day)),
         overall=overall,
         factors=factors,
-        ward_lines=ward_lines,
+        table=table,
         issues_vi=issues_vi,
         issues_en=issues_en,
         issues_base=count_cell(completed),
         issues=issues,
         issues_hidden=issues_hidden,
-        comments_count=count_cell(n_comments),
+        comments_count=count_cell(found.comments),
         comments=comments,
         has_chart=has_chart,
+        as_of=_local(counts.at, c.timezone, "%H:%M:%S %d/%m/%Y") if counts.kept else None,
     )
 
 
 async def chart_input(
-    conn: AsyncConnection, c: CampaignRecord, wards: list[int] | None, now: datetime
+    ctx: WebContext, c: CampaignRecord, wards: list[int] | None, now: datetime, *, by_ward: bool = True
 ) -> content.DigestInput:
-    """What the digests' factor chart needs for a scope (`chart_png` draws it)."""
-    survey = await surveys.definition(conn, c.survey_id)
+    """What the digests' factor chart needs for a scope (`chart_png` draws it); `by_ward` as for the page it is
+    drawn for, whose counts it then shares when they are kept."""
+    async with ctx.db.read() as conn:
+        survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
     p = plan(survey)
-    scale = await stats.scale_counts(conn, c.id, p.scale_questions, wards)
+    counts = await counter(ctx).count(c, wards, p.questions, now, by_ward=by_ward)
+    scale = counts.figures.scale
     overall = None
     if p.overall is not None:
-        overall = content.FactorCounts(label=p.overall[1], total=_sum([scale.get((p.overall[0], None), {})]))
+        overall = content.FactorCounts(label=p.overall[1], total=_sum([scale.get(p.overall[0], {})]))
     factors = [
-        content.FactorCounts(label=label_vi, total=_sum([scale.get((q, None), {}) for q in qids]))
-        for label_vi, _, qids in p.factors
+        content.FactorCounts(label=label_vi, total=_sum([scale.get(q, {}) for q in qids]))
+        for _, label_vi, _, qids in p.factors
     ]
     end = max(now, c.starts_at + timedelta(minutes=1))
-    data = content.DigestInput(
+    return content.DigestInput(
         language="vi",
         campaign_title=c.title,
         scope_label="",
@@ -459,7 +527,6 @@ async def chart_input(
         overall=overall,
         factors=factors,
     )
-    return data
 
 
 def chart_png(data: content.DigestInput) -> bytes | None:

@@ -442,7 +442,8 @@ class SurveySite:
             place,
             survey_title=survey_def.text(survey_def.title, lang),
             intro=survey_def.text(survey_def.intro, lang),
-            consent=event.text,
+            consent=survey_def.text(survey_def.consent_web, lang) if survey_def.consent_web else event.text,
+            web_consent=bool(survey_def.consent_web),
             ward_name=place.ward_name(outcome.ward_code),
         )
         return self._html("consent.html", 200, values)

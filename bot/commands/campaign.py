@@ -8,12 +8,15 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
+import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
+from bot.commands import reminding
 from bot.commands.ops import DATE_ONLY, audited, local, parse_when, percent, print_table, utc_now
 
 if TYPE_CHECKING:
@@ -117,6 +120,7 @@ def _parse_wards(text: str) -> list[int] | None:
     default=False,
     help="When it opens, invite the people who asked to hear about new surveys (default: no).",
 )
+@reminding.options
 def create(
     code: str,
     survey_ref: str,
@@ -126,18 +130,26 @@ def create(
     target: int | None,
     title: str | None,
     invite: bool,
+    remind: str | None,
+    no_remind: bool,
+    quiet_hours: str | None,
 ) -> None:
     """Create a campaign as a draft (launch it with 'khaosat campaign launch CODE').
 
     Dates are ISO: 2026-12-01 or 2026-12-01T08:00; without an offset they are times in the TZ setting
     (default Asia/Ho_Chi_Minh). A date alone means the start of that day for --starts and the end of that
-    day for --ends.
+    day (23:59) for --ends.
+
+    Reminders (Telegram, to people who stopped part-way): by default 24 and 72 hours after their last
+    answer, never during the quiet hours 21:00-07:00. Change them with --remind, --no-remind and
+    --quiet-hours, here or later with 'khaosat campaign edit'.
 
     \b
     Examples:
       khaosat campaign create --code hn-2026 --survey hanoi-ward-satisfaction --wards all \\
           --starts 2026-12-01 --ends 2026-12-31 --target 100
-      khaosat campaign create --code hk-thu-nghiem --survey hanoi-ward-satisfaction@1 --wards 70,235
+      khaosat campaign create --code hk-thu-nghiem --survey hanoi-ward-satisfaction@2 --wards 70,235 \\
+          --remind 12h,48h --quiet-hours 20:00-08:00
     """
     from bot.commands.common import settings
 
@@ -165,6 +177,9 @@ def create(
         )
     if ends_at <= now:
         raise click.BadParameter(f"{local(ends_at, cfg.tz)} is in the past", param_hint="'--ends'")
+    from storage.records import ReminderPolicy
+
+    policy = reminding.policy(ReminderPolicy(), remind, no_remind, quiet_hours, invite) or ReminderPolicy()
 
     arguments = {
         "code": code,
@@ -175,10 +190,10 @@ def create(
         "target": target,
         "title": title,
         "invite": invite,
+        "reminders": policy.to_json(),
     }
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from storage.records import ReminderPolicy
         from storage.repo import campaigns, surveys, wards
 
         async with db.write() as conn:
@@ -208,7 +223,7 @@ def create(
                     now=log.now,
                     timezone=cfg.tz,
                     target_per_ward=target,
-                    reminder_policy=ReminderPolicy(invite=invite),
+                    reminder_policy=policy,
                 )
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
@@ -224,9 +239,100 @@ def create(
         )
         click.echo(f"  dates:   {_dates(c)}")
         click.echo(f"  target:  {f'{target} completed responses per ward' if target else 'none'}")
+        click.echo(f"  reminders: {reminding.describe(c.reminder_policy, c.timezone)}")
         click.echo(f"next: check it with 'khaosat campaign show {c.code}', then 'khaosat campaign launch {c.code}'")
 
     audited("campaign.create", arguments, body)
+
+
+@campaign.command()
+@click.argument("code")
+@click.option("--title", default=None, help="A new title (shown to citizens and on posters).")
+@click.option("--starts", metavar="ISO", help="A new start (draft campaigns only).")
+@click.option("--ends", metavar="ISO", help="A new end: a date alone means the end of that day (23:59).")
+@click.option("--target", type=click.IntRange(min=1), metavar="N", help="Completed responses wanted per ward.")
+@click.option("--invite/--no-invite", default=None, help="Invite people who asked to hear about new surveys.")
+@reminding.options
+def edit(
+    code: str,
+    title: str | None,
+    starts: str | None,
+    ends: str | None,
+    target: int | None,
+    invite: bool | None,
+    remind: str | None,
+    no_remind: bool,
+    quiet_hours: str | None,
+) -> None:
+    """Change a campaign that is not closed: its title, dates, target, reminders or invitations.
+
+    An active campaign keeps its start; a later end must not run into another active campaign in the same
+    wards. Reminder delays count from the person's last answer: m (minutes), h (hours), d (days).
+
+    \b
+    Examples:
+      khaosat campaign edit hn-2026 --remind 24h,72h --quiet-hours 21:00-07:00
+      khaosat campaign edit hn-2026 --no-remind
+      khaosat campaign edit hn-2026 --ends 2027-01-15 --target 150
+    """
+    from bot.commands.common import settings
+
+    cfg = settings()
+    try:
+        starts_at = parse_when(starts, cfg.tz) if starts else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--starts'") from None
+    try:
+        ends_at = parse_when(ends, cfg.tz, end_of_day=True) if ends else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--ends'") from None
+    if ends_at is not None and ends_at <= utc_now():
+        raise click.BadParameter(f"{local(ends_at, cfg.tz)} is in the past", param_hint="'--ends'")
+    from storage.records import ReminderPolicy
+
+    reminding.policy(ReminderPolicy(), remind, no_remind, quiet_hours, invite)  # bad values: said before any work
+    given = [title, starts, ends, target, invite, remind, quiet_hours]
+    if all(v is None for v in given) and not no_remind:
+        raise click.UsageError(
+            "nothing to change: give at least one of --title, --starts, --ends, --target, --invite/--no-invite, "
+            "--remind, --no-remind, --quiet-hours"
+        )
+    arguments: dict[str, Any] = {"code": code}
+    for name, value in (("title", title), ("starts", starts_at), ("ends", ends_at), ("target", target)):
+        if value is not None:
+            arguments[name] = value
+
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
+        from storage.repo import campaigns
+
+        async with db.write() as conn:
+            before = await get_campaign(conn, code)
+            policy = reminding.policy(before.reminder_policy, remind, no_remind, quiet_hours, invite)
+            if policy is not None:
+                log.arguments["reminders"] = policy.to_json()
+            try:
+                c = await campaigns.update(
+                    conn,
+                    code,
+                    log.now,
+                    title=title,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    target_per_ward=target,
+                    reminder_policy=policy,
+                )
+            except campaigns.CampaignError as e:
+                raise click.ClickException(str(e)) from None
+            await log.record(conn)
+        click.echo(f"updated campaign {c.code} ({c.status}): {c.title}")
+        click.echo(f"  dates:       {_dates(c)}")
+        click.echo(
+            f"  target:      {f'{c.target_per_ward} completed responses per ward' if c.target_per_ward else 'none'}"
+        )
+        click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
+        click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
+
+    audited("campaign.edit", arguments, body)
 
 
 @campaign.command(name="list")
@@ -253,7 +359,7 @@ def list_() -> None:
             [
                 (
                     c.code,
-                    _status(c, now),
+                    _status(c, now) + (", simulated" if c.simulated else ""),
                     f"{c.survey_key}@{c.survey_version}",
                     local(c.starts_at, c.timezone),
                     local(c.ends_at, c.timezone),
@@ -292,6 +398,8 @@ def show(code: str) -> None:
             totals = await stats.response_totals(conn, c.id)
         now = utc_now()
         click.echo(f"Campaign {c.code}: {c.title}")
+        if c.simulated:
+            click.echo("  data:        SIMULATED (the first-start demo: made-up responses, no one's opinion)")
         click.echo(f"  status:      {_status(c, now)}")
         click.echo(f"  survey:      {c.survey_key} v{c.survey_version}")
         click.echo(f"  dates:       {_dates(c)}")
@@ -302,6 +410,8 @@ def show(code: str) -> None:
         click.echo(
             f"  target:      {f'{c.target_per_ward} completed responses per ward' if c.target_per_ward else 'none'}"
         )
+        click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
+        click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
         click.echo(
             f"  responses:   {totals.started} started, {totals.completed} completed, {totals.in_progress} in progress, "
             f"{totals.abandoned} abandoned; completion rate {percent(totals.completion_rate)}"
@@ -345,14 +455,22 @@ def show(code: str) -> None:
 
 @campaign.command()
 @click.argument("code")
-def launch(code: str) -> None:
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Launch even if another active campaign covers some of its wards at the same time.",
+)
+def launch(code: str, allow_overlap: bool) -> None:
     """Launch a draft campaign: from its start date citizens can answer through its links.
 
-    Refused when another active campaign covers one of its wards during overlapping dates.
+    Refused when another active campaign covers one of its wards during overlapping dates (a citizen there
+    would be asked twice), unless --allow-overlap. The first-start demo never stands in the way: it is
+    simulated, and 'khaosat campaign close demo' removes it when you no longer need it.
 
     \b
     Examples:
       khaosat campaign launch hn-2026
+      khaosat campaign launch hn-2026-bo-sung --allow-overlap
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
@@ -361,9 +479,15 @@ def launch(code: str) -> None:
         async with db.write() as conn:
             await get_campaign(conn, code)
             try:
-                c = await campaigns.launch(conn, code, log.now)
+                c = await campaigns.launch(conn, code, log.now, allow_overlap=allow_overlap)
+            except campaigns.CampaignOverlap as e:
+                remedy = "launch it anyway with --allow-overlap, or create the campaign again with other wards or dates"
+                raise click.ClickException(
+                    campaigns.overlap_message(code, e.overlaps, remedy=remedy, command=True)
+                ) from None
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
+            demos = [] if c.simulated else await campaigns.overlapping(conn, replace(c, simulated=True))
             await log.record(conn)
         tz = c.timezone
         if log.now < c.starts_at:
@@ -371,9 +495,16 @@ def launch(code: str) -> None:
         else:
             when = f"taking answers until {local(c.ends_at, tz)} ({tz})"
         click.echo(f"launched {c.code} in {len(c.ward_codes)} wards: {when}")
-        click.echo(f"links and posters: khaosat campaign links {c.code} --qr posters-{c.code}")
+        for demo in demos:
+            click.echo(
+                f"note: the demo campaign {demo.code!r} (simulated responses) is still open in {len(demo.wards)} of "
+                f"these wards; citizens who send /start may be offered both. Close it when you no longer need it: "
+                f"khaosat campaign close {demo.code}"
+            )
+        web = "" if cfg.telegram_bot_username or cfg.telegram_bot_token else " --channel web"  # no Telegram bot yet
+        click.echo(f"links and posters: khaosat campaign links {c.code}{web} --qr posters-{c.code}")
 
-    audited("campaign.launch", {"code": code}, body)
+    audited("campaign.launch", {"code": code, **({"allow_overlap": True} if allow_overlap else {})}, body)
 
 
 @campaign.command()
@@ -383,50 +514,66 @@ def close(code: str, yes: bool) -> None:
     """Close a campaign: it stops taking answers, responses still in progress become abandoned, and the chat
     addresses of its respondents are deleted (they were kept only to send reminders). Cannot be undone.
 
+    Closing the first-start demo also deletes its simulated responses ('khaosat demo --reset' removes the
+    demo campaign entirely).
+
     \b
     Examples:
+      khaosat campaign close demo
       khaosat campaign close hn-2026
       khaosat campaign close hn-2026 --yes
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from storage.repo import campaigns, stats
+        from storage.repo import campaigns, demo, stats
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)
             totals = await stats.response_totals(conn, c.id)
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is already closed")
-        if not yes:
+        if not yes and c.simulated:
+            click.confirm(
+                f"Close the demo campaign {c.code} ({c.title})? Its simulated responses will be deleted. This cannot "
+                "be undone.",
+                abort=True,
+            )
+        elif not yes:
             click.confirm(
                 f"Close campaign {c.code} ({c.title})? {totals.in_progress} response(s) in progress will become "
                 "abandoned and its respondents' chat addresses will be deleted. This cannot be undone.",
                 abort=True,
             )
         async with db.write() as conn:
+            simulated = await demo.count(conn, c.id) if c.simulated else 0
             try:
                 closed, abandoned, addresses = await campaigns.close(conn, code, log.now)
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
             log.arguments.update(abandoned=abandoned, addresses_deleted=addresses)
+            if simulated:
+                log.arguments["simulated_deleted"] = simulated
             await log.record(conn)
         click.echo(
             f"closed {closed.code}: {abandoned} in-progress response(s) marked abandoned, "
             f"{addresses} chat address(es) deleted"
+            + (f", {simulated} simulated response(s) deleted" if simulated else "")
         )
 
     audited("campaign.close", {"code": code}, body)
 
 
-async def bot_username(cfg: Settings) -> str:
+async def bot_username(cfg: Settings, code: str = "CODE") -> str:
     """TELEGRAM_BOT_USERNAME, or the username Telegram gives for TELEGRAM_BOT_TOKEN (getMe)."""
     if cfg.telegram_bot_username:
         return str(cfg.telegram_bot_username)
     token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
     if not token:
         raise click.ClickException(
-            "the bot's username is needed for the links: set TELEGRAM_BOT_USERNAME (e.g. khaosat_hanoi_bot) "
-            "or TELEGRAM_BOT_TOKEN in .env"
+            "Telegram links need the bot's username, and none is set: put TELEGRAM_BOT_USERNAME=<the username "
+            "BotFather gave your bot, e.g. khaosat_hanoi_bot> in .env, or the bot's TELEGRAM_BOT_TOKEN (the "
+            "username is then asked from Telegram, as the running bot does). Without a Telegram bot, print web "
+            f"links instead: khaosat campaign links {code} --channel web"
         )
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
@@ -452,6 +599,19 @@ async def bot_username(cfg: Settings) -> str:
     return me.username
 
 
+async def _answers(host: str, port: int) -> bool:
+    """Whether something accepts connections at this server's address (a running 'khaosat run')."""
+    import asyncio
+
+    address = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), 0.5)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
 @campaign.command()
 @click.argument("code")
 @click.option(
@@ -473,8 +633,9 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
     (tab-separated). With --qr, also draw a poster per ward for the ward office's notice board.
 
     Telegram links (the default) need the bot's username: TELEGRAM_BOT_USERNAME, or it is asked from Telegram
-    with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) need PUBLIC_URL, the
-    address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70).
+    with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) use PUBLIC_URL, the
+    address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70); without it,
+    this server's own address (WEB_HOST:WEB_PORT), with a warning, which is enough to try them out.
 
     \b
     Examples:
@@ -485,7 +646,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from reports.links import deep_link, web_link
+        from reports.links import deep_link, own_address, web_link
         from storage.repo import wards
 
         async with db.read() as conn:
@@ -494,22 +655,37 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is closed: its links no longer open the survey")
         if channel == "web":
-            if not cfg.public_url:
-                raise click.ClickException(
-                    "web links need PUBLIC_URL, the address citizens reach this server at "
-                    "(e.g. https://khaosat.example.gov.vn); set it in .env"
+            base = cfg.public_url
+            if not base:
+                base = own_address(cfg.web_host, cfg.web_port)
+                running = await _answers(cfg.web_host, cfg.web_port)
+                click.echo(
+                    f"warning: PUBLIC_URL is not set, so the links use this server's own address {base}, which "
+                    "opens only on this computer"
+                    + ("" if running else " (and no server answers there now: start it with 'khaosat run')")
+                    + ". Before printing posters for citizens, set PUBLIC_URL in .env to the address they reach "
+                    "it at (e.g. https://khaosat.example.gov.vn).",
+                    err=True,
                 )
-            items = [(u.code, u.name, web_link(cfg.public_url, c.code, u.code)) for u in units]
+            items = [(u.code, u.name, web_link(base, c.code, u.code)) for u in units]
         else:
-            username = await bot_username(cfg)
+            username = await bot_username(cfg, code)
             items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
         if qr_dir is not None:
             from pathlib import Path
 
-            from reports.posters import PosterItem, write_posters
+            from reports.posters import PosterItem, progress_bar, write_posters
 
             try:
-                written = write_posters(Path(qr_dir), c.code, c.title, [PosterItem(*i) for i in items])
+                with progress_bar(len(items), sys.stderr.isatty()) as bar:
+                    task = bar.add_task("posters", total=len(items))
+                    written = write_posters(
+                        Path(qr_dir),
+                        c.code,
+                        c.title,
+                        [PosterItem(*i) for i in items],
+                        drawn=lambda n: bar.update(task, completed=n),
+                    )
             except OSError as e:
                 raise click.ClickException(f"cannot write the posters to {qr_dir}: {e.strerror or e}") from None
             log.arguments["posters"] = len(written) - 1

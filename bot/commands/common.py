@@ -38,6 +38,8 @@ def run(fn: Callable[[Database, Settings, *Ts], Awaitable[T]], *args: *Ts) -> T:
             raise click.ClickException(f"DATABASE_URL: {e}") from None
         try:
             return await fn(db, cfg, *args)
+        except BrokenPipeError:
+            raise  # the reader went away ("| head"): click exits quietly, as Unix tools do
         except OSError as e:
             raise click.ClickException(f"cannot reach the database ({cfg.database_url.split('@')[-1]}): {e}") from None
         finally:

@@ -86,5 +86,11 @@ def export(code: str, fmt: str | None, out: Path, status: str, force: bool) -> N
             raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from None
         log.arguments.update(rows=result.rows)
         click.echo(f"exported {result.rows} responses of {c.code} to {out} ({result.format}, {result.bytes:,} bytes)")
+        if c.simulated:
+            click.echo(
+                f"note: {c.code} is the demo: rows with simulated = 1 were made up by the software, they are no "
+                "one's opinion",
+                err=True,
+            )
 
     audited("export", {"code": code, "format": fmt, "out": str(out), "status": status}, body)

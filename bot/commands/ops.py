@@ -96,18 +96,19 @@ async def prepare(db: Database, cfg: Settings) -> None:
 # --- dates ---------------------------------------------------------------------------------------------------
 
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+END_OF_DAY = time(23, 59, 59)
+"""What `--ends 2026-12-31` means: the last second of that day in the campaign's time zone."""
 
 
 def parse_when(text: str, tz: str, *, end_of_day: bool = False) -> datetime:
     """An ISO date or date-time; without an offset it is a time in `tz`. A date alone is the start of that day,
-    or with `end_of_day` the end of it (midnight after). Raises ValueError with a message for the operator."""
+    or with `end_of_day` the end of it (23:59:59, so that it is shown as that day's 23:59, never as the next
+    day's 00:00). Raises ValueError with a message for the operator."""
     value = text.strip()
     try:
         if DATE_ONLY.match(value):
             day = date.fromisoformat(value)
-            if end_of_day:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0, 0), ZoneInfo(tz))
+            return datetime.combine(day, END_OF_DAY if end_of_day else time(0, 0), ZoneInfo(tz))
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(

@@ -29,7 +29,9 @@ def run() -> None:
     from bot.commands.common import settings
 
     cfg = settings()
-    logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(cfg.log_level, cfg.tz)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 

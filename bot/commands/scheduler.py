@@ -28,7 +28,9 @@ def scheduler(once: bool) -> None:
     from bot.commands.common import ensure_schema, settings
 
     cfg = settings()
-    logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(cfg.log_level, cfg.tz)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     token = cfg.telegram_bot_token.get_secret_value() if cfg.telegram_bot_token else ""
     if not token:

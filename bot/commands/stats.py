@@ -22,6 +22,11 @@ NOTES = (
     "⚠ = 30-59 answers (unstable). Wards are ranked only from 30 answers.",
 )
 
+SIMULATED = (
+    "SIMULATED DATA: this is the first-start demo; its responses were made up by the software to show how the "
+    "figures look. They are no one's opinion: do not report them ('khaosat campaign close demo' deletes them)."
+)
+
 
 def shown(share: object) -> str:
     from reports import stats as pure
@@ -83,6 +88,8 @@ def stats(code: str, question_id: str | None) -> None:
         log.arguments["question"] = qid
         indices = {p.code: pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied for p in progress}
         total = pure.index_from_counts(overall).satisfied
+        if c.simulated:
+            click.echo(SIMULATED)
         click.echo(f"{c.title} ({c.code}), {c.status}")
         click.echo(f"Question {qid}: {survey.text(survey.question(qid).label, 'vi')}")
         print_table(
@@ -99,5 +106,7 @@ def stats(code: str, question_id: str | None) -> None:
             click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {pure.format_percent(s.p)}" for name, s in ranked))
         for note in NOTES:
             click.echo(note)
+        if c.simulated:
+            click.echo(SIMULATED)
 
     audited("stats", {"code": code, "question": question_id}, body)

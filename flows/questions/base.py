@@ -101,7 +101,7 @@ def match_option(text: str, options: Sequence[Option], language: str) -> Parsed:
     stripped = text.strip()
     key = fold(stripped)
     if not key:
-        return Rejected("empty")
+        return Rejected("choose")  # nothing chosen: a choice question asks to choose, not to type
     if key.isdigit():
         for option in options:
             if str(option.value) == key:

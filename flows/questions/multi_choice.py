@@ -47,7 +47,7 @@ class MultiChoice(QuestionKind[MultiChoiceQuestion]):
         if len(parts) == 1 and re.fullmatch(r"\s*\d+(\s+\d+)+\s*", parts[0]):
             parts = parts[0].split()  # "1 3 5": numbers separated by spaces
         if not parts:
-            return Rejected("empty")
+            return Rejected("choose")
         picked: set[str | int] = set()
         for part in parts:
             result = match_option(part, options, ctx.language)

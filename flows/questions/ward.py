@@ -93,7 +93,7 @@ class Ward(QuestionKind[WardQuestion]):
     def parse_text(self, q: WardQuestion, survey: Survey, text: str, ctx: Context) -> Parsed:
         stripped = text.strip()
         if not fold(stripped):
-            return Rejected("empty")
+            return Rejected("choose_ward")
         found = search_wards(ctx.wards, stripped)
         if len(found) == 1:
             return Accepted(found[0].code)

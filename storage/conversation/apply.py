@@ -27,18 +27,8 @@ from flows.conversation import (
     UpdatePerson,
     Write,
 )
-from flows.questions import JSONValue
-from flows.schema import DONT_KNOW
 from storage.repo.sql import answer, channel_address, insert, respondent, response
-
-
-def numeric(value: JSONValue) -> float | None:
-    """The number an answer stands for, for aggregation in SQL ("dk" and texts are not numbers)."""
-    if isinstance(value, bool) or value == DONT_KNOW:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    return None
+from storage.types import numeric
 
 
 async def apply(

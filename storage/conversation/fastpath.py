@@ -38,8 +38,8 @@ from flows.conversation import (
     Write,
 )
 from flows.questions import JSONValue
-from storage.conversation.apply import numeric
 from storage.conversation.load import Campaigns
+from storage.types import numeric
 
 Program = Generator[tuple[str, tuple[Any, ...]], Any, Any]
 

@@ -26,6 +26,15 @@ class CampaignNotFound(CampaignError, LookupError):
     pass
 
 
+class CampaignOverlap(CampaignError):
+    """A launch refused because other active campaigns cover some of the same wards at the same time."""
+
+    def __init__(self, code: str, overlaps: Sequence[Overlap]) -> None:
+        super().__init__(overlap_message(code, overlaps))
+        self.code = code
+        self.overlaps = list(overlaps)
+
+
 _SELECT = sa.select(
     campaign,
     survey.c.survey_key,
@@ -53,6 +62,7 @@ def _record(row: Any, wards: Sequence[int]) -> CampaignRecord:
         closed_at=row.closed_at,
         ward_codes=tuple(wards),
         survey_hash=row.survey_hash,
+        simulated=bool(row.simulated),
     )
 
 
@@ -78,6 +88,7 @@ async def create(
     timezone: str = "Asia/Ho_Chi_Minh",
     target_per_ward: int | None = None,
     reminder_policy: ReminderPolicy | None = None,
+    simulated: bool = False,
 ) -> CampaignRecord:
     if not CODE_PATTERN.match(code):
         raise CampaignError(f"invalid campaign code {code!r}: use 3-32 lower-case letters, digits and '-'")
@@ -112,6 +123,7 @@ async def create(
                 target_per_ward=target_per_ward,
                 reminder_policy=(reminder_policy or ReminderPolicy()).to_json(),
                 created_at=now,
+                simulated=simulated,
             )
             .returning(campaign.c.id)
         )
@@ -150,6 +162,18 @@ async def list_all(conn: AsyncConnection, status: str | None = None) -> list[Cam
     return [_record(r, await ward_codes(conn, r.id)) for r in rows]
 
 
+async def same_survey(conn: AsyncConnection, c: CampaignRecord) -> list[CampaignRecord]:
+    """The launched campaigns of `c`'s survey (any version), oldest first: the waves of its trends. Only those of
+    the same kind: a demo's simulated campaigns are never compared with real ones."""
+    q = _SELECT.where(
+        survey.c.survey_key == c.survey_key,
+        campaign.c.status != "draft",
+        campaign.c.simulated == c.simulated,
+    ).order_by(campaign.c.starts_at, campaign.c.id)
+    rows = (await conn.execute(q)).all()
+    return [_record(r, await ward_codes(conn, r.id)) for r in rows]
+
+
 async def open_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignRecord]:
     """Campaigns taking answers now."""
     q = _SELECT.where(campaign.c.status == "active", campaign.c.starts_at <= now, campaign.c.ends_at > now)
@@ -171,7 +195,9 @@ class Overlap:
 
 
 async def overlapping(conn: AsyncConnection, c: CampaignRecord) -> list[Overlap]:
-    """The ACTIVE campaigns (other than `c`) that cover one of its wards during overlapping dates."""
+    """The ACTIVE campaigns (other than `c`) that cover one of its wards during overlapping dates. A demo
+    (simulated) campaign and a real one never overlap: nobody's real answers are counted twice, and the demo
+    does not stand in the way of the first real campaign."""
     mine = campaign_ward.alias("mine")
     q = (
         sa.select(
@@ -189,6 +215,7 @@ async def overlapping(conn: AsyncConnection, c: CampaignRecord) -> list[Overlap]
         .where(
             campaign.c.status == "active",
             campaign.c.id != c.id,
+            campaign.c.simulated == c.simulated,
             campaign.c.starts_at < c.ends_at,
             campaign.c.ends_at > c.starts_at,
         )
@@ -212,7 +239,14 @@ def _local(value: datetime, tz: str) -> datetime:
         return value
 
 
-def overlap_message(code: str, overlaps: Sequence[Overlap], shown: int = 3) -> str:
+def overlap_message(
+    code: str,
+    overlaps: Sequence[Overlap],
+    shown: int = 3,
+    remedy: str = "or create the campaign again with other wards or dates",
+    command: bool = False,
+) -> str:
+    """Why `code` overlaps (English, for operators); `command`: say the CLI command that closes the other."""
     first = overlaps[0]
     starts, ends = _local(first.starts_at, first.timezone), _local(first.ends_at, first.timezone)
     names = ", ".join(f"{name} ({ward})" for ward, name in first.wards[:shown])
@@ -224,8 +258,9 @@ def overlap_message(code: str, overlaps: Sequence[Overlap], shown: int = 3) -> s
         others = f" (and with active {'campaign' if len(overlaps) == 2 else 'campaigns'} {rest})"
     return (
         f"campaign {code!r} overlaps active campaign {first.code!r} ({starts:%Y-%m-%d %H:%M} to "
-        f"{ends:%Y-%m-%d %H:%M}) in {count}: {names}{more}{others}; close {first.code!r} first, "
-        "or create the campaign again with other wards or dates"
+        f"{ends:%Y-%m-%d %H:%M}) in {count}: {names}{more}{others}; close {first.code!r} first"
+        + (f" ('khaosat campaign close {first.code}')" if command else "")
+        + f", {remedy}"
     )
 
 
@@ -239,21 +274,79 @@ async def launch(conn: AsyncConnection, code: str, now: datetime, *, allow_overl
     if c.status == "closed":
         raise CampaignError(f"campaign {code!r} is closed and cannot be launched again")
     if c.ends_at <= now:
-        raise CampaignError(f"campaign {code!r} ended on {c.ends_at:%Y-%m-%d %H:%M} UTC; change its dates first")
+        raise CampaignError(
+            f"campaign {code!r} ended on {_local(c.ends_at, c.timezone):%Y-%m-%d %H:%M} ({c.timezone}); change its "
+            f"dates first ('khaosat campaign edit {code} --ends YYYY-MM-DD')"
+        )
     if not allow_overlap:
         overlaps = await overlapping(conn, c)
         if overlaps:
-            raise CampaignError(overlap_message(code, overlaps))
+            raise CampaignOverlap(code, overlaps)
     await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="active", launched_at=now))
+    return await get(conn, code)
+
+
+async def update(
+    conn: AsyncConnection,
+    code: str,
+    now: datetime,
+    *,
+    title: str | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    target_per_ward: int | None = None,
+    reminder_policy: ReminderPolicy | None = None,
+) -> CampaignRecord:
+    """Change what is given (None: unchanged). A closed campaign changes no more; an active one keeps its start,
+    and a new end of an active campaign must not run into another active campaign in the same wards."""
+    c = await get(conn, code)
+    if c.status == "closed":
+        raise CampaignError(f"campaign {code!r} is closed: it can no longer be changed")
+    if starts_at is not None and c.status != "draft" and starts_at != c.starts_at:
+        raise CampaignError(f"campaign {code!r} is already active: its start can no longer be changed")
+    starts, ends = starts_at or c.starts_at, ends_at or c.ends_at
+    if ends <= starts:
+        raise CampaignError(
+            f"the campaign must end after it starts (starts {_local(starts, c.timezone):%Y-%m-%d %H:%M}, "
+            f"ends {_local(ends, c.timezone):%Y-%m-%d %H:%M})"
+        )
+    if ends_at is not None and ends_at != c.ends_at and ends_at <= now:
+        raise CampaignError(f"{_local(ends_at, c.timezone):%Y-%m-%d %H:%M} is in the past")
+    if target_per_ward is not None and target_per_ward < 1:
+        raise CampaignError("the target per ward must be 1 or more")
+    if title is not None and not title.strip():
+        raise CampaignError("the title cannot be empty")
+    if c.status == "active" and ends > c.ends_at and not c.simulated:
+        overlaps = await overlapping(conn, replace(c, ends_at=ends))
+        if overlaps:
+            raise CampaignError(overlap_message(code, overlaps, remedy="or choose an earlier end", command=True))
+    values: dict[str, Any] = {}
+    if title is not None:
+        values["title"] = title.strip()
+    if starts_at is not None:
+        values["starts_at"] = starts_at
+    if ends_at is not None:
+        values["ends_at"] = ends_at
+    if target_per_ward is not None:
+        values["target_per_ward"] = target_per_ward
+    if reminder_policy is not None:
+        values["reminder_policy"] = reminder_policy.to_json()
+    if values:
+        await conn.execute(campaign.update().where(campaign.c.id == c.id).values(**values))
     return await get(conn, code)
 
 
 async def close(conn: AsyncConnection, code: str, now: datetime) -> tuple[CampaignRecord, int, int]:
     """Close a campaign: in-progress responses become abandoned and the chat addresses of its respondents are
-    deleted (unless they are answering another open campaign). Returns (campaign, abandoned, addresses)."""
+    deleted (unless they are answering another open campaign). Returns (campaign, abandoned, addresses).
+    Closing the demo (a simulated campaign) also deletes its simulated responses (see `storage.repo.demo`)."""
     c = await get(conn, code)
     if c.status == "closed":
         raise CampaignError(f"campaign {code!r} is already closed")
+    if c.simulated:
+        from storage.repo import demo
+
+        await demo.delete_simulated(conn, c.id)
     await conn.execute(campaign.update().where(campaign.c.id == c.id).values(status="closed", closed_at=now))
     abandoned = (
         await conn.execute(

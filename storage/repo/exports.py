@@ -31,6 +31,8 @@ class ResponseRow:
     last_activity_at: datetime
     answers: dict[str, Any]
     """Question id -> stored value (None for a skipped question; hidden questions are absent)."""
+    channel: str = ""
+    """telegram, web, or "simulated" (the demo's made-up responses)."""
 
 
 def _where(campaign_id: int, status: str | None) -> list[sa.ColumnElement[bool]]:
@@ -61,6 +63,7 @@ async def batches(
                 response.c.started_at,
                 response.c.completed_at,
                 response.c.last_activity_at,
+                response.c.channel,
             )
             .join(respondent, respondent.c.id == response.c.respondent_id)
             .outerjoin(admin_unit, admin_unit.c.code == response.c.ward_code)
@@ -92,6 +95,7 @@ async def batches(
                 completed_at=r.completed_at,
                 last_activity_at=r.last_activity_at,
                 answers=answers[r.id],
+                channel=r.channel,
             )
             for r in rows
         ]

@@ -23,8 +23,16 @@ class SurveyNotFound(LookupError):
     pass
 
 
+LATER_OPTIONAL = ("consent_web",)
+"""Survey fields added after surveys were first published: left out of the stored definition (and so of the
+content hash) when unset, so that a survey published before they existed keeps its hash."""
+
+
 def definition_of(survey: Survey) -> dict[str, Any]:
     data: dict[str, Any] = survey.model_dump(mode="json", exclude_defaults=False)
+    for name in LATER_OPTIONAL:
+        if data.get(name) is None:
+            data.pop(name, None)
     return data
 
 

@@ -39,7 +39,7 @@ def compact(event: Event) -> str:
     if isinstance(event, ConsentDeclined):
         return "declined"
     if isinstance(event, QuestionAsked):
-        text = f"ask {event.question_id} {event.number}/{event.total}"
+        text = f"ask {event.question_id} {event.number}/{event.total} {event.percent}%"
         if event.has_previous:
             text += f" previous={json.dumps(event.previous, ensure_ascii=False)}"
         return text

@@ -150,3 +150,44 @@ def test_expression_parser_never_crashes(source: str) -> None:
         expr.evaluate(tree, answers)
     except TypeError:
         assert not expr.is_condition(tree) or isinstance(tree, (expr.Not, expr.BoolOp))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), survey_index=st.integers(0, len(SURVEYS) - 1), prefill_ward=st.booleans())
+def test_the_progress_shown_never_goes_down_along_any_answer_path(
+    data: st.DataObject, survey_index: int, prefill_ward: bool
+) -> None:
+    survey = SURVEYS[survey_index]
+    ctx = Context("vi", HANOI)
+    prefill = {"ward": 70} if prefill_ward and "ward" in survey.index else None
+    step = engine.start(survey, ctx, prefill=prefill, consented=True)
+    shown: list[tuple[int, int, str]] = []
+    for _ in range(2 * len(survey.questions)):
+        asked = step.events[-1]
+        if isinstance(asked, SurveyCompleted):
+            break
+        assert isinstance(asked, QuestionAsked), step.events
+        shown.append((asked.number, asked.percent, asked.progress_text))
+        q = survey.question(asked.question_id)
+        step = engine.advance(survey, step.state, valid_answer(data.draw, survey, q, asked), ctx)
+    assert isinstance(step.events[-1], SurveyCompleted)
+    numbers = [number for number, _, _ in shown]
+    percents = [percent for _, percent, _ in shown]
+    assert numbers == list(range(1, len(shown) + 1)), "the question number moves by one, never sideways"
+    assert percents == sorted(percents), f"the share done went down: {percents}"
+    assert percents[0] == 0 and all(p < 100 for p in percents)
+    for number, percent, text in shown:
+        assert text == f"Câu {number} · đã xong {percent}%"
+
+
+def test_saying_no_to_the_service_question_moves_the_progress_forward_not_back() -> None:
+    survey, ctx = SURVEYS[0], Context("vi", HANOI)
+    step = engine.start(survey, ctx, prefill={"ward": 70}, consented=True)
+    for value in ("18_29", "female"):
+        step = engine.advance(survey, step.state, engine.Answer(value), ctx)
+    before = step.events[-1]
+    step = engine.advance(survey, step.state, engine.Answer("no"), ctx)
+    after = step.events[-1]
+    assert isinstance(before, QuestionAsked) and isinstance(after, QuestionAsked)
+    assert before.progress_text == "Câu 3 · đã xong 11%"  # 2 answered of at most 17 (the ward came with the link)
+    assert after.progress_text == "Câu 4 · đã xong 30%"  # the service block is hidden: 3 of at most 10

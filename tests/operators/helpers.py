@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from storage.conversation.apply import numeric
 from storage.db import Database
 from storage.repo import audit, campaigns
 from storage.repo.sql import answer, respondent, response
 from storage.repo.sql import campaign as campaign_t
+from storage.types import numeric
 
 T = TypeVar("T")
 _keys = itertools.count(1)

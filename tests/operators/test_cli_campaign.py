@@ -33,11 +33,11 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     first = cli("survey", "publish")
     assert first.exit_code == 0, first.output
     assert first.stdout == (
-        f"published {SURVEY} v1: 18 questions; use it with: khaosat campaign create --survey {SURVEY}@1 ...\n"
+        f"published {SURVEY} v2: 18 questions; use it with: khaosat campaign create --survey {SURVEY}@2 ...\n"
     )
     again = cli("survey", "publish", str(bundled_survey_path()))
     assert again.exit_code == 0
-    assert again.stdout == f"{SURVEY} v1 is already published with this content; nothing changed\n"
+    assert again.stdout == f"{SURVEY} v2 is already published with this content; nothing changed\n"
 
     changed = tmp_path / "changed.yaml"
     changed.write_text(
@@ -47,8 +47,8 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     refused = cli("survey", "publish", str(changed))
     assert refused.exit_code == 1
     assert refused.stderr == (
-        f"Error: survey {SURVEY} v1 is already published with different content; "
-        "raise 'version:' in the file (e.g. to 2) to publish the changes\n"
+        f"Error: survey {SURVEY} v2 is already published with different content; "
+        "raise 'version:' in the file (e.g. to 3) to publish the changes\n"
     )
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\n", encoding="utf-8")
@@ -61,7 +61,7 @@ def test_survey_publish_list_and_refusals(env: str, tmp_path: Path) -> None:
     assert listed.exit_code == 0
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["Survey", "Version", "Questions", "Published", "Title"]
-    assert lines[2].startswith(f"{SURVEY}         1          18   ")
+    assert lines[2].startswith(f"{SURVEY}         2          18   ")
     assert lines[2].endswith("Khảo sát sự hài lòng của người dân với chính quyền phường, xã")
     assert len(lines) == 3  # the changed file was not stored
     actions = [(a, o, args.get("created")) for a, o, args in audit_rows(env)]
@@ -87,22 +87,23 @@ def test_survey_list_when_empty(env: str) -> None:
 def test_campaign_create(env: str) -> None:
     publish()
     result = cli(
-        "campaign", "create", "--code", "hn-2026", "--survey", f"{SURVEY}@1", "--wards", "235, 70,4,70",
+        "campaign", "create", "--code", "hn-2026", "--survey", f"{SURVEY}@2", "--wards", "235, 70,4,70",
         "--starts", "2099-12-01", "--ends", "2099-12-31", "--target", "100", "--title", "Khảo sát Hà Nội 2099",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "created campaign hn-2026 (draft): Khảo sát Hà Nội 2099\n"
-        f"  survey:  {SURVEY} v1\n"
+        f"  survey:  {SURVEY} v2\n"
         "  wards:   3: Phường Ba Đình (4), Phường Hoàn Kiếm (70), Phường Đống Đa (235)\n"
-        "  dates:   2099-12-01 00:00 to 2100-01-01 00:00 (Asia/Ho_Chi_Minh)\n"
+        "  dates:   2099-12-01 00:00 to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
         "  target:  100 completed responses per ward\n"
+        "  reminders: after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)\n"
         "next: check it with 'khaosat campaign show hn-2026', then 'khaosat campaign launch hn-2026'\n"
     )
     c = get_campaign(env, "hn-2026")
     # dates without an offset are Hà Nội times (UTC+7), stored in UTC; a date alone for --ends is its end
     assert c.starts_at == datetime(2099, 11, 30, 17, 0, tzinfo=UTC)
-    assert c.ends_at == datetime(2099, 12, 31, 17, 0, tzinfo=UTC)
+    assert c.ends_at == datetime(2099, 12, 31, 16, 59, 59, tzinfo=UTC)
     assert (c.status, c.ward_codes, c.target_per_ward, c.timezone) == ("draft", (4, 70, 235), 100, "Asia/Ho_Chi_Minh")
     (action, outcome, arguments), *_ = [r for r in audit_rows(env) if r[0] == "campaign.create"]
     assert (action, outcome, arguments["code"], arguments["ward_count"]) == ("campaign.create", "ok", "hn-2026", 3)
@@ -182,7 +183,7 @@ CREATE_ERRORS = [
     (
         ["--starts", "2020-01-01", "--ends", "2020-01-31"],
         2,
-        "Error: Invalid value for '--ends': 2020-02-01 00:00 is in the past",
+        "Error: Invalid value for '--ends': 2020-01-31 23:59 is in the past",
     ),
     (["--target", "0"], 2, "Error: Invalid value for '--target': 0 is not in the range x>=1."),
 ]
@@ -240,26 +241,28 @@ def test_campaign_list_and_show(env: str) -> None:
     rows = [line.split("  ") for line in listed.stdout.splitlines()[2:]]
     rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
     assert [row[:3] + row[5:8] for row in rows] == [
-        ["hn-b", "draft", f"{SURVEY}@1", "1", "0", "0"],
-        ["hn-2026", "draft", f"{SURVEY}@1", "3", "5", "8"],
+        ["hn-b", "draft", f"{SURVEY}@2", "1", "0", "0"],
+        ["hn-2026", "draft", f"{SURVEY}@2", "3", "5", "8"],
     ]
     shown = cli("campaign", "show", "hn-2026")
     assert shown.exit_code == 0, shown.output
     out = shown.stdout.splitlines()
-    assert out[:9] == [
+    assert out[:11] == [
         "Campaign hn-2026: Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
         "  status:      draft",
-        f"  survey:      {SURVEY} v1",
+        f"  survey:      {SURVEY} v2",
         out[3],
         "  target:      4 completed responses per ward",
+        "  reminders:   after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)",
+        "  invitations: no",
         "  responses:   8 started, 5 completed, 2 in progress, 1 abandoned; completion rate 63%",
         "               (1 in progress have not chosen their ward yet)",
         "  target met:  1 of 3 wards",
         "Code   Ward               Started   Completed   Target   Of target   Completion rate   In progress   "
         "Abandoned",
     ]
-    assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2100-01-01 00:00 (Asia/Ho_Chi_Minh)")
-    assert [line.split() for line in out[10:]] == [
+    assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)")
+    assert [line.split() for line in out[12:]] == [
         ["4", "Phường", "Ba", "Đình", "0", "0", "4", "0%", "-", "0", "0"],
         ["70", "Phường", "Hoàn", "Kiếm", "6", "4", "4", "100%", "67%", "1", "1"],
         ["235", "Phường", "Đống", "Đa", "1", "1", "4", "25%", "100%", "0", "0"],
@@ -280,8 +283,8 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     launched = cli("campaign", "launch", "hn-2026")
     assert launched.exit_code == 0, launched.output
     assert launched.stdout == (
-        "launched hn-2026 in 3 wards: taking answers until 2100-01-01 00:00 (Asia/Ho_Chi_Minh)\n"
-        "links and posters: khaosat campaign links hn-2026 --qr posters-hn-2026\n"
+        "launched hn-2026 in 3 wards: taking answers until 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
+        "links and posters: khaosat campaign links hn-2026 --channel web --qr posters-hn-2026\n"  # no Telegram bot
     )
     again = cli("campaign", "launch", "hn-2026")
     assert (again.exit_code, again.stderr) == (1, "Error: campaign 'hn-2026' is already active\n")
@@ -290,9 +293,9 @@ def test_launch_and_overlapping_launch(env: str) -> None:
     assert overlap.exit_code == 1
     starts = c.starts_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M")
     assert overlap.stderr == (
-        f"Error: campaign 'hn-moi' overlaps active campaign 'hn-2026' ({starts} to 2100-01-01 00:00) in 2 wards: "
-        "Phường Ba Đình (4), Phường Đống Đa (235); close 'hn-2026' first, or create the campaign again with other "
-        "wards or dates\n"
+        f"Error: campaign 'hn-moi' overlaps active campaign 'hn-2026' ({starts} to 2099-12-31 23:59) in 2 wards: "
+        "Phường Ba Đình (4), Phường Đống Đa (235); close 'hn-2026' first ('khaosat campaign close hn-2026'), "
+        "launch it anyway with --allow-overlap, or create the campaign again with other wards or dates\n"
     )
     assert get_campaign(env, "hn-moi").status == "draft"
     assert cli("campaign", "launch", "hn-xa").exit_code == 0
@@ -377,3 +380,14 @@ def test_close_with_confirmation(env: str) -> None:
     assert unknown.exit_code == 2
     closes = [(o, args.get("abandoned")) for a, o, args in audit_rows(env) if a == "campaign.close"]
     assert closes == [("ok", 1), ("error", None), ("error", None)]  # declining is not an action
+
+
+def test_a_date_alone_for_ends_is_the_last_second_of_that_day_in_the_campaigns_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.commands.ops import local, parse_when
+
+    ends = parse_when("2026-12-31", "Asia/Ho_Chi_Minh", end_of_day=True)
+    assert ends == datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert local(ends, "Asia/Ho_Chi_Minh") == "2026-12-31 23:59"  # never "2027-01-01 00:00"
+    assert parse_when("2026-12-31", "Asia/Ho_Chi_Minh") == datetime(2026, 12, 31, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))

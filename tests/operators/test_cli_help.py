@@ -15,8 +15,10 @@ COMMANDS = [
     ["campaign", "list"],
     ["campaign", "show"],
     ["campaign", "launch"],
+    ["campaign", "edit"],
     ["campaign", "close"],
     ["campaign", "links"],
+    ["demo"],
     ["export"],
     ["stats"],
     ["operators", "add"],
@@ -37,6 +39,6 @@ def test_help_has_examples(command: list[str]) -> None:
 
 def test_groups_list_their_commands() -> None:
     campaign = cli("campaign", "--help").stdout
-    assert all(name in campaign for name in ("create", "list", "show", "launch", "close", "links"))
+    assert all(name in campaign for name in ("create", "edit", "list", "show", "launch", "close", "links"))
     operators = cli("operators", "--help").stdout
     assert "OPERATOR_IDS" in operators and all(name in operators for name in ("add", "remove", "list"))

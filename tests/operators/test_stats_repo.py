@@ -178,3 +178,38 @@ async def test_comments_newest_first(db: Database, clock: Clock) -> None:
     assert (count_70, [m.text for m in only_70]) == (1, ["Tốt"])
     assert count_early == 2
     assert nothing == (0, [])
+
+
+async def test_one_pass_figure_counts_agree_with_the_separate_queries(db: Database, clock: Clock) -> None:
+    c = await fill(db, clock)
+    scale = ["overall_satisfaction", "sat_access"]
+    async with db.read() as conn:
+        together = await stats.figure_counts(
+            conn, c.id, scale, "overall_satisfaction", ["top_issues", "gender"], ["comment"]
+        )
+        apart = await stats.scale_counts(conn, c.id, scale)
+        by_ward = await stats.scale_counts(conn, c.id, ["overall_satisfaction"], by_ward=True)
+        issues = await stats.choice_counts(conn, c.id, "top_issues")
+        genders = await stats.choice_counts(conn, c.id, "gender")
+        n_comments, _ = await stats.comments(conn, c.id, ["comment"])
+        newest = await stats.latest_comments(conn, c.id, ["comment"], None, 3)
+        _, three = await stats.comments(conn, c.id, ["comment"], limit=3)
+        only_235 = await stats.figure_counts(conn, c.id, scale, "overall_satisfaction", wards=[235])
+        mark = await stats.completed_mark(conn, c.id)
+    assert together.scale == {q: apart[(q, None)] for q in scale}
+    assert together.by_ward == {ward: h for (_, ward), h in by_ward.items()}
+    assert together.choices == {"top_issues": issues, "gender": genders}
+    assert together.comments == n_comments and newest == three
+    assert set(only_235.by_ward) == {235}
+    assert mark[0] == 5 and mark[2] is not None
+
+
+async def test_banded_counts_by_campaign_give_the_same_index_as_the_full_histograms(db: Database, clock: Clock) -> None:
+    c = await fill(db, clock)
+    async with db.read() as conn:
+        banded = await stats.scale_counts_by_campaign(conn, [c.id], ["overall_satisfaction"], by_ward=True)
+        full = await stats.scale_counts(conn, c.id, ["overall_satisfaction"], by_ward=True)
+    assert {ward for _, ward, _ in banded} == {ward for _, ward in full}
+    for (campaign_id, ward, qid), histogram in banded.items():
+        assert campaign_id == c.id
+        assert index_from_counts(histogram) == index_from_counts(full[(qid, ward)])

@@ -30,7 +30,7 @@ async def test_continue_resumes_at_the_current_question(
         await alice.press("✅ Tôi đồng ý")
         await alice.press("30–44 tuổi")
         await alice.press("Bỏ qua ⏭")
-        assert alice.last().visible_text.startswith("Câu 3/17")
+        assert alice.last().visible_text.startswith("Câu 3 · đã xong 11%")
 
         clock.advance(hours=24, minutes=1)
         sender_bot = fake.make_bot()
@@ -45,8 +45,8 @@ async def test_continue_resumes_at_the_current_question(
         assert alice.labels(reminder) == ["▶ Tiếp tục"]
 
         await alice.press("▶ Tiếp tục", reminder)
-        assert alice.last().visible_text.startswith("Câu 3/17\nTrong 12 tháng qua, bạn có làm thủ tục")
+        assert alice.last().visible_text.startswith("Câu 3 · đã xong 11%\nTrong 12 tháng qua, bạn có làm thủ tục")
         await alice.press("Không")
-        assert alice.last().visible_text.startswith("Câu 4/10")
+        assert alice.last().visible_text.startswith("Câu 4 · đã xong 30%")
         clock.advance(hours=1)
         assert (await scheduler.tick()).reminders == 0  # active again: the next reminder waits 72 h

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -65,14 +67,14 @@ async def test_publish_is_idempotent_and_refuses_changes(db: Database, clock: Cl
         first, created = await surveys.publish(conn, survey, clock())
         same, created_again = await surveys.publish(conn, survey, clock())
     assert created and not created_again and first == same
-    assert (first.key, first.version, first.question_count) == ("hanoi-ward-satisfaction", 1, 18)
+    assert (first.key, first.version, first.question_count) == ("hanoi-ward-satisfaction", 2, 18)
     changed = survey.model_copy(update={"title": {"vi": "Khác", "en": "Other"}})
     async with db.write() as conn:
         with pytest.raises(surveys.SurveyConflict) as info:
             await surveys.publish(conn, changed, clock())
     assert str(info.value) == (
-        "survey hanoi-ward-satisfaction v1 is already published with different content; "
-        "raise 'version:' in the file (e.g. to 2) to publish the changes"
+        "survey hanoi-ward-satisfaction v2 is already published with different content; "
+        "raise 'version:' in the file (e.g. to 3) to publish the changes"
     )
     async with db.read() as conn:
         parsed = await surveys.definition(conn, first.id)
@@ -118,3 +120,16 @@ def test_cli_wards_list(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyp
     assert result.exit_code == 2 and "no province with code 999" in result.stderr
     result = runner.invoke(main, ["wards", "list", "--search", "không có"])
     assert result.exit_code == 1 and result.stderr == "Error: no ward matches 'không có'\n"
+
+
+def test_a_survey_without_the_later_optional_fields_keeps_the_hash_it_was_published_with() -> None:
+    survey = load_survey(bundled_survey_path()).model_copy(update={"consent_web": None})
+    stored = surveys.definition_of(survey)
+    assert "consent_web" not in stored  # as it was stored before the field existed
+    data = survey.model_dump(mode="json")
+    data.pop("consent_web")
+    before = hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+    assert surveys.content_hash(survey) == before
+    assert "consent_web" in surveys.definition_of(load_survey(bundled_survey_path()))

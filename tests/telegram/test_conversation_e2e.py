@@ -56,23 +56,23 @@ async def test_walk_the_survey_by_deep_link(
         assert "Bạn đã đồng ý tham gia" in fake.message(501, consent.message_id).visible_text
         assert fake.buttons(fake.message(501, consent.message_id)) == []
         first = alice.last()
-        assert first.visible_text.startswith("Câu 1/17\nBạn thuộc nhóm tuổi nào?")
+        assert first.visible_text.startswith("Câu 1 · đã xong 0%\nBạn thuộc nhóm tuổi nào?")
 
         await alice.press("30–44 tuổi")
         answered = fake.message(501, first.message_id)
-        assert answered.visible_text == "Câu 1/17 · Bạn thuộc nhóm tuổi nào?\n✅ 30–44 tuổi"
+        assert answered.visible_text == "Câu 1 · đã xong 0% · Bạn thuộc nhóm tuổi nào?\n✅ 30–44 tuổi"
         assert fake.buttons(answered) == []
-        assert alice.last().visible_text.startswith("Câu 2/17")
+        assert alice.last().visible_text.startswith("Câu 2 · đã xong 5%")
         await alice.press("Bỏ qua ⏭")  # gender is optional
         assert "⏭ (bỏ qua)" in alice.messages()[-2].visible_text
         await alice.press("Có, làm trực tiếp")
-        assert alice.last().visible_text.startswith("Câu 4/17\nLần gần nhất")
+        assert alice.last().visible_text.startswith("Câu 4 · đã xong 17%\nLần gần nhất")
         left = alice.last()
         await alice.press("◀ Quay lại")
         assert "↩ Đã quay lại câu trước." in fake.message(501, left.message_id).visible_text
         assert "Câu trả lời trước: Có, làm trực tiếp" in alice.last().visible_text
         await alice.press("Không")  # no service: the service block is hidden
-        assert alice.last().visible_text.startswith("Câu 4/10\nTrong 12 tháng qua, bạn có gửi góp ý")
+        assert alice.last().visible_text.startswith("Câu 4 · đã xong 30%\nTrong 12 tháng qua, bạn có gửi góp ý")
         await alice.press("Có")
         await alice.press("Hài lòng")
         await alice.press("Không rõ")
@@ -80,7 +80,7 @@ async def test_walk_the_survey_by_deep_link(
         typed = alice.messages()[-2]
         assert typed.visible_text.endswith("✅ 4 – Hài lòng") and fake.buttons(typed) == []
         issues = alice.last()
-        assert issues.visible_text.startswith("Câu 8/10")
+        assert issues.visible_text.startswith("Câu 8 · đã xong 70%")
         await alice.press("Thu gom rác thải")
         await alice.press("Ngập úng khi mưa")
         assert alice.labels(fake.message(501, issues.message_id))[:3] == [
@@ -174,28 +174,28 @@ async def test_resume_after_restart_and_english(fake: FakeBotAPI, db: Database, 
     async with running(settings):
         await carol.say("/start hn-2026")
         await carol.press("✅ Tôi đồng ý")
-        assert carol.last().visible_text.startswith("Câu 1/18\nBạn đang sinh sống ở phường, xã nào?")
+        assert carol.last().visible_text.startswith("Câu 1 · đã xong 0%\nBạn đang sinh sống ở phường, xã nào?")
         await carol.say("dong da")
         await carol.press("60 tuổi trở lên".join(["Từ ", ""]))
     # the process is gone; a new one on the same database
     async with running(settings):
         await carol.say("/start")  # coming back resumes at the next unanswered question
-        assert carol.last().visible_text.startswith("Câu 3/18\nGiới tính của bạn?")
+        assert carol.last().visible_text.startswith("Câu 3 · đã xong 11%\nGiới tính của bạn?")
         await carol.say("/cancel")
         assert carol.last().visible_text.startswith("Đã tạm dừng.")
         await carol.say("nữ")  # paused: nothing typed counts until she resumes
         assert carol.last().visible_text.startswith("Khảo sát đang tạm dừng")
         await carol.say("/start")
-        assert carol.last().visible_text.startswith("Câu 3/18\nGiới tính của bạn?")
+        assert carol.last().visible_text.startswith("Câu 3 · đã xong 11%\nGiới tính của bạn?")
         await carol.say("xin chào")  # resumed: typed text counts again (and is not an answer)
         assert carol.last().visible_text.startswith("Không nhận ra lựa chọn “xin chào”.")
         await carol.say("/lang")
         await carol.press("🇬🇧 English")
         assert carol.messages()[-2].visible_text == "Switched to English."
-        assert carol.last().visible_text.startswith("Question 3/18\nYour gender?")
+        assert carol.last().visible_text.startswith("Question 3 · 11% done\nYour gender?")
         assert carol.labels() == ["Male", "Female", "Other", "◀ Back", "Skip ⏭"]
         await carol.say("female")
-        assert carol.last().visible_text.startswith("Question 4/18\nIn the last 12 months")
+        assert carol.last().visible_text.startswith("Question 4 · 16% done\nIn the last 12 months")
     assert (await stored_answers(db)) == {"ward": 235, "age_group": "60_plus", "gender": "female"}
 
 
@@ -327,7 +327,7 @@ async def test_webhook_secret_and_redelivery(fake: FakeBotAPI, db: Database, db_
             for _ in range(2):
                 async with http.post(url, json=gender, headers=headers) as r:
                     assert r.status == 200
-        assert len(fake.sent) == sent_before + 1 and fake.sent[-1].visible_text.startswith("Câu 3/17")
+        assert len(fake.sent) == sent_before + 1 and fake.sent[-1].visible_text.startswith("Câu 3 ·")
         assert app.processor.failed == 0
     assert json.dumps(before)  # plain JSON values
 

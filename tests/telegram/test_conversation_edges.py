@@ -68,7 +68,7 @@ async def test_messages_read_line_by_line(fake: FakeBotAPI, db: Database, db_url
         assert agreed.endswith("Bạn có đồng ý tham gia không?\n\n✅ Bạn đã đồng ý tham gia.") and "👇" not in agreed
         # the ward question: label, then its help once (not the generic hint as well)
         assert user.last().visible_text.split("\n") == [
-            "Câu 1/18",
+            "Câu 1 · đã xong 0%",
             "Bạn đang sinh sống ở phường, xã nào?",
             "Chọn trong danh sách hoặc gõ một phần tên, ví dụ “hoàn kiếm”.",
         ]
@@ -187,7 +187,7 @@ async def test_a_failed_edit_of_the_consent_screen_does_not_repeat_the_first_que
         fake.fail_next("editMessageText", 429, retry_after=600, chat_id=618)  # longer than the bot waits
         await user.press("✅ Tôi đồng ý")
         await asyncio.sleep(0.3)
-        firsts = [c for c in fake.calls_of("sendMessage") if "1/" in str(c.params.get("text", ""))]
+        firsts = [c for c in fake.calls_of("sendMessage") if "Câu 1 ·" in str(c.params.get("text", ""))]
         assert len(firsts) == 1, [c.params.get("text") for c in firsts]
         assert app.processor.failed == 0
 
@@ -207,16 +207,16 @@ async def test_a_failed_edit_of_an_answered_question_does_not_repeat_the_next_on
         fake.fail_next("editMessageText", 429, retry_after=600, chat_id=620)
         await user.press("30–44 tuổi")
         await asyncio.sleep(0.3)
-        seconds = [c for c in fake.calls_of("sendMessage") if "Câu 2/" in str(c.params.get("text", ""))]
+        seconds = [c for c in fake.calls_of("sendMessage") if "Câu 2 ·" in str(c.params.get("text", ""))]
         assert len(seconds) == 1, [c.params.get("text") for c in seconds]
         assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
         assert app.processor.failed == 0 and app.processor.retried == 0
 
 
 def test_a_long_escaped_answer_still_fits() -> None:
-    shown = render.answered("Câu 17/17", "Góp ý", "<" * 1000, "vi")
+    shown = render.answered("Câu 17 · đã xong 94%", "Góp ý", "<" * 1000, "vi")
     assert shown.endswith("✅ <b>" + "&lt;" * 1000 + "</b>")  # 1,000 characters on screen, not cut
-    huge = render.answered("Câu 17/17", "Góp ý", "<" * 5000, "vi")
+    huge = render.answered("Câu 17 · đã xong 94%", "Góp ý", "<" * 5000, "vi")
     plain = html.unescape(huge)
     assert len(plain) == 4096 and plain.endswith("<…") and "<b>" not in huge  # cut as text, markup dropped
 
@@ -232,12 +232,12 @@ async def test_one_copy_of_a_question_keeps_its_buttons(
         first = user.last()
         await user.say("/start")  # back after a while: the question again, the old copy put away
         again = user.last()
-        assert again.message_id != first.message_id and again.visible_text.startswith("Câu 1/17")
+        assert again.message_id != first.message_id and again.visible_text.startswith("Câu 1 · đã xong 0%")
         assert fake.buttons(fake.message(617, first.message_id)) == []
         await user.say("/lang")
         await user.press("🇬🇧 English")
         english = user.last()
-        assert english.visible_text.startswith("Question 1/17")
+        assert english.visible_text.startswith("Question 1 · 0% done")
         assert fake.buttons(fake.message(617, again.message_id)) == []
         # an answer on an old copy (its buttons were already gone here, so press its data directly)
         data = dict(fake.buttons(english))["30–44"]
@@ -245,7 +245,7 @@ async def test_one_copy_of_a_question_keeps_its_buttons(
         await user.press_data(data, again.message_id)
         assert await stored_answers(db) == {"ward": 70, "age_group": "30_44"}
         assert fake.buttons(fake.message(617, english.message_id)) == []  # no live buttons on an answered question
-        assert user.last().visible_text.startswith("Question 2/17")
+        assert user.last().visible_text.startswith("Question 2 · 5% done")
         assert app.processor.failed == 0
 
 
@@ -267,7 +267,7 @@ async def test_lean_path_refusals_waits_and_commands(
         started = asyncio.get_running_loop().time()
         await user.press("30–44 tuổi")
         assert asyncio.get_running_loop().time() - started >= 1  # waited as asked before trying again
-        assert user.last().visible_text.startswith("Câu 2/17")
+        assert user.last().visible_text.startswith("Câu 2 · đã xong 5%")
         assert len(fake.calls_of("sendMessage")) == len([m for m in fake.sent if m.chat_id == 618]) + 1
 
         fake.block(618)  # the person blocks the bot: refused once, not asked twice
@@ -297,7 +297,7 @@ async def test_the_agreed_consent_screen_keeps_its_formatting(
         kept = {(e["type"], agreed.visible_text[e["offset"] : e["offset"] + e["length"]]) for e in agreed.entities}
         pressed = {e for e in shown if "Tôi đồng ý" in e[1]}  # "press I agree" is gone
         assert kept == (shown - pressed) | {("bold", "✅ Bạn đã đồng ý tham gia.")}
-        assert fake.buttons(agreed) == [] and user.last().visible_text.startswith("Câu 1/17")
+        assert fake.buttons(agreed) == [] and user.last().visible_text.startswith("Câu 1 · đã xong 0%")
         assert app.processor.failed == 0
         if mode == "webhook":
             assert app.processor.lane is not None and app.processor.lane.handled == 2  # /start and consent

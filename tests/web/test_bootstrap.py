@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +52,37 @@ async def test_first_run_sets_up_a_new_database_once(
             admin = await users.get(conn, "admin")
             rows = await audit.list_since(conn)
         assert demo.status == "active" and len(demo.ward_codes) == 126  # every ward and commune of Hà Nội
-        assert 29.9 < (demo.ends_at - demo.starts_at).total_seconds() / 86400 < 30.1
+        assert demo.simulated
+        now = datetime.now(UTC)
+        assert 29.9 < (demo.ends_at - now).total_seconds() / 86400 < 30.1  # open for the next 30 days
+        assert 13.9 < (now - demo.starts_at).total_seconds() / 86400 < 14.1  # after two simulated weeks
         assert admin is not None and admin.role == "operator" and admin.scope is None
         assert admin.password_hash.startswith("$argon2id$") and password not in admin.password_hash
         assert verify_password(admin.password_hash, password)
         assert [(r.actor, r.action) for r in rows] == [("system:first-run", "bootstrap")]
+        assert rows[0].arguments["simulated_responses"] == bootstrap.DEMO_RESPONSES
         async with Client(app) as client:
             assert (await client.login("admin", password)).status == 303
             page = await client.get("/dashboard/campaigns/demo")
             assert page.status == 200 and "Khảo sát thử – Thành phố Hà Nội (demo)" in page.text
+            # figures at once, every page saying they are simulated
+            assert 'data-testid="simulated"' in page.text and "Dữ liệu mô phỏng" in page.text
+            completed = re.search(r'data-testid="completed">(\d+)<', page.text)
+            assert completed and int(completed.group(1)) > 300
+            assert "#1" in page.text and "% (" in page.text  # wards ranked, percentages with intervals
+            ward = re.search(r'href="/dashboard/campaigns/demo/wards/(\d+)"', page.text)
+            assert ward
+            ward_page = await client.get(f"/dashboard/campaigns/demo/wards/{ward.group(1)}")
+            assert 'data-testid="simulated"' in ward_page.text
+            listing = await client.get("/dashboard/campaigns")
+            assert 'data-testid="simulated-demo"' in listing.text
+            export = await client.get("/dashboard/campaigns/demo/export.csv")
+            assert "-SIMULATED.csv" in export.headers["Content-Disposition"]
+            assert export.text.lstrip("\ufeff").startswith("simulated,respondent,")
         assert await counts(app) == (1, 1, 1)
     finally:
         await app.stop()
+    assert f"with {bootstrap.DEMO_RESPONSES} SIMULATED responses" in text
 
     caplog.clear()
     again = Application(settings, first_run=True)

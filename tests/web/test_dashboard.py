@@ -543,3 +543,22 @@ async def test_an_official_without_wards_in_a_campaign_sees_nothing_of_it(web_ap
         assert page.status == 200 and "hn-2026" not in page.text
         assert (await client.get("/dashboard/campaigns/hn-2026")).status == 403
         assert (await client.get("/dashboard/campaigns/hn-2026/chart.png")).status == 403
+
+
+async def test_the_campaign_page_shows_its_reminder_policy(web_app: Application) -> None:
+    from dataclasses import replace as changed
+
+    await add_accounts(web_app.db)
+    async with Client(web_app) as client:
+        await client.login("op")
+        page = await client.get("/dashboard/campaigns/hn-2026")
+        assert (
+            "Nhắc nhở: Nhắc sau 24h, 72h kể từ câu trả lời cuối; không gửi 21:00–07:00 "
+            '<span class="en">Reminders: After 24h, 72h since the last answer; none 21:00–07:00</span>'
+        ) in page.text
+        async with web_app.db.write() as conn:
+            c = await campaigns.get(conn, "hn-2026")
+            policy = changed(c.reminder_policy, delays_hours=(), max_count=0)
+            await campaigns.update(conn, "hn-2026", datetime.now(UTC), reminder_policy=policy)
+        page = await client.get("/dashboard/campaigns/hn-2026")
+        assert "Nhắc nhở: Không gửi nhắc nhở" in page.text and "Reminders: No reminders" in page.text

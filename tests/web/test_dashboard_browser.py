@@ -87,3 +87,87 @@ async def test_an_operator_launches_a_campaign(web_app: Application, browser: An
         await context.close()
     async with web_app.db.read() as conn:
         assert (await campaigns.get(conn, "hn-draft")).status == "closed"
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+async def demo_app(db: Any, db_url: str, tmp_path: Path) -> Any:
+    """The application after its first start on a new database: the demo with its simulated responses."""
+    from tests.web.conftest import web_settings
+
+    app = Application(web_settings(db_url, tmp_path), first_run=True)
+    await app.start()
+    try:
+        await add_accounts(app.db)
+        yield app
+    finally:
+        await app.stop()
+
+
+async def fits(page: Any) -> None:
+    """Nothing runs off a phone's screen: the page is no wider than the viewport."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
+
+
+async def test_the_dashboard_reads_on_a_phone(demo_app: Application, browser: Any, artifacts: Path) -> None:
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        await log_in(page, demo_app, "op")
+        await fits(page)
+        await page.screenshot(path=str(artifacts / "dashboard-phone-campaigns.png"), full_page=True)
+
+        await page.click("a[href='/dashboard/campaigns/demo']")
+        await page.wait_for_url("**/dashboard/campaigns/demo")
+        await fits(page)
+        assert await page.locator("[data-testid=simulated]").is_visible()
+        wards = page.locator("[data-testid=wards]")
+        first = wards.locator("tbody tr td").first
+        assert await first.evaluate("td => getComputedStyle(td).position") == "sticky"
+        # the table scrolls inside its box, the first column stays, and a line says to swipe
+        box = wards.locator("xpath=..")
+        assert await box.evaluate("b => b.scrollWidth > b.clientWidth && getComputedStyle(b).overflowX == 'auto'")
+        before = await first.bounding_box()
+        await box.evaluate("b => { b.scrollLeft = 300; }")
+        after = await first.bounding_box()
+        assert before and after and abs(before["x"] - after["x"]) < 1
+        assert await page.locator(".swipe").first.is_visible()
+        for chart in ("svg.timeline", "[data-testid=chart]"):
+            width = await page.locator(chart).evaluate("e => e.getBoundingClientRect().width")
+            assert 0 < width <= PHONE["width"], (chart, width)
+        assert await page.locator("[data-testid=timeline-legend]").count() == 1  # a quiet day: suppressed
+        await page.locator("[data-testid=chart]").evaluate("img => img.decode()")
+        await page.screenshot(path=str(artifacts / "dashboard-phone-campaign.png"), full_page=True)
+
+        await first.locator("a").click()
+        await page.wait_for_selector("[data-testid=trends]")
+        await fits(page)
+        cell = page.locator("[data-testid=trends-table] tbody tr td").first
+        assert await cell.evaluate("td => getComputedStyle(td).position") == "sticky"
+        await page.screenshot(path=str(artifacts / "dashboard-phone-ward.png"), full_page=True)
+    finally:
+        await context.close()
+    assert not problems, problems
+
+
+async def test_a_screenshot_of_the_demo_dashboard(demo_app: Application, browser: Any, artifacts: Path) -> None:
+    """The README's picture (docs/dashboard.png is a copy of test-artifacts/dashboard-demo.png)."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = await context.new_page()
+    try:
+        await log_in(page, demo_app, "op")
+        await page.goto(base_url(demo_app) + "/dashboard/campaigns/demo")
+        await page.locator("[data-testid=chart]").evaluate("img => img.decode()")
+        top = await page.locator("h1").evaluate("h => h.getBoundingClientRect().top + window.scrollY - 60")
+        bottom = await page.locator("[data-testid=chart]").evaluate("i => i.getBoundingClientRect().bottom + 40")
+        clip = {"x": 0, "y": top, "width": 1280, "height": bottom - top}
+        await page.screenshot(path=str(artifacts / "dashboard-demo.png"), full_page=True, clip=clip)
+        await page.screenshot(path=str(artifacts / "dashboard-demo-full.png"), full_page=True)
+    finally:
+        await context.close()

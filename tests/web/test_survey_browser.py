@@ -14,6 +14,9 @@ from tests.web.conftest import base_url
 from tests.web.survey_helpers import answers_of, rows
 
 PHONE = {"width": 375, "height": 667}
+USED_SERVICE = "Trong 12 tháng qua, bạn có làm thủ tục hành chính tại UBND phường, xã không?"
+TOP_ISSUES = "Theo bạn, phường, xã cần ưu tiên cải thiện những vấn đề nào? (chọn tối đa 3)"
+COMMENT = "Bạn có góp ý gì để chính quyền phường, xã phục vụ người dân tốt hơn không?"
 
 
 @pytest.fixture
@@ -66,21 +69,21 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await shot(page, "consent")
         await page.get_by_role("button", name="Tôi đồng ý tham gia").click()
 
-        await at(page, "Câu 1/17", "Bạn thuộc nhóm tuổi nào?")
+        await at(page, "Câu 1 · đã xong 0%", "Bạn thuộc nhóm tuổi nào?")
         await expect(page.get_by_role("button", name="◀ Quay lại")).to_have_count(0)
         await fits_the_screen(page)
         await shot(page, "first-question")
         await choose(page, "30–44 tuổi")
 
-        await at(page, "Câu 2/17", "Giới tính của bạn?")
+        await at(page, "Câu 2 · đã xong 5%", "Giới tính của bạn?")
         await shot(page, "optional-question")
         await page.get_by_role("button", name="Bỏ qua").click()  # skip
 
-        await at(page, "Câu 3/17", "Trong 12 tháng qua, bạn có làm thủ tục hành chính tại UBND phường, xã không?")
+        await at(page, "Câu 3 · đã xong 11%", USED_SERVICE)
         await choose(page, "Có, làm trực tiếp")
         await expect(page.locator("h1")).to_have_text("Lần gần nhất, bạn làm loại thủ tục nào?")
         await page.get_by_role("button", name="◀ Quay lại").click()  # back: change the answer
-        await at(page, "Câu 3/17", "Trong 12 tháng qua, bạn có làm thủ tục hành chính tại UBND phường, xã không?")
+        await at(page, "Câu 3 · đã xong 11%", USED_SERVICE)
         await expect(page.get_by_label("Có, làm trực tiếp", exact=True)).to_be_checked()
         await expect(page.get_by_text("Câu trả lời trước: Có, làm trực tiếp")).to_be_visible()
         await shot(page, "back")
@@ -88,14 +91,14 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
 
         await at(
             page,
-            "Câu 4/10",
+            "Câu 4 · đã xong 30%",
             "Trong 12 tháng qua, bạn có gửi góp ý, phản ánh hoặc kiến nghị tới chính quyền phường, xã không?",
         )
         await choose(page, "Không")
         await choose(page, "Đồng ý")
         await choose(page, "Hài lòng")
 
-        await at(page, "Câu 7/9", "Theo bạn, phường, xã cần ưu tiên cải thiện những vấn đề nào? (chọn tối đa 3)")
+        await at(page, "Câu 7 · đã xong 66%", TOP_ISSUES)
         await page.get_by_role("button", name="Tiếp tục").click()  # nothing chosen: asked again
         await expect(page.get_by_role("alert")).to_have_text("Vui lòng chọn ít nhất 1 lựa chọn.")
         await shot(page, "re-asked")
@@ -107,7 +110,7 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await page.get_by_role("button", name="Tiếp tục").click()
         await choose(page, "Rất hài lòng")
 
-        await at(page, "Câu 9/9", "Bạn có góp ý gì để chính quyền phường, xã phục vụ người dân tốt hơn không?")
+        await at(page, "Câu 9 · đã xong 88%", COMMENT)
         await page.get_by_label("Nhập câu trả lời của bạn (tối đa 1.000 ký tự)").fill("<i>Thêm</i> thùng rác công cộng")
         await fits_the_screen(page)
         await page.get_by_role("button", name="Gửi câu trả lời").click()
@@ -141,6 +144,7 @@ async def test_citizen_completes_the_survey_on_a_phone(web_app: Application, bro
         await page.get_by_label("Tìm phường, xã").fill("zzz")
         await expect(page.locator("#wards li:visible")).to_have_count(0)
         await expect(page.locator("#wards-none")).to_be_visible()
+        await expect(page.locator("#wards-none")).to_have_text("Không tìm thấy phường, xã nào khớp với “zzz”.")
         await page.get_by_label("Tìm phường, xã").fill("")
         await expect(page.locator("#wards li:visible")).to_have_count(6)
         await page.get_by_label("Tìm phường, xã").fill("dong da")

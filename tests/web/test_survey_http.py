@@ -37,16 +37,19 @@ async def test_ward_link_shows_consent_then_first_question_with_ward_fixed(web_a
         assert set_cookie.startswith("khaosat_r=")
         assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/s/" in set_cookie
         assert (await rows(web_app))["respondents"] == []  # nothing is stored before consent
+        # the web's own consent: its deletion link, no Telegram command, no chat address
+        assert "liên kết “Xoá dữ liệu của tôi” ở cuối trang" in page.text
+        assert "/delete_my_data" not in page.html and "trò chuyện" not in page.text
 
         page = await citizen.submit(page, "agree", follow=False)
         assert page.status == 303 and page.headers["Location"] == "/s/hn-2026/70"
         page = await citizen.get("/s/hn-2026/70")
         assert page.status == 200
-        assert page.question == "age_group" and page.progress == "Câu 1/17"  # the ward came with the link
+        assert page.question == "age_group" and page.progress == "Câu 1 · đã xong 0%"  # the ward came with the link
         assert page.h1 == "Bạn thuộc nhóm tuổi nào?"
         assert [c.label for c in page.choices] == ["18–29 tuổi", "30–44 tuổi", "45–59 tuổi", "Từ 60 tuổi trở lên"]
         assert page.actions() == {"next"}  # first question: no back; required: no skip
-        assert '<progress value="1" max="17"' in page.html
+        assert '<progress value="0" max="100"' in page.html
 
     db = await rows(web_app)
     assert len(db["respondents"]) == 1
@@ -176,7 +179,7 @@ async def test_back_skip_and_resume_in_a_new_browser_session(web_app: Applicatio
     citizen, page = await consented(web_app)
     async with citizen:
         page = await answer(citizen, page)  # age group
-        assert page.question == "gender" and page.progress == "Câu 2/17"
+        assert page.question == "gender" and page.progress == "Câu 2 · đã xong 5%"
         assert page.actions() == {"next", "skip", "back"}  # optional, and not the first
         page = await citizen.submit(page, value=page.value_of("Nữ"))
         assert page.question == "used_service"
@@ -197,7 +200,7 @@ async def test_back_skip_and_resume_in_a_new_browser_session(web_app: Applicatio
     async with Citizen(web_app) as again:
         again.session.cookie_jar.update_cookies({"khaosat_r": cookie or ""}, URL(base_url(web_app) + "/s/"))
         page = await again.get("/s/hn-2026/70")
-        assert page.question == "used_service" and page.progress == "Câu 3/17"
+        assert page.question == "used_service" and page.progress == "Câu 3 · đã xong 11%"
         page = await again.get("/s/hn-2026")  # the campaign link resumes too (no picker)
         assert page.question == "used_service"
         page = await again.submit(page, "back")
@@ -259,7 +262,7 @@ async def test_typed_answer_labels_in_both_languages(web_app: Application) -> No
 
 GARBAGE: list[tuple[dict[str, Any], int, str]] = [
     ({"value": "zzz"}, 422, "Lựa chọn này không hợp lệ cho câu hỏi này."),
-    ({}, 422, "Bạn chưa nhập gì. Vui lòng trả lời câu hỏi."),
+    ({}, 422, "Vui lòng chọn một câu trả lời."),  # a choice question: nothing chosen
     ({"kind": "multi", "values": ["a", "b"]}, 422, "Lựa chọn này không hợp lệ cho câu hỏi này."),
     ({"kind": "typed", "text": "x" * 5000}, 422, "Không nhận ra lựa chọn"),
     ({"action": "skip"}, 422, "Câu hỏi này bắt buộc, không thể bỏ qua."),
@@ -299,7 +302,7 @@ async def test_garbage_is_reasked_or_refused_never_500(web_app: Application) -> 
             form.add_field(name, value)
         form.add_field("value", b"18_29", filename="a.txt")  # a file where a choice is expected
         uploaded = await citizen.post("/s/hn-2026/70", form)
-        assert uploaded.status == 422 and uploaded.errors == ["Bạn chưa nhập gì. Vui lòng trả lời câu hỏi."]
+        assert uploaded.status == 422 and uploaded.errors == ["Vui lòng chọn một câu trả lời."]
 
     stored = (await rows(web_app))["answers"]
     assert sorted(qid for _, qid in stored) == ["age_group"] + ["ward"] * (len(GARBAGE) + 1)
@@ -444,7 +447,7 @@ async def test_english_switch_before_and_after_consent(web_app: Application) -> 
         assert (await rows(web_app))["respondents"] == []  # before consent the choice lives in the cookie
 
         page = await citizen.submit(page, "agree")
-        assert page.h1 == "What is your age group?" and page.progress == "Question 1/17"
+        assert page.h1 == "What is your age group?" and page.progress == "Question 1 · 0% done"
         assert (await rows(web_app))["respondents"][0][1] == "en"
         page = await citizen.get("/s/hn-2026/70?lang=vi")
         assert page.lang == "vi" and page.h1 == "Bạn thuộc nhóm tuổi nào?"
@@ -496,7 +499,7 @@ async def test_ward_question_when_the_link_has_no_ward(web_app: Application) -> 
         ward_page = await citizen.get("/s/hn-2026/70")  # the token is the visitor's, valid on any of its pages
         page = await citizen.post("/s/hn-2026", {"csrf": ward_page.hidden["csrf"], "u": "b" * 20, "action": "agree"})
         assert page.status == 200 and page.question == "ward" and page.hidden["kind"] == "ward"
-        assert page.progress == "Câu 1/18" and len([c for c in page.choices if c.type == "radio"]) == 6
+        assert page.progress == "Câu 1 · đã xong 0%" and len([c for c in page.choices if c.type == "radio"]) == 6
         page = await citizen.submit(page, text="phường")
         assert page.status == 422 and "Có 6 phường, xã khớp với “phường”. Vui lòng chọn một." in page.errors
         page = await citizen.submit(page, text="ĐỐNG ĐA")

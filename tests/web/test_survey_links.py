@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,6 @@ WEB_LINKS = [
 def test_web_links_and_posters(env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: F811
     publish()
     create("hn-2026", "70,235,4")
-    missing = cli("campaign", "links", "hn-2026", "--channel", "web")
-    assert (missing.exit_code, missing.stderr) == (
-        1,
-        "Error: web links need PUBLIC_URL, the address citizens reach this server at "
-        "(e.g. https://khaosat.example.gov.vn); set it in .env\n",
-    )
-
     monkeypatch.setenv("PUBLIC_URL", "https://khaosat.example.gov.vn/")  # no Telegram setting is needed
     result = cli("campaign", "links", "hn-2026", "--channel", "web")
     assert result.exit_code == 0, result.output
@@ -49,7 +43,44 @@ def test_web_links_and_posters(env: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
     bad = cli("campaign", "links", "hn-2026", "--channel", "zalo")
     assert bad.exit_code == 2 and "'zalo' is not one of 'telegram', 'web'" in bad.stderr
     channels = [args.get("channel") for action, _, args in audit_rows(env) if action == "campaign.links"]
-    assert channels == ["web", "web", "web", "telegram"]
+    assert channels == ["web", "web", "telegram"]
+
+
+def test_without_public_url_web_links_use_the_servers_own_address_with_a_warning(
+    env: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publish()
+    create("hn-2026", "70")
+    with socket.socket() as server:  # a running 'khaosat run' on WEB_PORT
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        monkeypatch.setenv("WEB_PORT", str(port))
+        result = cli("campaign", "links", "hn-2026", "--channel", "web")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"70\tPhường Hoàn Kiếm\thttp://127.0.0.1:{port}/s/hn-2026/70\n"
+    assert result.stderr == (
+        f"warning: PUBLIC_URL is not set, so the links use this server's own address http://127.0.0.1:{port}, "
+        "which opens only on this computer. Before printing posters for citizens, set PUBLIC_URL in .env to the "
+        "address they reach it at (e.g. https://khaosat.example.gov.vn).\n"
+    )
+    stopped = cli("campaign", "links", "hn-2026", "--channel", "web")  # nothing listens there any more
+    assert stopped.exit_code == 0
+    assert "(and no server answers there now: start it with 'khaosat run')" in stopped.stderr
+
+
+def test_telegram_links_without_a_bot_say_exactly_what_to_set(env: str) -> None:  # noqa: F811
+    publish()
+    create("hn-2026", "70")
+    result = cli("campaign", "links", "hn-2026")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: Telegram links need the bot's username, and none is set: put TELEGRAM_BOT_USERNAME=<the username "
+        "BotFather gave your bot, e.g. khaosat_hanoi_bot> in .env, or the bot's TELEGRAM_BOT_TOKEN (the username "
+        "is then asked from Telegram, as the running bot does). Without a Telegram bot, print web links instead: "
+        "khaosat campaign links hn-2026 --channel web\n",
+    )
 
 
 def test_links_help_mentions_the_web(env: str) -> None:  # noqa: F811

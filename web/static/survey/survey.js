@@ -59,6 +59,7 @@
   if (search) {
     var list = document.getElementById(search.getAttribute("data-filter"));
     var none = document.getElementById("wards-none");
+    var echo = none ? none.querySelector("[data-query]") : null;
     if (list) {
       var wards = Array.prototype.map.call(list.querySelectorAll("li"), function (item) {
         return {
@@ -72,6 +73,7 @@
         var shown = search.value.trim() ? searchWards(wards, search.value) : wards;
         wards.forEach(function (w) { w.item.hidden = shown.indexOf(w) === -1; });
         if (none) { none.hidden = shown.length !== 0; }
+        if (echo) { echo.textContent = search.value.trim(); }  /* "no ward matches “what you typed”" */
       });
     }
   }

@@ -1,0 +1,101 @@
+"""Completed responses per day: the table's lines and the bar chart (SVG, styled by dashboard.css only: the
+Content-Security-Policy forbids inline styles). A day with fewer than 10 is drawn as suppressed, a short
+hatched marker explained in the legend, never as a bar: its height would tell its count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
+
+from reports.stats import MIN_SHOWN, format_count
+from storage.records import CampaignRecord
+
+TIMELINE_DAYS = 92
+MARKER = 6.0
+"""The suppressed marker's height in the chart's units (its plot is 144 high): short, the same every day."""
+
+
+@dataclass(frozen=True)
+class DayLine:
+    day: date
+    completed: str
+    cumulative: str
+    suppressed: bool
+    """Fewer than 10 that day: shown as "<10", drawn as a hatched marker."""
+
+
+def days(c: CampaignRecord, per_day: Sequence[tuple[date, int]], now: datetime) -> list[DayLine]:
+    """Every day from the campaign's start to today (or its end), the last `TIMELINE_DAYS` of them."""
+    tz = ZoneInfo(c.timezone)
+    first = c.starts_at.astimezone(tz).date()
+    last = min(now, c.closed_at or c.ends_at, c.ends_at).astimezone(tz).date()
+    if per_day:
+        first, last = min(first, per_day[0][0]), max(last, per_day[-1][0])
+    if last < first:
+        return []
+    counts = dict(per_day)
+    lines: list[DayLine] = []
+    cumulative = 0
+    day = first
+    while day <= last:
+        n = counts.get(day, 0)
+        cumulative += n
+        lines.append(DayLine(day, format_count(n), format_count(cumulative), n < MIN_SHOWN))
+        day += timedelta(days=1)
+    return lines[-TIMELINE_DAYS:]
+
+
+def svg(lines: Sequence[DayLine], per_day: Mapping[date, int]) -> Markup:
+    """The bar chart of `lines`: a bar per day from 10 completed responses; below that a hatched marker of a
+    fixed, small height and a legend saying what it means."""
+    if not lines:
+        return Markup("")
+    width, height, left, bottom, top = 720, 194, 40, 24, 26  # the legend's row above the plot
+    plot_h = height - bottom - top
+    shown = [per_day.get(d.day, 0) for d in lines if not d.suppressed]
+    peak = max([MIN_SHOWN, *shown])
+    step = (width - left - 8) / len(lines)
+    bar = min(36.0, max(1.0, step * 0.75))
+    base = top + plot_h
+    parts = [
+        f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="timeline-title" xmlns="http://www.w3.org/2000/svg">',
+        '<title id="timeline-title">Phiếu hoàn thành mỗi ngày / Completed responses per day</title>',
+        '<defs><pattern id="timeline-hatch" width="5" height="5" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="2" height="5" class="hatch"/></pattern></defs>',
+        f'<line x1="{left}" y1="{base}" x2="{width - 4}" y2="{base}" class="axis"/>',
+        f'<text x="{left - 6}" y="{top + 4}" class="tick" text-anchor="end">{peak}</text>',
+        f'<text x="{left - 6}" y="{base}" class="tick" text-anchor="end">0</text>',
+    ]
+    for i, line in enumerate(lines):
+        x = left + i * step + (step - bar) / 2
+        label = escape(f"{line.day:%d/%m}: {line.completed}")
+        if line.suppressed:
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base - MARKER:.1f}" width="{bar:.1f}" height="{MARKER:.1f}" '
+                f'class="bar suppressed" fill="url(#timeline-hatch)"><title>{label}</title></rect>'
+            )
+            continue
+        h = plot_h * per_day.get(line.day, 0) / peak
+        parts.append(
+            f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar:.1f}" height="{h:.1f}" class="bar">'
+            f"<title>{label}</title></rect>"
+        )
+    ticks = sorted({0, len(lines) - 1, *range(0, len(lines), max(1, len(lines) // 6))})
+    for i in ticks:
+        x = left + i * step + step / 2
+        day = f"{lines[i].day:%d/%m}"
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" class="tick" text-anchor="middle">{day}</text>')
+    if any(line.suppressed for line in lines):
+        parts.append(
+            f'<g class="legend" data-testid="timeline-legend"><rect x="{left}" y="3" width="14" height="{MARKER:.0f}" '
+            'class="bar suppressed" fill="url(#timeline-hatch)"/>'
+            f'<text x="{left + 20}" y="10" class="tick">ngày dưới 10 phiếu: không hiện số / '
+            "a day with fewer than 10: not shown</text></g>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
