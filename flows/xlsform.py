@@ -859,7 +859,7 @@ class _Importer:
                 self.problem(where, "khaosat offers Vietnamese (vi) and English (en) only")
             else:
                 self.default = code
-        return self.sheet(name, rows, _SETTINGS_COLUMNS, ("khaosat::title",))
+        return self.sheet(name, rows, _SETTINGS_COLUMNS, ("khaosat::title", "khaosat::consent_web"))
 
     def collect_languages(self, sheets: Sequence[_Sheet]) -> list[str]:
         """The default language, then every other language with text in a column, in the order of the columns."""
@@ -919,6 +919,10 @@ class _Importer:
             title = {self.default: form_title, **{lang: t for lang, t in title.items() if lang != self.default}}
         if title:
             data["title"] = title
+        consent_web = sheet.texts(cells, "khaosat::consent_web")
+        if consent_web:  # the consent as the web survey shows it (no chat commands)
+            self.place_texts(("consent_web",), sheet, row, "khaosat::consent_web")
+            data["consent_web"] = consent_web
         return data
 
     def read_choices(self, sheet: _Sheet | None) -> dict[str, list[_RawChoice]]:
@@ -1819,9 +1823,18 @@ def build_xlsform(survey: Survey, wards: Sequence[tuple[int, str]] = ()) -> Work
     }
     others = [lang for lang in languages[1:] if lang in survey.title]
     settings["khaosat::title"] = {lang: survey.title[lang] for lang in others}
+    web_languages = [lang for lang in languages if survey.consent_web and lang in survey.consent_web]
+    settings["khaosat::consent_web"] = dict(survey.consent_web or {})
     _write(
         book.create_sheet("settings"),
-        ["form_title", "form_id", "version", "default_language", *_text_columns("khaosat::title", others)],
+        [
+            "form_title",
+            "form_id",
+            "version",
+            "default_language",
+            *_text_columns("khaosat::title", others),
+            *_text_columns("khaosat::consent_web", web_languages),
+        ],
         [settings],
     )
     if survey.factors:

@@ -667,6 +667,7 @@ def test_the_exported_workbook_looks_like_an_xlsform(tmp_path: Path) -> None:
     assert settings[1][:4] == (
         "Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
         "hanoi-ward-satisfaction",
-        1,
+        2,
         "Vietnamese (vi)",
     )
+    assert "khaosat::consent_web::Vietnamese (vi)" in settings[0]  # the web's own consent text

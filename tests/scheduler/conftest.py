@@ -127,7 +127,7 @@ async def add_completed(
     count: int = 1,
 ) -> None:
     """`count` completed responses with the same answers, inserted directly (fast)."""
-    from storage.conversation.apply import numeric
+    from storage.types import numeric
 
     async with db.write() as conn:
         for _ in range(count):
