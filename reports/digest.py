@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from flows.i18n import Section
+from reports import format as fmt
 from reports.stats import (
     MIN_PERCENT,
     MIN_RANK,
@@ -50,10 +51,7 @@ from reports.stats import (
     Lang,
     Share,
     ShareResult,
-    cell_kind,
     change,
-    format_percent,
-    format_share,
     index_from_counts,
     lowest,
     top_choices,
@@ -219,43 +217,9 @@ class DigestView:
         return tuple(line for line in lines if line.total.n_valid >= MIN_PERCENT)
 
 
-def format_int(n: int, lang: str) -> str:
-    """Thousands separated as each language writes them: 12.345 (vi), 12,345 (en)."""
-    text = f"{n:,}"
-    return text.replace(",", ".") if lang == "vi" else text
-
-
-def format_count(n: int, lang: str) -> str:
-    """A count of responses under the small-cell rule: "<10" below 10."""
-    return "<10" if n < 10 else format_int(n, lang)
-
-
-def format_rate(k: int, n: int, lang: Lang) -> str:
-    """A descriptive rate (completion): "<10" (n < 10), "k/n" (n < 30), else "78% (k/n ...)"."""
-    kind = cell_kind(n)
-    if kind is CellKind.HIDDEN:
-        return "<10"
-    of = t("completion_of", lang, k=format_int(k, lang), n=format_int(n, lang))
-    if kind is CellKind.COUNTS_ONLY:
-        return of
-    return f"{format_percent(k / n)} ({of})"
-
-
-def share_text(s: Share, lang: Lang, counted: str) -> str:
-    """`format_share`, with what is counted named when only counts are shown ("24/25 hài lòng")."""
-    text = format_share(s, lang)
-    if s.kind is CellKind.COUNTS_ONLY:
-        text = f"{text} {t(counted, lang)}"
-    return text
-
-
-def shows_percent(s: Share) -> bool:
-    return s.kind in (CellKind.UNSTABLE, CellKind.OK)
-
-
 def direction(previous: Share, current: Share) -> str | None:
     """The change to mark, if any: only between two shown percentages whose intervals do not overlap."""
-    if not (shows_percent(previous) and shows_percent(current)):
+    if not (fmt.shows_percent(previous) and fmt.shows_percent(current)):
         return None
     moved = change(previous, current)
     return None if moved == "same" else moved
@@ -264,10 +228,6 @@ def direction(previous: Share, current: Share) -> str | None:
 def _short(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M")
 
 
 def _factor_line(counts: FactorCounts, lang: Lang) -> FactorLine:
@@ -280,9 +240,9 @@ def _factor_line(counts: FactorCounts, lang: Lang) -> FactorLine:
         previous=previous,
         total=total,
         direction=direction(previous.satisfied, period.satisfied),
-        period_text=share_text(period.satisfied, lang, "satisfied"),
-        total_text=share_text(total.satisfied, lang, "satisfied"),
-        previous_text=share_text(previous.satisfied, lang, "satisfied"),
+        period_text=fmt.share(period.satisfied, lang, "satisfied"),
+        total_text=fmt.share(total.satisfied, lang, "satisfied"),
+        previous_text=fmt.share(previous.satisfied, lang, "satisfied"),
     )
 
 
@@ -301,17 +261,17 @@ def compute(data: DigestInput) -> DigestView:
         dissatisfied = Dissatisfaction(
             period=p,
             total=total,
-            period_text=share_text(p, lang, "dissatisfied_count"),
-            total_text=share_text(total, lang, "dissatisfied_count"),
-            period_alert=shows_percent(p) and p.p >= data.alert_threshold,
-            total_alert=shows_percent(total) and total.p >= data.alert_threshold,
+            period_text=fmt.share(p, lang, "dissatisfied_count"),
+            total_text=fmt.share(total, lang, "dissatisfied_count"),
+            period_alert=fmt.shows_percent(p) and p.p >= data.alert_threshold,
+            total_alert=fmt.shows_percent(total) and total.p >= data.alert_threshold,
         )
 
     rank = len(data.ward_overall) > 1 and data.overall is not None
     ranked: tuple[RankedWard, ...] = ()
     if rank:
         units = [(name, index_from_counts(h).satisfied) for name, h in data.ward_overall]
-        ranked = tuple(RankedWard(name, s, share_text(s, lang, "satisfied")) for name, s in lowest(units, LOWEST_WARDS))
+        ranked = tuple(RankedWard(name, s, fmt.share(s, lang, "satisfied")) for name, s in lowest(units, LOWEST_WARDS))
         assert all(r.share.n >= MIN_RANK for r in ranked)
 
     issues: tuple[IssueLine, ...] = ()
@@ -321,7 +281,7 @@ def compute(data: DigestInput) -> DigestView:
         issues_hidden = 0 < base < MIN_SHOWN
         if not issues_hidden:
             issues = tuple(
-                IssueLine(_short(label, LABEL_CHARS), s, format_share(s, lang))
+                IssueLine(_short(label, LABEL_CHARS), s, fmt.share(s, lang))
                 for label, s in top_choices(data.issues, base, TOP_ISSUES)
             )
 
@@ -333,12 +293,14 @@ def compute(data: DigestInput) -> DigestView:
         campaign_title=_short(data.campaign_title, LABEL_CHARS * 2),
         scope_label=data.scope_label,
         period=data.period,
-        period_text=f"{_local(data.period.start, tz)} – {_local(data.period.end, tz)}",
-        end_text=data.period.end.astimezone(tz).strftime("%d/%m/%Y"),
+        period_text=f"{fmt.local(data.period.start, tz)} – {fmt.local(data.period.end, tz)}",
+        end_text=fmt.local(data.period.end, tz, "date"),
         on_demand=data.on_demand,
-        responses_period=format_count(data.responses_period, lang),
-        responses_total=format_count(data.responses_total, lang),
-        completion=format_rate(data.responses_total, max(data.started_total, data.responses_total), lang),
+        responses_period=fmt.count(data.responses_period, lang),
+        responses_total=fmt.count(data.responses_total, lang),
+        completion=fmt.rate(
+            data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"
+        ),
         overall=overall,
         factors=factors,
         dissatisfied=dissatisfied,
@@ -347,10 +309,10 @@ def compute(data: DigestInput) -> DigestView:
         issues_title=_short(data.issues_label, LABEL_CHARS) if data.issues_label is not None else None,
         issues=issues,
         issues_hidden=issues_hidden,
-        comments_count=format_int(data.comments_count, lang),
+        comments_count=fmt.count(data.comments_count, lang),
         comments=comments,
         threshold=data.alert_threshold,
-        threshold_text=format_percent(data.alert_threshold),
+        threshold_text=fmt.percent(data.alert_threshold),
     )
 
 
@@ -466,7 +428,7 @@ def chart_png(view: DigestView) -> bytes | None:
     for y, line, value, up in zip(positions, lines, values, high, strict=True):
         s = line.total.satisfied
         mark = "" if s.kind is CellKind.OK else " ⚠"
-        ax.text(min(value + up + 1.5, 101), y, f"{format_percent(s.p)}{mark}", va="center", fontsize=9)
+        ax.text(min(value + up + 1.5, 101), y, f"{fmt.percent(s.p)}{mark}", va="center", fontsize=9)
     ax.set_yticks(positions)
     ax.set_yticklabels(labels, fontsize=9)
     ax.set_xlim(0, 110)
@@ -490,12 +452,8 @@ __all__ = [
     "chart_png",
     "compute",
     "direction",
-    "format_count",
-    "format_int",
-    "format_rate",
     "pack",
     "render",
     "scope_label",
-    "share_text",
     "visible_length",
 ]

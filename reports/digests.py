@@ -19,14 +19,14 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from flows.schema import Likert5Question, MultiChoiceQuestion, SingleChoiceQuestion, Survey
+from flows.schema import Survey
 from reports import digest as content
+from reports.plan import plan_of
 from reports.schedule import ScheduleError, parse_schedule
 from reports.stats import AnswerKey, Lang
 from storage.db import Database
@@ -43,54 +43,6 @@ from storage.repo.outbox import NewMessage
 log = logging.getLogger(__name__)
 
 ON_DEMAND_COOLDOWN = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Which questions feed a digest, from the questionnaire's `reporting` section and factors."""
-
-    overall: tuple[str, str] | None
-    """(question id, label) of the overall satisfaction question."""
-    factors: tuple[tuple[str, str, tuple[str, ...]], ...]
-    """(factor id, label, its 1-5 scale question ids), in the questionnaire's order of factors."""
-    issues: str | None
-    issues_label: str | None
-    issue_labels: Mapping[str, str]
-    comments: tuple[str, ...]
-
-    @property
-    def scale_questions(self) -> list[str]:
-        ids = [self.overall[0]] if self.overall else []
-        for _, _, qids in self.factors:
-            ids.extend(qids)
-        return list(dict.fromkeys(ids))
-
-
-def plan_for(survey: Survey, language: str) -> Plan:
-    reporting = survey.reporting
-    scale = {q.id: q for q in survey.questions if isinstance(q, Likert5Question)}
-    overall = None
-    if reporting.overall and reporting.overall in scale:
-        overall = (reporting.overall, survey.text(scale[reporting.overall].label, language))
-        factor_of_overall = scale[reporting.overall].factor
-        for f in survey.factors:
-            if f.id == factor_of_overall:
-                overall = (reporting.overall, survey.text(f.label, language))
-    factors = []
-    for f in survey.factors:
-        qids = tuple(q.id for q in scale.values() if q.factor == f.id and q.id != reporting.overall)
-        if qids:
-            factors.append((f.id, survey.text(f.label, language), qids))
-    issues = issues_label = None
-    labels: dict[str, str] = {}
-    if reporting.issues and reporting.issues in survey.index:
-        question = survey.question(reporting.issues)
-        if isinstance(question, MultiChoiceQuestion | SingleChoiceQuestion):
-            issues = question.id
-            issues_label = content.t("issues_label", language)
-            labels = {c.value: survey.text(c.label, language) for c in survey.choices(question)}
-    comments = tuple(q for q in reporting.comments if q in survey.index)
-    return Plan(overall, tuple(factors), issues, issues_label, labels, comments)
 
 
 def _sum(histograms: Sequence[Mapping[int | str, int]]) -> dict[AnswerKey, int]:
@@ -114,7 +66,7 @@ async def gather(
 ) -> content.DigestInput:
     """The digest's numbers for a campaign, a scope (ward codes; None = all) and a period: grouped SQL only."""
     lang: Lang = "en" if language == "en" else "vi"
-    plan = plan_for(survey, lang)
+    plan = plan_of(survey)
     wards = None if scope is None else sorted(set(scope) & set(c.ward_codes))
     qids = plan.scale_questions
     windows = [(window.start, window.end), (previous.start, previous.end), (None, window.end)]
@@ -128,21 +80,22 @@ async def gather(
             total=_sum([total[q] for q in question_ids]),
         )
 
-    overall = counts([plan.overall[0]], plan.overall[1]) if plan.overall else None
-    factors = [counts(q, label) for _, label, q in plan.factors]
+    overall = counts(plan.overall.questions, plan.overall.label(lang)) if plan.overall else None
+    factors = [counts(f.questions, f.label(lang)) for f in plan.factors]
     scope_codes = list(c.ward_codes) if wards is None else wards
     names = {u.code: u.name for u in await ward_repo.get_many(conn, scope_codes)}
     ward_overall: list[tuple[str, Mapping[int | str, int]]] = []
     if plan.overall is not None and len(scope_codes) > 1:
-        by_ward = await stats.scale_counts(conn, c.id, [plan.overall[0]], wards, None, window.end, by_ward=True)
-        ward_overall = [(names.get(code, str(code)), by_ward.get((plan.overall[0], code), {})) for code in scope_codes]
+        qid = plan.overall.id
+        by_ward = await stats.scale_counts(conn, c.id, [qid], wards, None, window.end, by_ward=True)
+        ward_overall = [(names.get(code, str(code)), by_ward.get((qid, code), {})) for code in scope_codes]
     completed_total = await stats.completed_count(conn, c.id, wards, None, window.end)
     completed_period = await stats.completed_count(conn, c.id, wards, window.start, window.end)
     started = (await stats.response_totals(conn, c.id, wards)).started
     issues: dict[str, int] = {}
     if plan.issues is not None:
         chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
-        issues = {plan.issue_labels.get(value, value): n for value, n in chosen.items()}
+        issues = {plan.issue_label(value, lang): n for value, n in chosen.items()}
     n_comments, recent = await stats.comments(
         conn, c.id, plan.comments, wards, window.start, window.end, limit=content.MAX_COMMENTS
     )
@@ -158,7 +111,7 @@ async def gather(
         overall=overall,
         factors=factors,
         ward_overall=ward_overall,
-        issues_label=plan.issues_label,
+        issues_label=plan.issues_label(lang),
         issues=issues,
         issues_base=completed_total,
         comments_count=n_comments,

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from flows.questions import Context, kind_of
 from flows.schema import MultiChoiceQuestion, Survey
+from reports import format as fmt
 from reports import stats as pure
 
 if TYPE_CHECKING:
@@ -311,10 +312,11 @@ def _index_cells(counts: dict[int | str, int] | None) -> list[Any]:
     """valid, satisfied, index, low, high, display: percentages only from 30 valid answers (small-cell rules)."""
     result = pure.index_from_counts(counts or {})
     s = result.satisfied
-    display = pure.format_share(s, "en")
+    display = fmt.share(s, "en")
     if s.kind in (pure.CellKind.HIDDEN, pure.CellKind.COUNTS_ONLY):
         shown_n = s.n if s.kind is pure.CellKind.COUNTS_ONLY else None
-        return [shown_n, s.k if shown_n is not None else None, None, None, None, display]
+        shown_k = s.k if shown_n is not None and not fmt.hidden(s.k) else None  # "<10/25": k stays hidden
+        return [shown_n, shown_k, None, None, None, display]
     return [s.n, s.k, s.p, s.interval.low, s.interval.high, display]
 
 

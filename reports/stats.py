@@ -15,7 +15,7 @@ Domain rules implemented here:
 * Respondents opted in, so the interval is *not* a margin of sampling error and no text produced here
   calls it one: it describes how much the figure could move with a handful more or fewer answers.
 
-Display wording (see :func:`format_share`):
+Display wording (see `reports.format`, the one formatter):
 
 * OK (n >= 60):          ``"80% (63–91%)"`` in both languages.
 * UNSTABLE (30-59):      ``"80% (63–91%) ⚠ ít phản hồi (n=45)"`` / ``"80% (63–91%) ⚠ few responses (n=45)"``.
@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal, Protocol, TypeVar
 
-from flows.i18n import LANGUAGES, Section
-
 __all__ = [
     "MIN_PERCENT",
     "MIN_RANK",
@@ -50,9 +48,6 @@ __all__ = [
     "ShareResult",
     "cell_kind",
     "change",
-    "format_count",
-    "format_percent",
-    "format_share",
     "index_from_counts",
     "lowest",
     "share",
@@ -274,50 +269,6 @@ def top_choices(counts: Mapping[str, int], total_respondents: int, k: int = 3) -
     chosen = [(option, s) for option, s in shares if s.k > 0]
     chosen.sort(key=lambda item: (-item[1].k, item[0]))
     return chosen[:k]
-
-
-_TEXTS = Section("digest")
-
-
-def format_percent(x: float) -> str:
-    """A proportion in [0, 1] as a whole percentage, rounding halves up: ``0.765 -> "77%"``."""
-    return f"{_round_percent(x)}%"
-
-
-def format_share(share: Share, lang: Lang) -> str:
-    """A share for display, following the small-cell rules.
-
-    * OK:          ``"80% (63–91%)"``
-    * UNSTABLE:    ``"80% (63–91%) ⚠ ít phản hồi (n=45)"`` (vi) / ``"80% (63–91%) ⚠ few responses (n=45)"`` (en)
-    * COUNTS_ONLY: ``"24/25"`` (k of n; the caller says what is counted)
-    * HIDDEN:      ``"<10"``
-    """
-    if lang not in LANGUAGES:
-        raise ValueError(f"unsupported language {lang!r}; expected one of {sorted(LANGUAGES)}")
-    kind = share.kind
-    if kind is CellKind.HIDDEN:
-        return format_count(share.n)
-    if kind is CellKind.COUNTS_ONLY:
-        return f"{share.k}/{share.n}"
-    # The share itself is rounded exactly from k/n; half-up: floor(100k/n + 1/2) = (200k + n) // 2n.
-    percent = (200 * share.k + share.n) // (2 * share.n)
-    low = _round_percent(share.interval.low)
-    high = _round_percent(share.interval.high)
-    text = f"{percent}% ({low}–{high}%)"
-    if kind is CellKind.UNSTABLE:
-        text += " " + _TEXTS("few_responses", lang, n=share.n)
-    return text
-
-
-def format_count(n: int) -> str:
-    """A count for display: ``"<10"`` below 10, otherwise the number itself."""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    return f"<{MIN_SHOWN}" if n < MIN_SHOWN else str(n)
-
-
-def _round_percent(x: float) -> int:
-    return math.floor(x * 100 + 0.5)
 
 
 def _check_counts(k: int, n: int) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from reports import format as fmt
 from reports.stats import (
     MIN_PERCENT,
     AnswerKey,
@@ -20,7 +21,6 @@ from reports.stats import (
     Direction,
     ShareResult,
     change,
-    format_share,
     index_from_counts,
 )
 
@@ -113,10 +113,10 @@ def csv_row(ward_code: int, ward_name: str, t: Trend, wave: Wave, point: Point |
     if point is None:
         return [*base, "", "", "", "", "", "not asked", ""]
     s = point.result.satisfied
-    shown = format_share(s, "en")
+    shown = fmt.share(s, "en")
     if s.kind is CellKind.HIDDEN:
         return [*base, "", "", "", "", "", shown, ""]
     if s.kind is CellKind.COUNTS_ONLY:
-        return [*base, s.n, s.k, "", "", "", shown, ""]
+        return [*base, s.n, "" if fmt.hidden(s.k) else s.k, "", "", "", shown, ""]
     return [*base, s.n, s.k, round(s.p, 4), round(s.interval.low, 4), round(s.interval.high, 4), shown,
             point.change or ""]  # fmt: skip

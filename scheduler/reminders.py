@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flows import engine
 from flows.i18n import Section
 from flows.schema import Survey
+from reports import format as fmt
 from scheduler.outbox import quiet_hours_end
 from storage.db import Database
 from storage.outbox import Action, Outgoing
@@ -59,7 +60,7 @@ def reminder_message(survey: Survey, c: CampaignRecord, due: repo.DueReminder, t
         "done": number - 1,
         "total": total,
         "next": number,
-        "end": c.ends_at.astimezone(tz).strftime("%d/%m/%Y"),
+        "end": fmt.local(c.ends_at, tz, "date"),
     }
     body = text("reminder" if number > 1 else "reminder_not_started", lang, **params)
     return Outgoing(text=body, actions=(Action("resume", text("continue", lang), response_id=due.response_id),))
@@ -68,7 +69,7 @@ def reminder_message(survey: Survey, c: CampaignRecord, due: repo.DueReminder, t
 def invitation_message(c: CampaignRecord, language: str, tz: ZoneInfo) -> Outgoing:
     """An invitation to a campaign that has just opened, with its "Tham gia / Take part" intent."""
     lang = _language(language)
-    body = text("invitation", lang, title=html.escape(c.title), end=c.ends_at.astimezone(tz).strftime("%d/%m/%Y"))
+    body = text("invitation", lang, title=html.escape(c.title), end=fmt.local(c.ends_at, tz, "date"))
     return Outgoing(text=body, actions=(Action("join", text("join", lang), campaign_code=c.code),))
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,16 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flows.schema import Survey
 from flows.text import fold
 from reports import digest as content
+from reports import format as fmt
+from reports.plan import Plan, plan_of
 from reports.stats import (
     MIN_PERCENT,
     MIN_SHOWN,
     AnswerKey,
-    CellKind,
-    Share,
-    cell_kind,
-    format_count,
-    format_percent,
-    format_share,
     index_from_counts,
     lowest,
     top_choices,
@@ -98,43 +93,15 @@ def reminders(policy: ReminderPolicy) -> tuple[str, str]:
 # --- cells ---------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cell:
-    """A figure as shown, with its small-cell kind (a CSS class: hidden, counts_only, unstable, ok, plain)."""
-
-    text: str
-    kind: str = "plain"
-
-
-def count_cell(n: int) -> Cell:
-    return Cell(format_count(n), CellKind.HIDDEN.value if n < 10 else "plain")
+Cell = fmt.Cell
+count_cell = fmt.count_cell
+share_cell = fmt.share_cell
+rate_cell = fmt.rate_cell
+target_cell = fmt.of_target
 
 
-def share_cell(s: Share) -> Cell:
-    return Cell(format_share(s, "vi"), s.kind.value)
-
-
-def rate_cell(k: int, n: int) -> Cell:
-    """A descriptive rate (completion): "<10" (n < 10), "k/n" (n < 30), else "78% (k/n)"."""
-    kind = cell_kind(n)
-    if kind is CellKind.HIDDEN:
-        return Cell("<10", kind.value)
-    if kind is CellKind.COUNTS_ONLY:
-        return Cell(f"{k}/{n}", kind.value)
-    return Cell(f"{format_percent(k / n)} ({k}/{n})", "plain")
-
-
-def target_cell(completed: int, target: int | None) -> Cell:
-    """Completed against a target: "<10 / 300" or "45 / 300 (15%)"; "–" without a target."""
-    if not target:
-        return Cell("–")
-    if completed < 10:
-        return Cell(f"<10 / {target}", CellKind.HIDDEN.value)
-    return Cell(f"{completed} / {target} ({format_percent(completed / target)})")
-
-
-def _local(moment: datetime | None, tz: str, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return "–" if moment is None else moment.astimezone(ZoneInfo(tz)).strftime(fmt)
+def _local(moment: datetime | None, tz: str, style: str = "datetime") -> str:
+    return fmt.local(moment, tz, style) or "–"
 
 
 # --- campaign list -------------------------------------------------------------------------------------------
@@ -291,40 +258,14 @@ class Report:
         return self.table.lines if self.table else []
 
 
-@dataclass(frozen=True)
-class _Plan:
-    overall: tuple[str, str, str] | None
-    """(question id, label vi, label en)."""
-    factors: list[tuple[str, str, str, tuple[str, ...]]]
-    """(factor id, label vi, label en, question ids)."""
-    issues: str | None
-    issue_labels: dict[str, tuple[str, str]]
-    comments: tuple[str, ...]
-
-    @property
-    def scale_questions(self) -> list[str]:
-        ids = [self.overall[0]] if self.overall else []
-        for *_, qids in self.factors:
-            ids.extend(qids)
-        return list(dict.fromkeys(ids))
-
-    @property
-    def questions(self) -> Questions:
-        return Questions(
-            self.scale_questions, self.overall[0] if self.overall else None, [self.issues] if self.issues else [],
-            self.comments,
-        )  # fmt: skip
+def questions_of(p: Plan) -> Questions:
+    """What the counter counts for a plan's figures."""
+    return Questions(p.scale_questions, p.overall.id if p.overall else None, [p.issues] if p.issues else [], p.comments)
 
 
-def plan(survey: Survey) -> _Plan:
-    """Which questions feed the figures: the digests' plan (`reports.digests.plan_for`), in both languages."""
-    from reports.digests import plan_for
-
-    vi, en = plan_for(survey, "vi"), plan_for(survey, "en")
-    overall = (vi.overall[0], vi.overall[1], en.overall[1]) if vi.overall and en.overall else None
-    factors = [(f_vi[0], f_vi[1], f_en[1], f_vi[2]) for f_vi, f_en in zip(vi.factors, en.factors, strict=True)]
-    labels = {value: (label, en.issue_labels.get(value, label)) for value, label in vi.issue_labels.items()}
-    return _Plan(overall, factors, vi.issues, labels, vi.comments)
+def plan(survey: Survey) -> Plan:
+    """Which questions feed the figures: the one plan of `reports.plan`."""
+    return plan_of(survey)
 
 
 def _sum(histograms: Sequence[Mapping[int | str, int]]) -> dict[AnswerKey, int]:
@@ -437,16 +378,19 @@ async def report(
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
         scope_names = [u.name for u in await ward_repo.get_many(conn, wards)] if wards is not None else None
     p = plan(survey)
-    counts = await counter(ctx).count(c, wards, p.questions, now, by_ward=by_ward)
+    counts = await counter(ctx).count(c, wards, questions_of(p), now, by_ward=by_ward)
     totals, found = counts.totals, counts.figures
     n_wards = len(c.ward_codes) if wards is None else len(wards)
     day_lines = timeline_view.days(c, counts.per_day, now)
 
     overall = None
     if p.overall is not None:
-        overall = _index_line(p.overall[1], p.overall[2], found.scale.get(p.overall[0], {}), overall=True)
+        overall = _index_line(
+            p.overall.label("vi"), p.overall.label("en"), found.scale.get(p.overall.id, {}), overall=True
+        )
     factors = []
-    for _, label_vi, label_en, qids in p.factors:
+    for f in p.factors:
+        label_vi, label_en, qids = f.label("vi"), f.label("en"), f.questions
         histogram = _sum([found.scale.get(q, {}) for q in qids])
         if sum(histogram.values()):  # a factor nobody has answered yet is left out, as in digests
             factors.append(_index_line(label_vi, label_en, histogram))
@@ -466,11 +410,11 @@ async def report(
         base = max(completed, max(chosen.values(), default=0))
         issues_hidden = 0 < base < MIN_SHOWN
         for value, s in top_choices(chosen, base, k=len(chosen)) if not issues_hidden else ():
-            vi, en = p.issue_labels.get(value, (value, value))
+            vi, en = p.issue_label(value, "vi"), p.issue_label(value, "en")
             issues.append(IssueLine(vi, en, share_cell(s)))
 
     comments = [
-        CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "%d/%m/%Y"), cm.text) for cm in counts.recent
+        CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "date"), cm.text) for cm in counts.recent
     ]
     has_chart = any(line.n_valid >= MIN_PERCENT for line in ([overall] if overall else []) + factors)
     return Report(
@@ -493,7 +437,7 @@ async def report(
         comments_count=count_cell(found.comments),
         comments=comments,
         has_chart=has_chart,
-        as_of=_local(counts.at, c.timezone, "%H:%M:%S %d/%m/%Y") if counts.kept else None,
+        as_of=_local(counts.at, c.timezone, "seconds") if counts.kept else None,
     )
 
 
@@ -505,14 +449,14 @@ async def chart_input(
     async with ctx.db.read() as conn:
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
     p = plan(survey)
-    counts = await counter(ctx).count(c, wards, p.questions, now, by_ward=by_ward)
+    counts = await counter(ctx).count(c, wards, questions_of(p), now, by_ward=by_ward)
     scale = counts.figures.scale
     overall = None
     if p.overall is not None:
-        overall = content.FactorCounts(label=p.overall[1], total=_sum([scale.get(p.overall[0], {})]))
+        overall = content.FactorCounts(label=p.overall.label("vi"), total=_sum([scale.get(p.overall.id, {})]))
     factors = [
-        content.FactorCounts(label=label_vi, total=_sum([scale.get(q, {}) for q in qids]))
-        for _, label_vi, _, qids in p.factors
+        content.FactorCounts(label=f.label("vi"), total=_sum([scale.get(q, {}) for q in f.questions]))
+        for f in p.factors
     ]
     end = max(now, c.starts_at + timedelta(minutes=1))
     return content.DigestInput(

@@ -28,11 +28,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -59,6 +57,7 @@ from flows.events import (
 from flows.questions import Option, WardOption, search_wards
 from flows.schema import Survey
 from flows.text import collation_key
+from reports import format as fmt
 from storage.records import CampaignRecord
 from web import errors, survey_texts
 from web.context import SurveyStats, WebContext
@@ -273,7 +272,7 @@ class SurveySite:
         if c.status == "closed" or now >= c.ends_at:
             return Notice("campaign_closed", c.title)
         if now < c.starts_at:
-            return Notice("campaign_not_started", c.title, _local(c.starts_at, c.timezone))
+            return Notice("campaign_not_started", c.title, fmt.local(c.starts_at, c.timezone, "when"))
         return Place(c, survey_def, units)
 
     @staticmethod
@@ -735,14 +734,6 @@ def _input(action: str, form: Mapping[str, Any], question_id: str | None) -> tup
     if value:
         return engine.Answer(value, question_id), {"values": [value], "text": text}
     return engine.Text(text, question_id), {"text": text}
-
-
-def _local(moment: datetime, tz: str) -> str:
-    try:
-        zone = ZoneInfo(tz)
-    except Exception:  # an unknown zone in old data: show UTC
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%H:%M %d/%m/%Y")
 
 
 def setup(app: web.Application, ctx: WebContext) -> None:

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-from reports.stats import MIN_SHOWN, format_count
+from reports import format as fmt
+from reports.stats import MIN_SHOWN
 from storage.records import CampaignRecord
 
 TIMELINE_DAYS = 92
@@ -44,7 +45,7 @@ def days(c: CampaignRecord, per_day: Sequence[tuple[date, int]], now: datetime) 
     while day <= last:
         n = counts.get(day, 0)
         cumulative += n
-        lines.append(DayLine(day, format_count(n), format_count(cumulative), n < MIN_SHOWN))
+        lines.append(DayLine(day, fmt.count(n), fmt.count(cumulative), n < MIN_SHOWN))
         day += timedelta(days=1)
     return lines[-TIMELINE_DAYS:]
 

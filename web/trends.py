@@ -73,11 +73,11 @@ async def _waves(ctx: WebContext, c: CampaignRecord, user: WebUserRecord) -> tup
         p = plans[w.survey_id]
         mine: dict[str, tuple[str, ...]] = {}
         if p.overall is not None:
-            order.setdefault("overall", ("overall", p.overall[1], p.overall[2]))
-            mine["overall"] = (p.overall[0],)
-        for factor, label_vi, label_en, qids in p.factors:
-            order.setdefault(factor, (factor, label_vi, label_en))
-            mine[factor] = qids
+            order.setdefault("overall", ("overall", p.overall.label("vi"), p.overall.label("en")))
+            mine["overall"] = p.overall.questions
+        for f in p.factors:
+            order.setdefault(f.id, (f.id, f.label("vi"), f.label("en")))
+            mine[f.id] = f.questions
         questions[w.id] = mine
     return found, _Factors(list(order.values()), questions)
 

@@ -29,12 +29,11 @@ SIMULATED = (
 
 
 def shown(share: object) -> str:
+    from reports import format as fmt
     from reports import stats as pure
 
     assert isinstance(share, pure.Share)
-    if share.kind is pure.CellKind.COUNTS_ONLY:
-        return f"{share.k}/{share.n} satisfied"
-    return pure.format_share(share, "en")
+    return fmt.share(share, "en", "satisfied")
 
 
 @click.command()
@@ -61,6 +60,7 @@ def stats(code: str, question_id: str | None) -> None:
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from bot.commands.campaign import get_campaign
         from bot.commands.ops import print_table
+        from reports import format as fmt
         from reports import stats as pure
         from storage.repo import stats as repo
         from storage.repo import surveys
@@ -95,15 +95,15 @@ def stats(code: str, question_id: str | None) -> None:
         print_table(
             ["Code", "Ward", "Responses", "Completed", "Valid answers", "Satisfied (95% interval)"],
             [
-                (p.code, p.name, p.started, p.completed, pure.format_count(indices[p.code].n), shown(indices[p.code]))
+                (p.code, p.name, p.started, p.completed, fmt.count(indices[p.code].n, "en"), shown(indices[p.code]))
                 for p in progress
             ],
             right=(0, 2, 3, 4),
-            footer=("", "All wards", totals.started, totals.completed, pure.format_count(total.n), shown(total)),
+            footer=("", "All wards", totals.started, totals.completed, fmt.count(total.n, "en"), shown(total)),
         )
         ranked = pure.lowest([(p.name, indices[p.code]) for p in progress], k=3)
         if ranked:
-            click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {pure.format_percent(s.p)}" for name, s in ranked))
+            click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {fmt.percent(s.p)}" for name, s in ranked))
         for note in NOTES:
             click.echo(note)
         if c.simulated:

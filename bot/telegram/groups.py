@@ -20,6 +20,7 @@ from bot.context import AppContext
 from bot.telegram.filters import Magic
 from bot.telegram.texts import CITIZEN_COMMANDS, group_texts
 from flows.i18n import LANGUAGES
+from reports import format as fmt
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -82,7 +83,7 @@ async def subscribe(message: Message, command: CommandObject, app: AppContext, b
     except chats.CodeRejected as e:
         log.info("group %s: /subscribe refused (%s)", message.chat.id, e.reason)
         if e.reason == "expired" and e.expires_at is not None:
-            await _reply(message, "expired", date=e.expires_at.astimezone(_tz(app)).strftime("%d/%m/%Y"))
+            await _reply(message, "expired", date=fmt.local(e.expires_at, _tz(app), "date"))
         else:
             await _reply(message, e.reason)
         return

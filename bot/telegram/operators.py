@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -141,8 +140,10 @@ def _usage(command: str) -> str:
     return f"Cách dùng / Usage: /{command} MÃ_ĐỢT / CODE (ví dụ / e.g. /{command} hn-2026)"
 
 
-def _when(c: CampaignRecord, value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return str(value.astimezone(ZoneInfo(c.timezone)).strftime(fmt))
+def _when(c: CampaignRecord, value: datetime, style: str = "datetime") -> str:
+    from reports import format as fmt
+
+    return fmt.local(value, c.timezone, style)
 
 
 async def _campaign(message: Message, app: AppContext, command: CommandObject, name: str) -> CampaignRecord | None:
@@ -169,17 +170,16 @@ async def _campaign(message: Message, app: AppContext, command: CommandObject, n
 
 
 def _share(share: Share) -> str:
+    """A share in both languages (the small-cell rules of `reports.format`), as HTML."""
+    from reports import format as fmt
     from reports import stats as pure
 
-    kind = share.kind
-    if kind is pure.CellKind.HIDDEN:
-        return "&lt;10"
-    if kind is pure.CellKind.COUNTS_ONLY:
-        return f"{share.k}/{share.n} hài lòng / satisfied"
-    text = pure.format_share(share, "vi")
-    if kind is pure.CellKind.UNSTABLE:
+    text = fmt.share(share, "vi")
+    if share.kind is pure.CellKind.COUNTS_ONLY:
+        text += " hài lòng / satisfied"
+    elif share.kind is pure.CellKind.UNSTABLE:
         text = text.replace("ít phản hồi", "ít phản hồi / few responses")
-    return text
+    return html.escape(text)
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ async def campaigns_command(message: Message, app: AppContext) -> None:
             "",
             f"<code>{html.escape(c.code)}</code> · {status_text(c.status)}",
             html.escape(c.title),
-            f"{_when(c, c.starts_at, '%d/%m/%Y')} – {_when(c, c.ends_at, '%d/%m/%Y')}"
+            f"{_when(c, c.starts_at, 'date')} – {_when(c, c.ends_at, 'date')}"
             f" · {len(c.ward_codes)} phường, xã / wards"
             f" · {t.completed}/{t.started} hoàn thành / completed",
         ]
@@ -212,6 +212,7 @@ async def campaigns_command(message: Message, app: AppContext) -> None:
 
 
 async def stats_command(message: Message, command: CommandObject, app: AppContext) -> None:
+    from reports import format as fmt
     from reports import stats as pure
     from storage.repo import stats, surveys
 
@@ -228,7 +229,7 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
         by_ward = await stats.scale_counts(conn, c.id, [qid], by_ward=True) if qid else {}
         overall = (await stats.scale_counts(conn, c.id, [qid]))[(qid, None)] if qid else {}
     await _record(app, message.from_user.id if message.from_user else 0, "stats", {"code": c.code}, "ok")
-    rate = f"{pure.format_percent(totals.completion_rate)}" if totals.completion_rate is not None else "-"
+    rate = f"{fmt.percent(totals.completion_rate)}" if totals.completion_rate is not None else "-"
     lines = [
         f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>) · {status_text(c.status)}",
         f"Phản hồi / Responses: {totals.started} · hoàn thành / completed: {totals.completed} · "

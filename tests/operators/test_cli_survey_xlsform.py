@@ -60,7 +60,7 @@ def test_export_writes_the_published_survey_as_an_xlsform_that_imports_back_unch
     out = tmp_path / "hanoi.xlsx"
     result = cli("survey", "export", SURVEY, "--format", "xlsform", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {out}: {SURVEY} v1 (18 questions) as xlsform\n"
+    assert result.stdout == f"wrote {out}: {SURVEY} v2 (18 questions) as xlsform\n"
     imported = read_xlsform(out)
     assert imported.warnings == ()
     original = load_survey(bundled_survey_path())
@@ -69,7 +69,7 @@ def test_export_writes_the_published_survey_as_an_xlsform_that_imports_back_unch
     assert len(wards) == 126 and ("wards", "70", "Phường Hoàn Kiếm", "Phường Hoàn Kiếm") in wards  # PROVINCE 1
 
     again = cli("survey", "import", str(out), "--publish")
-    assert again.stdout == f"{SURVEY} v1 is already published with this content; nothing changed\n"
+    assert again.stdout == f"{SURVEY} v2 is already published with this content; nothing changed\n"
     assert [(a, o) for a, o, _ in audit_rows(env)] == [
         ("survey.publish", "ok"),
         ("survey.export", "ok"),
@@ -80,7 +80,7 @@ def test_export_writes_the_published_survey_as_an_xlsform_that_imports_back_unch
 def test_export_as_yaml_and_of_a_chosen_version(env: str, tmp_path: Path) -> None:
     publish()
     out = tmp_path / "hanoi.yaml"
-    result = cli("survey", "export", f"{SURVEY}@1", "--format", "yaml", "--out", str(out))
+    result = cli("survey", "export", f"{SURVEY}@2", "--format", "yaml", "--out", str(out))
     assert result.exit_code == 0, result.output
     original = load_survey(bundled_survey_path())
     assert load_survey_text(out.read_text(encoding="utf-8")).model_dump() == original.model_dump()

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reports import format as fmt
 from reports.stats import (
     Z95,
     CellKind,
@@ -23,9 +24,6 @@ from reports.stats import (
     Share,
     cell_kind,
     change,
-    format_count,
-    format_percent,
-    format_share,
     index_from_counts,
     lowest,
     share,
@@ -96,7 +94,7 @@ def test_wilson_n_zero_is_the_whole_range() -> None:
     s = share(0, 0)
     assert s == Share(k=0, n=0, p=0.0, interval=Interval(0.0, 1.0, 0.5))
     assert s.kind is CellKind.HIDDEN
-    assert format_share(s, "vi") == "<10"
+    assert fmt.share(s, "vi") == "<10"
 
 
 @pytest.mark.parametrize(("k", "n"), [(-1, 5), (0, -1), (6, 5), (1, 0)])
@@ -316,42 +314,42 @@ def test_format_ok_cell() -> None:
     # half = 1.96·sqrt(48·12/60 + 0.9604)/63.8416 = 1.96·sqrt(10.5604)/63.8416 = 6.369367/63.8416 = 0.099768
     # -> 0.682180 .. 0.881716 -> "68–88%"
     s = share(48, 60)
-    assert format_share(s, "vi") == "80% (68–88%)"
-    assert format_share(s, "en") == "80% (68–88%)"
+    assert fmt.share(s, "vi") == "80% (68–88%)"
+    assert fmt.share(s, "en") == "80% (68–88%)"
 
 
 def test_format_unstable_cell() -> None:
     # 24/30 -> 0.626940 .. 0.904950 (see test_wilson_24_of_30): 62.694% -> 63, 90.495% -> 90.
     s = share(24, 30)
-    assert format_share(s, "vi") == "80% (63–90%) ⚠ ít phản hồi (n=30)"
-    assert format_share(s, "en") == "80% (63–90%) ⚠ few responses (n=30)"
+    assert fmt.share(s, "vi") == "80% (63–90%) ⚠ ít phản hồi (n=30)"
+    assert fmt.share(s, "en") == "80% (63–90%) ⚠ few responses (n=30)"
     # n = 59 is still unstable: 59/59 = 100%, low = 59/(59 + 3.8416) = 0.938870 -> 94
-    assert format_share(share(59, 59), "en") == "100% (94–100%) ⚠ few responses (n=59)"
+    assert fmt.share(share(59, 59), "en") == "100% (94–100%) ⚠ few responses (n=59)"
 
 
 def test_format_counts_only_cell() -> None:
-    assert format_share(share(24, 25), "vi") == "24/25"
-    assert format_share(share(24, 25), "en") == "24/25"
-    assert format_share(share(0, 10), "vi") == "0/10"
-    assert format_share(share(29, 29), "en") == "29/29"
+    assert fmt.share(share(24, 25), "vi") == "24/25"
+    assert fmt.share(share(24, 25), "en") == "24/25"
+    assert fmt.share(share(0, 10), "vi") == "<10/10"  # a count below 10 stays hidden inside the share
+    assert fmt.share(share(29, 29), "en") == "29/29"
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_format_hidden_cell(lang: Lang) -> None:
     for k, n in [(5, 9), (0, 1), (0, 0), (9, 9)]:
-        assert format_share(share(k, n), lang) == "<10"
+        assert fmt.share(share(k, n), lang) == "<10"
 
 
 def test_format_rounds_the_share_half_up_exactly() -> None:
     # 33/40 = 0.825 -> 82.5% -> 83 (Python's round() would give 82; 0.825 in binary is just below .825)
-    assert format_share(share(33, 40), "en").startswith("83% (")
+    assert fmt.share(share(33, 40), "en").startswith("83% (")
     # 1/40 = 2.5% -> 3
-    assert format_share(share(1, 40), "en").startswith("3% (")
+    assert fmt.share(share(1, 40), "en").startswith("3% (")
 
 
 def test_format_never_calls_it_a_margin_of_sampling_error() -> None:
     langs: tuple[Lang, ...] = ("vi", "en")
-    texts = [format_share(share(k, n), lang) for k, n in [(24, 30), (48, 60), (24, 25), (3, 5)] for lang in langs]
+    texts = [fmt.share(share(k, n), lang) for k, n in [(24, 30), (48, 60), (24, 25), (3, 5)] for lang in langs]
     for text in texts:
         lowered = text.lower()
         assert "margin" not in lowered
@@ -361,20 +359,21 @@ def test_format_never_calls_it_a_margin_of_sampling_error() -> None:
 
 def test_format_share_rejects_unknown_language() -> None:
     with pytest.raises(ValueError):
-        format_share(share(48, 60), "fr")  # type: ignore[arg-type]
+        fmt.share(share(48, 60), "fr")  # type: ignore[arg-type]
 
 
 def test_format_count() -> None:
-    assert format_count(0) == "<10"
-    assert format_count(9) == "<10"
-    assert format_count(10) == "10"
-    assert format_count(1234) == "1234"
+    assert fmt.count(0) == "<10"
+    assert fmt.count(9) == "<10"
+    assert fmt.count(10) == "10"
+    assert fmt.count(1234) == "1.234" and fmt.count(1234, "en") == "1,234"
+    assert fmt.count(3, exact=True) == "3"
     with pytest.raises(ValueError):
-        format_count(-1)
+        fmt.count(-1)
 
 
 def test_format_percent() -> None:
-    assert format_percent(0.0) == "0%"
-    assert format_percent(0.626940) == "63%"
-    assert format_percent(0.904950) == "90%"
-    assert format_percent(1.0) == "100%"
+    assert fmt.percent(0.0) == "0%"
+    assert fmt.percent(0.626940) == "63%"
+    assert fmt.percent(0.904950) == "90%"
+    assert fmt.percent(1.0) == "100%"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reports import format as fmt
 from reports.digest import (
     DigestInput,
     FactorCounts,
@@ -23,8 +24,6 @@ from reports.digest import (
     caption,
     chart_png,
     compute,
-    format_int,
-    format_rate,
     pack,
     render,
     visible_length,
@@ -190,10 +189,11 @@ def test_pack_splits_long_sections_between_lines() -> None:
 
 
 def test_formats() -> None:
-    assert format_int(1234567, "vi") == "1.234.567" and format_int(1234567, "en") == "1,234,567"
-    assert format_rate(5, 9, "vi") == "<10"
-    assert format_rate(12, 25, "vi") == "12/25 phiếu đã bắt đầu"
-    assert format_rate(24, 30, "en") == "80% (24 of 30 started)"
+    assert fmt.number(1234567, "vi") == "1.234.567" and fmt.number(1234567, "en") == "1,234,567"
+    assert fmt.rate(5, 9, "vi", "completion_of") == "<10"
+    assert fmt.rate(12, 25, "vi", "completion_of") == "12/25 phiếu đã bắt đầu"
+    assert fmt.rate(7, 25, "vi", "completion_of") == "<10/25 phiếu đã bắt đầu"  # k is a count too
+    assert fmt.rate(24, 30, "en", "completion_of") == "80% (24 of 30 started)"
     with pytest.raises(ValueError, match="must end after it starts"):
         Window(END, END)
 

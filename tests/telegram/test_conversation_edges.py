@@ -383,7 +383,7 @@ async def test_a_ward_search_with_many_matches_asks_for_more_letters(
         assert "khớp với “phuong”" in reply.visible_text and "gõ thêm vài chữ" in reply.visible_text
         assert fake.buttons(reply) == []  # no 8 buttons for 51 matches
         await user.say("hoan kiem")
-        assert user.last().visible_text.startswith("Câu 2/")
+        assert user.last().visible_text.startswith("Câu 2 ·")
         assert app.processor.failed == 0
 
 

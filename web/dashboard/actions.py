@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from reports import format as fmt
 from web.dashboard.kit import Kit, Viewer, local
 
 
@@ -38,7 +38,7 @@ class Actions:
             await self.kit.record(viewer.actor, "campaign.launch", {"code": code, "error": str(e)}, "error")
             vi, en = await self._refusal("launch", code, now)
             return self.kit.back(code, "error", f"{vi} / {en}")
-        until = c.ends_at.astimezone(ZoneInfo(c.timezone)).strftime("%d/%m/%Y %H:%M")
+        until = fmt.local(c.ends_at, c.timezone)
         return self.kit.back(
             code,
             "ok",

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from reports import format as fmt
 from web.dashboard.kit import Kit, Viewer, see_other
 
 
@@ -50,7 +51,7 @@ class Codes:
                     "scope": "tất cả / all" if code.scope is None else ", ".join(map(str, code.scope)),
                     "schedule": code.schedule,
                     "language": code.language,
-                    "expires": code.expires_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
+                    "expires": fmt.local(code.expires_at, tz),
                 }
             )
         form = {
@@ -109,7 +110,7 @@ class Codes:
         except chats.ChatError as e:
             await self.kit.record(viewer.actor, "chats.code", {**arguments, "error": str(e)}, "error")
             return await self._codes_page(request, viewer, 400, str(e), values)
-        expires = record.expires_at.astimezone(ZoneInfo(self.ctx.tz)).strftime("%d/%m/%Y %H:%M")
+        expires = fmt.local(record.expires_at, self.ctx.tz)
         response = see_other("/dashboard/codes")
         self.kit.auth.flash(
             response,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from reports import format as fmt
 from storage.records import CampaignRecord
 from storage.repo.users import WebUserRecord
 from web import figures
@@ -44,11 +45,7 @@ class Viewer:
 
 def local(moment: datetime, timezone: str) -> str:
     """A stored time as the dashboard shows it ("31/12/2026 23:59"), in `timezone` (UTC if unknown)."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ValueError, KeyError):  # an unknown zone in old data: UTC
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    return fmt.local(moment, timezone)
 
 
 def see_other(location: str) -> web.Response:
@@ -215,8 +212,8 @@ class Kit:
             "reminders_en": reminders_en,
             "status_vi": vi,
             "status_en": en,
-            "starts": c.starts_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
-            "ends": c.ends_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
+            "starts": fmt.local(c.starts_at, tz),
+            "ends": fmt.local(c.ends_at, tz),
             "timezone": c.timezone,
         }
 

@@ -1,0 +1,130 @@
+"""No surface reveals a count below 10: over random small data, every rendered digest (both languages) and the
+dashboard's campaign and ward pages, as an official sees them, show such counts only as "<10", whatever form
+they would take (a count, a rate's numerator, a share's k, a comment count)."""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.i18n import catalog
+from reports import format as fmt
+from reports.digest import DigestInput, FactorCounts, Window, compute, render
+from reports.stats import share
+
+END = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+_DATES = re.compile(r"\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}:\d{2}(:\d{2})?")
+_SMALL = re.compile(r"(?<![\d.,<])[1-9](?![\d.,%])")
+
+
+def _static_texts(section: str) -> list[str]:
+    """The catalog's fixed texts of a section (no placeholders): they may hold digits that are no counts."""
+    return sorted(
+        (text for key, texts in catalog().items() if key.startswith(section + ".") for text in texts.values()
+         if "{" not in text),
+        key=len,
+        reverse=True,
+    )  # fmt: skip
+
+
+def small_numbers(text: str, fixed: list[str]) -> list[str]:
+    """Standalone numbers 1-9 in a text (dates, times and fixed wording taken out first)."""
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    for phrase in fixed:
+        shown = shown.replace(phrase, " ")
+    shown = _DATES.sub(" ", shown)
+    return _SMALL.findall(shown)
+
+
+histogram = st.dictionaries(st.sampled_from([1, 2, 3, 4, 5, "dk"]), st.integers(0, 3), max_size=6)
+count = st.integers(0, 9)
+
+
+@st.composite
+def small_digest(draw: Any) -> DigestInput:
+    """A digest's input where every count is below 10."""
+    completed = draw(count)
+    return DigestInput(
+        language=draw(st.sampled_from(["vi", "en"])),
+        campaign_title="Khảo sát",
+        scope_label="Phường Hoàn Kiếm",
+        period=Window(END - timedelta(days=7), END),
+        timezone="Asia/Ho_Chi_Minh",
+        responses_period=draw(st.integers(0, completed)),
+        responses_total=completed,
+        started_total=draw(st.integers(completed, 9)),
+        overall=FactorCounts("Hài lòng chung", draw(histogram), draw(histogram), draw(histogram)),
+        factors=[FactorCounts("Tiếp cận", draw(histogram), draw(histogram), draw(histogram))],
+        ward_overall=[("Phường Hoàn Kiếm", draw(histogram)), ("Phường Đống Đa", draw(histogram))],
+        issues_label="Vấn đề",
+        issues={"Rác": draw(count), "Ngập": draw(count)},
+        issues_base=completed,
+        comments_count=draw(count),
+        comments=[("Phường Hoàn Kiếm", "Cần thêm cây xanh")] if draw(st.booleans()) else [],
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=small_digest())
+def test_a_digest_over_small_numbers_shows_no_count_below_10(data: DigestInput) -> None:
+    text = "\n".join(render(compute(data)))
+    assert small_numbers(text, _static_texts("digest")) == [], text
+
+
+@given(k=st.integers(0, 29), n=st.integers(10, 29), lang=st.sampled_from(["vi", "en"]))
+def test_counts_inside_shares_and_rates_follow_the_same_rule(k: int, n: int, lang: str) -> None:
+    k = min(k, n)
+    for shown in (fmt.share(share(k, n), lang), fmt.rate(k, n, lang), fmt.rate(k, n, lang, "completion_of")):
+        assert small_numbers(shown, []) == [] and (k >= 10 or "<10" in shown), shown
+    assert fmt.share(share(k, n), lang, exact=True).startswith(f"{k}/")  # operators may see them
+
+
+def test_the_scanner_sees_a_small_count() -> None:
+    """The check is not blind: a bare small count is found, the fixed wording and dates are not."""
+    assert small_numbers("Góp ý mới trong kỳ: 7", []) == ["7"]
+    assert small_numbers("7/10 phiếu đã bắt đầu", []) == ["7"]
+    assert small_numbers("<10/25 · 01/12/2026 08:00 · 80%", []) == []
+
+
+async def test_dashboard_pages_over_small_numbers_show_no_count_below_10(db: Any, db_url: str, tmp_path: Any) -> None:
+    """Random small data in a few wards; an official's campaign and ward pages show no count below 10."""
+    from bot.app import Application
+    from storage.repo import campaigns
+    from tests.conftest import create_live_campaign
+    from tests.operators.helpers import add_response
+    from tests.web.conftest import web_settings
+    from tests.web.dashboard_support import Client, add_user, answers
+
+    wards = [70, 235, 73, 256]  # codes of two digits or more: a ward code is no count
+    await create_live_campaign(db, datetime.now(UTC), wards=wards)
+    rng = random.Random(19)
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        c = await campaigns.get(conn, "hn-2026")
+        for ward in wards:
+            for i in range(rng.randint(1, 9)):
+                status = "completed" if rng.random() < 0.7 else "in_progress"
+                values = answers(ward, rng.randint(1, 5), i)
+                await add_response(conn, c.id, ward, values, status=status, started_at=now - timedelta(hours=i + 1))
+    await add_user(db, "scoped", "official", wards)
+    app = Application(web_settings(db_url, tmp_path))
+    await app.start()
+    try:
+        async with Client(app) as client:
+            await client.login("scoped")
+            pages = ["/dashboard/campaigns/hn-2026", *(f"/dashboard/campaigns/hn-2026/wards/{w}" for w in wards)]
+            for path in pages:
+                page = await client.get(path)
+                assert page.status == 200, path
+                cells = re.findall(r'<td class="num[^"]*">(.*?)</td>', page.text, re.S)
+                assert cells, path
+                found = [cell for cell in cells if small_numbers(cell, [])]
+                assert found == [], (path, found)
+    finally:
+        await app.stop()
