@@ -359,8 +359,8 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         # ward 70: 35 answers, 28 satisfied -> 80% with its Wilson interval, marked unstable
         assert "80% (64–90%) ⚠ ít phản hồi (n=35)" in rows[70]
         assert "#1" in rows[70]  # the only ward with 30+ answers is ranked
-        # ward 235: 12 answers -> counts only, no percentage, not ranked
-        assert "&lt;10/12" in rows[235] and "%" not in rows[235].split("</a>")[1] and "#" not in rows[235]  # 9 of 12: k too
+        # ward 235: 12 answers -> counts only (9 satisfied: a count below 10 too), no percentage, not ranked
+        assert "&lt;10/12" in rows[235] and "%" not in rows[235].split("</a>")[1] and "#" not in rows[235]
         # ward 4: 3 answers -> "<10" only; ward 8: nothing -> "<10"
         assert "&lt;10" in rows[4] and "3" not in rows[4].split("</a>")[1].replace("&lt;10", "")
         assert "&lt;10" in rows[8]

@@ -162,7 +162,7 @@ async def test_a_ward_page_shows_its_factors_over_the_campaigns_of_the_same_surv
         hidden = [r for r in ward_235 if r["factor"] == "overall" and r["campaign"] == "hn-2025"]
         assert hidden == [] or hidden[0]["valid_answers"] == ""  # under 10 answers: nothing but "<10"
         counts_only = next(r for r in ward_235 if r["factor"] == "overall" and r["campaign"] == "hn-2026")
-        assert (counts_only["valid_answers"], counts_only["satisfied"], counts_only["index"]) == ("12", "", "")  # 9 of 12: the count stays hidden
+        assert (counts_only["valid_answers"], counts_only["satisfied"], counts_only["index"]) == ("12", "", "")
 
 
 def test_a_day_under_ten_is_drawn_as_suppressed_never_as_a_bar() -> None:
