@@ -22,6 +22,7 @@ from flows import expr
 from flows.schema import (
     CALLBACK_BUDGET,
     ID_PATTERN,
+    PAPI_DIMENSIONS,
     QUESTION_TYPES,
     SUPPORTED_LANGUAGES,
     VALUE_PATTERN,
@@ -43,6 +44,8 @@ MAX_TEXT_LENGTH = 4000  # a Telegram message is at most 4096 characters
 SURVEY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,47}$"
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 _LOCALIZED_FIELDS = ("title", "intro", "consent", "consent_web", "thanks")
+SCOREABLE_TYPES = ("likert5", "rating", "yes_no", "single_choice")
+"""The questions a factor scored 1-10 can use (yes/no and single choices with their `scores`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,27 @@ class SurveyError(ValueError):
 def bundled_survey_path() -> Path:
     """The default Hanoi ward-satisfaction questionnaire shipped with the package."""
     return Path(str(resources.files("flows") / "data" / "hanoi.yaml"))
+
+
+BUNDLED = {"hanoi": "hanoi-ward-satisfaction", "papi": "papi-ward-governance"}
+"""The questionnaires shipped with the package: file name (flows/data/<name>.yaml) -> survey id."""
+
+
+def bundled_surveys() -> dict[str, Path]:
+    """Each bundled questionnaire's file, by its short name ("hanoi", "papi")."""
+    return {name: Path(str(resources.files("flows") / "data" / f"{name}.yaml")) for name in BUNDLED}
+
+
+def resolve_survey_file(name: str) -> str:
+    """A questionnaire argument as a file: an existing file as it is, else a bundled questionnaire named by its
+    short name or its survey id ("papi", "papi-ward-governance"), else the argument unchanged (the loader then
+    says the file is not found)."""
+    if Path(name).exists():
+        return name
+    for short, survey_id in BUNDLED.items():
+        if name in (short, survey_id):
+            return str(bundled_surveys()[short])
+    return name
 
 
 def load_survey(path: str | Path) -> Survey:
@@ -300,6 +324,7 @@ class _Loader:
         factor_ids: dict[str, int] = {}
         for i, f in enumerate(s.factors):
             self.check_factor(f, i, s.languages, factor_ids)
+        self.check_dimensions(s)
         for name, choices in s.choice_lists.items():
             path: PathT = ("choice_lists", name)
             if not re.match(ID_PATTERN, name):
@@ -314,6 +339,36 @@ class _Loader:
             self.add((*path, "id"), f"duplicate factor id '{f.id}' (first at factors[{seen[f.id]}])")
         seen.setdefault(f.id, i)
         self.check_text(f.label, (*path, "label"), languages)
+        if f.dimension is not None and f.dimension not in PAPI_DIMENSIONS:
+            self.add((*path, "dimension"), f"{f.dimension} is not one of PAPI's eight dimensions (1-8)")
+        if f.subdimension is not None:
+            if f.dimension is None:
+                self.add((*path, "subdimension"), "a sub-dimension needs its 'dimension' (1-8)")
+            elif f.subdimension < 1:
+                self.add((*path, "subdimension"), "must be 1 or more (2 for sub-dimension 5.2)")
+
+    def check_dimensions(self, s: Survey) -> None:
+        """A sub-dimension is declared once; the factors of one dimension are scored the same way."""
+        numbered: dict[tuple[int, int], int] = {}
+        method: dict[int, tuple[str, int]] = {}
+        for i, f in enumerate(s.factors):
+            if f.dimension is None:
+                continue
+            if f.subdimension is not None:
+                key = (f.dimension, f.subdimension)
+                if key in numbered:
+                    self.add(
+                        ("factors", i, "subdimension"),
+                        f"sub-dimension {f.dimension}.{f.subdimension} is already factors[{numbered[key]}]",
+                    )
+                numbered.setdefault(key, i)
+            first = method.setdefault(f.dimension, (f.scoring, i))
+            if first[0] != f.scoring:
+                self.add(
+                    ("factors", i, "scoring"),
+                    f"dimension {f.dimension} is scored '{first[0]}' at factors[{first[1]}]: the factors of a "
+                    "dimension are scored the same way",
+                )
 
     def check_text(self, text: Mapping[str, str] | None, path: PathT, languages: list[str]) -> None:
         if text is None:
@@ -378,6 +433,8 @@ class _Loader:
             self.check_text(q.help, (*path, "help"), languages)
             if factors is not None and q.factor is not None and q.factor not in factors:
                 self.add((*path, "factor"), f"unknown factor '{q.factor}'{_suggest(q.factor, factors)}")
+            if header is not None:
+                self.check_scores(q, path, header, lists)
             if isinstance(q, (SingleChoiceQuestion, MultiChoiceQuestion)):
                 self.check_choice_question(q, path, languages, lists, raw[i])
             elif isinstance(q, NumberQuestion):
@@ -540,6 +597,44 @@ class _Loader:
                             where,
                             f"'{lit.value}' is not a possible answer of '{tq.id}'{_suggest(str(lit.value), allowed)}",
                         )
+
+    def check_scores(self, q: Question, path: PathT, header: Survey, lists: dict[str, list[Choice]] | None) -> None:
+        """`scores` only where they count (a question of a factor scored 1-10) and only for real answers; such
+        a factor's questions must all be scoreable."""
+        factor = next((f for f in header.factors if f.id == q.factor), None)
+        scored = factor is not None and factor.scoring == "score"
+        if q.scores is not None:
+            where: PathT = (*path, "scores")
+            if not scored:
+                self.add(where, "'scores' count only for a question of a factor scored 1-10 (scoring: score)")
+            if q.type not in SCOREABLE_TYPES:
+                self.add(where, f"a {q.type} question cannot be scored (only {', '.join(SCOREABLE_TYPES)})")
+                return
+            if not q.scores:
+                self.add(where, "give a score for at least one answer")
+            allowed = _values(q, lists)
+            if q.type == "likert5":
+                allowed = {"1", "2", "3", "4", "5"}
+            for value, score in q.scores.items():
+                if allowed is not None and value not in allowed:
+                    hint = _suggest(value, allowed)
+                    if value in ("True", "False"):
+                        hint = ' (YAML reads an unquoted yes or no as true or false: write "yes" or "no" in quotes)'
+                    self.add((*where, value), f"'{value}' is not a possible answer of '{q.id}'{hint}")
+                if not 0 <= score <= 1:
+                    self.add((*where, value), f"a score is between 0 (worst) and 1 (best), not {_num(score)}")
+        elif scored and q.type in ("yes_no", "single_choice"):
+            self.add(
+                path,
+                f"factor '{q.factor}' is scored 1-10: give 'scores' for this question's answers "
+                '(e.g. scores: {"yes": 0, "no": 1})',
+            )
+        elif scored and q.type not in SCOREABLE_TYPES:
+            self.add(
+                (*path, "factor"),
+                f"factor '{q.factor}' is scored 1-10, but a {q.type} question cannot be scored "
+                f"(only {', '.join(SCOREABLE_TYPES)})",
+            )
 
     def check_reporting(self, s: Survey, questions: list[Question | None], first: dict[str, int]) -> None:
         by_id = {q.id: q for q in questions if q is not None}

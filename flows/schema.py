@@ -42,12 +42,26 @@ class Choice(_Model):
     label: LocalizedText
 
 
+PAPI_DIMENSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+"""PAPI's eight content dimensions, by number (their names are in the catalog, section `papi`)."""
+
+Scoring = Literal["share", "score"]
+"""How a factor's figure is made: "share" (SIPAS: the share of answers 4-5 among valid answers of its 5-level
+questions) or "score" (PAPI-style: each respondent's mean of their scored answers, put on 1-10; the figure is
+the mean over respondents)."""
+
+
 class Factor(_Model):
-    """A reporting dimension: a SIPAS factor, a PAPI dimension, or the overall index."""
+    """A reporting figure: a SIPAS factor, a PAPI dimension's sub-dimension, or the overall index."""
 
     id: str
     label: LocalizedText
     framework: Literal["sipas", "papi", "overall", "other"] = "other"
+    dimension: int | None = None
+    """The PAPI dimension (1-8) this factor belongs to: it is then one of that dimension's sub-dimensions."""
+    subdimension: int | None = None
+    """Its number within the dimension (2 for sub-dimension 5.2)."""
+    scoring: Scoring = "share"
 
 
 class Reporting(_Model):
@@ -65,6 +79,10 @@ class _QuestionBase(_Model):
     required: bool = True
     factor: str | None = None
     show_if: str | None = None
+    scores: dict[str, float] | None = None
+    """For a factor scored 1-10: each answer's item score, 0 (worst) to 1 (best), e.g. {"yes": 0, "no": 1};
+    answers left out count for nothing. A likert5 question is scored 1 -> 0 ... 5 -> 1 and a rating v/10 unless
+    given here."""
 
     @cached_property
     def condition(self) -> expr.Node | None:

@@ -26,6 +26,16 @@ class SurveyNotFound(LookupError):
 LATER_OPTIONAL = ("consent_web",)
 """Survey fields added after surveys were first published: left out of the stored definition (and so of the
 content hash) when unset, so that a survey published before they existed keeps its hash."""
+LATER_FACTOR_DEFAULTS: dict[str, Any] = {"dimension": None, "subdimension": None, "scoring": "share"}
+"""The same for a factor's fields (PAPI dimensions and scoring), left out when at these defaults."""
+LATER_QUESTION_DEFAULTS: dict[str, Any] = {"scores": None}
+"""The same for a question's fields."""
+
+
+def _drop_defaults(item: dict[str, Any], defaults: dict[str, Any]) -> None:
+    for name, default in defaults.items():
+        if name in item and item[name] == default:
+            del item[name]
 
 
 def definition_of(survey: Survey) -> dict[str, Any]:
@@ -33,6 +43,10 @@ def definition_of(survey: Survey) -> dict[str, Any]:
     for name in LATER_OPTIONAL:
         if data.get(name) is None:
             data.pop(name, None)
+    for factor in data.get("factors", []):
+        _drop_defaults(factor, LATER_FACTOR_DEFAULTS)
+    for question in data.get("questions", []):
+        _drop_defaults(question, LATER_QUESTION_DEFAULTS)
     return data
 
 
