@@ -17,7 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.i18n import LANGUAGES, Section
-from reports.stats import MIN_SHOWN, CellKind, Lang, Share, cell_kind
+from reports.stats import MIN_SHOWN, CellKind, Estimate, Lang, Share, cell_kind, interval_change
 
 _T = Section("digest")
 
@@ -81,8 +81,7 @@ def share(s: Share, lang: Lang = "vi", counted: str | None = None, *, exact: boo
         text = f"{count(s.k, lang, exact=exact)}/{number(s.n, lang)}"
         return f"{text} {_T(counted, lang)}" if counted else text
     # the share itself is rounded exactly from k/n, halves up: floor(100k/n + 1/2) = (200k + n) // 2n
-    value = (200 * s.k + s.n) // (2 * s.n)
-    text = f"{value}% ({_round(s.interval.low)}–{_round(s.interval.high)}%)"
+    text = f"{_whole_percent(s)}% ({_round(s.interval.low)}–{_round(s.interval.high)}%)"
     if kind is CellKind.UNSTABLE:
         text += " " + _T("few_responses", lang, n=number(s.n, lang))
     return text
@@ -126,6 +125,71 @@ def of_target(completed: int, target: int | None, lang: str = "vi", *, exact: bo
     if hidden(completed, exact):
         return Cell(f"{HIDDEN} / {number(target, lang)}", CellKind.HIDDEN.value)
     return Cell(f"{number(completed, lang)} / {number(target, lang)} ({percent(completed / target)})")
+
+
+# --- PAPI-style scores --------------------------------------------------------------------------------------
+
+
+def decimal(x: float, lang: str = "vi", places: int = 2) -> str:
+    """A decimal number as each language writes it: 6,42 (vi), 6.42 (en); halves rounded away from zero."""
+    scale = 10**places
+    rounded = int(abs(x) * scale + 0.5) / scale
+    text = f"{'-' if x < 0 and rounded else ''}{rounded:.{places}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def estimate(e: Estimate, lang: Lang = "vi", *, exact: bool = False) -> str:
+    """A figure of either method under the small-cell rules (n: valid answers of a share, respondents of a score):
+
+    * a share: as `share` ("80% (63–91%)")
+    * a score, of fewer than 10: "<10"; of 10-29: its count only, "n=24"; of 30-59: "6,42 (6,10–6,74) ⚠ ít
+      phản hồi (n=45)"; from 60: "6,42 (6,10–6,74)" (two decimals; a total of eight dimensions likewise)
+    """
+    if e.method == "share":
+        assert e.share is not None
+        return share(e.share, lang, "satisfied", exact=exact)
+    kind = e.kind
+    if kind is CellKind.HIDDEN and not exact:
+        return HIDDEN
+    if kind in (CellKind.HIDDEN, CellKind.COUNTS_ONLY):
+        return f"n={number(e.n, lang)}"
+    text = f"{decimal(e.value, lang)} ({decimal(e.interval.low, lang)}–{decimal(e.interval.high, lang)})"
+    if kind is CellKind.UNSTABLE:
+        text += " " + _T("few_responses", lang, n=number(e.n, lang))
+    return text
+
+
+def estimate_cell(e: Estimate, lang: Lang = "vi", *, exact: bool = False) -> Cell:
+    return Cell(estimate(e, lang, exact=exact), e.kind.value)
+
+
+def value(e: Estimate, lang: Lang = "vi") -> str:
+    """The figure alone, for a table's column: "80%" or "6,42"; "" when it is not shown (n < 30)."""
+    if not e.shown:
+        return ""
+    if e.method == "share":
+        assert e.share is not None
+        return f"{_whole_percent(e.share)}%"
+    return decimal(e.value, lang)
+
+
+def _whole_percent(s: Share) -> int:
+    """The share as the whole percentage it is shown as, rounded exactly from k/n, halves up."""
+    return (200 * s.k + s.n) // (2 * s.n)
+
+
+def difference(previous: Estimate | None, current: Estimate, lang: Lang = "vi") -> tuple[str, str]:
+    """(the change from `previous` to `current` as a signed number, "▲"/"▼" or ""): "" when either is not shown.
+    The arrow only for a change whose intervals do not overlap. A share's change is in percentage points."""
+    if previous is None or not (previous.shown and current.shown) or previous.method != current.method:
+        return "", ""
+    moved = interval_change(previous.interval, current.interval)
+    arrow = {"up": "▲", "down": "▼"}.get(moved, "")
+    if current.share is not None and previous.share is not None:
+        delta = _whole_percent(current.share) - _whole_percent(previous.share)
+        return f"{delta:+d} {_T('points', lang)}", arrow
+    step = decimal(current.value - previous.value, lang)
+    return (step if step.startswith("-") else "+" + step), arrow
 
 
 # --- times ---------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -560,3 +560,97 @@ async def scale_counts_by_campaign(
         if histogram:
             result[(int(row.campaign_id), row.ward_code if by_ward else None, row.question_id)] = histogram
     return result
+
+
+# --- added for PAPI-style scores (dimension digests, department pages, the annual report) -------------------
+
+
+@dataclass(frozen=True)
+class ScoreSums:
+    """Respondents' mean item scores (each in [0, 1]) in one group: how many respondents have one, their sum
+    and the sum of their squares (what a mean and its t interval need)."""
+
+    n: int
+    total: float
+    total_sq: float
+
+    def __add__(self, other: ScoreSums) -> ScoreSums:
+        return ScoreSums(self.n + other.n, self.total + other.total, self.total_sq + other.total_sq)
+
+
+NO_SCORES = ScoreSums(0, 0.0, 0.0)
+
+
+async def score_sums(
+    conn: AsyncConnection,
+    campaign_id: int,
+    groups: Mapping[str, Mapping[str, Mapping[int | str, float]]],
+    wards: Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by_ward: bool = False,
+) -> dict[tuple[str, int | None], ScoreSums]:
+    """For each group {question: {stored answer: item score}} (a question in one group only), each completed
+    response's mean item score over its answers that have a score, summed per group (and ward, with `by_ward`):
+    {(group, ward or None): ScoreSums}. Keys without any scored answer are absent.
+
+    An int answer key matches a numeric answer (5-level, rating), a text key a stored string (yes/no, a
+    choice); anything else ("don't know", skipped, unscored choices) counts for nothing. Two grouped passes in
+    one statement: answers -> (response, group) means -> (group, ward) sums."""
+    questions: dict[str, str] = {}
+    whens: list[tuple[sa.ColumnElement[bool], float]] = []
+    for group, items in groups.items():
+        for qid, scores in items.items():
+            if qid in questions:
+                raise ValueError(f"question {qid!r} is in groups {questions[qid]!r} and {group!r}")
+            questions[qid] = group
+            for value, score in scores.items():
+                matches = (
+                    answer.c.value_num == value
+                    if isinstance(value, int)
+                    else sa.cast(answer.c.value, sa.Text) == json.dumps(value, ensure_ascii=False)
+                )
+                whens.append(((answer.c.question_id == qid) & matches, float(score)))
+    if not whens:
+        return {}
+    item = sa.case(*whens, else_=sa.null())
+    group_of = sa.case(
+        *((answer.c.question_id.in_([q for q, g in questions.items() if g == name]), name) for name in groups),
+        else_=sa.null(),
+    )
+    inner = (
+        sa.select(
+            response.c.ward_code.label("ward"),
+            response.c.id.label("rid"),
+            group_of.label("grp"),
+            sa.func.avg(sa.cast(item, sa.Float)).label("s"),
+        )
+        .select_from(answer)
+        .join(response, response.c.id == answer.c.response_id)
+        .where(answer.c.question_id.in_(list(questions)), item.is_not(None), *_scope(campaign_id, wards, since, until))
+        .group_by(response.c.ward_code, response.c.id, group_of)
+        .subquery("respondent_scores")
+    )
+    keys: list[Any] = [inner.c.grp, *([inner.c.ward] if by_ward else [])]
+    q = sa.select(
+        *keys,
+        sa.func.count().label("n"),
+        sa.func.sum(inner.c.s).label("total"),
+        sa.func.sum(inner.c.s * inner.c.s).label("total_sq"),
+    ).group_by(*keys)
+    return {
+        (str(r.grp), r.ward if by_ward else None): ScoreSums(int(r.n), float(r.total), float(r.total_sq))
+        for r in (await conn.execute(q)).all()
+    }
+
+
+async def completed_by_ward(
+    conn: AsyncConnection, campaign_id: int, since: datetime | None = None, until: datetime | None = None
+) -> dict[int | None, int]:
+    """Completed responses per ward (in the window, when given)."""
+    q = (
+        sa.select(response.c.ward_code, sa.func.count().label("n"))
+        .where(*_scope(campaign_id, None, since, until))
+        .group_by(response.c.ward_code)
+    )
+    return {r.ward_code: int(r.n) for r in (await conn.execute(q)).all()}
