@@ -26,7 +26,11 @@ def survey() -> None:
 
 
 def read_questionnaire(path: str) -> Survey:
-    """A questionnaire from a YAML file or an XLSForm workbook (its warnings printed); raises SurveyError."""
+    """A questionnaire from a YAML file or an XLSForm workbook (its warnings printed), or a bundled one by name
+    ("hanoi", "papi"); raises SurveyError."""
+    from flows.loader import resolve_survey_file
+
+    path = resolve_survey_file(path)
     if Path(path).suffix.lower() in WORKBOOK_SUFFIXES:
         from flows.xlsform import read_xlsform
 
@@ -76,11 +80,13 @@ def write_file(path: str, write: Callable[[str], object], force: bool) -> None:
 @survey.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
 def validate(paths: tuple[str, ...]) -> None:
-    """Check questionnaire files (YAML, or XLSForm workbooks: .xlsx) and list every problem found.
+    """Check questionnaire files (YAML, or XLSForm workbooks: .xlsx) and list every problem found. A bundled
+    questionnaire can be named instead of a file: hanoi, papi.
 
     \b
     Examples:
       khaosat survey validate my-survey.yaml
+      khaosat survey validate papi
       khaosat survey validate surveys/*.yaml
       khaosat survey validate FORM.xlsx
     """
@@ -105,7 +111,8 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--lang", default=None, help="Language to preview in (default: the survey's first, vi).")
 @click.option("--province", default=1, show_default=True, type=int, help="Province whose wards are offered.")
 def preview(path: str | None, lang: str | None, province: int) -> None:
-    """Answer a questionnaire in the terminal, as a citizen would (default: the bundled Hanoi survey).
+    """Answer a questionnaire in the terminal, as a citizen would (default: the bundled Hanoi survey; 'papi'
+    names the bundled PAPI-structured one).
 
     Type a choice's number or its text, "<" to go back, "-" to skip an optional question.
     Answers can be piped on stdin, one per line.
@@ -114,6 +121,7 @@ def preview(path: str | None, lang: str | None, province: int) -> None:
     Examples:
       khaosat survey preview
       khaosat survey preview my-survey.yaml --lang en
+      khaosat survey preview papi --lang en
       khaosat survey preview FORM.xlsx
       printf '1\\nhoan kiem\\n2\\n...' | khaosat survey preview
     """
@@ -139,7 +147,8 @@ def preview(path: str | None, lang: str | None, province: int) -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 def publish(path: str | None) -> None:
     """Check a questionnaire file (YAML, or an XLSForm: .xlsx) and store it as a published version that
-    campaigns can use (default: the bundled Hanoi survey).
+    campaigns can use (default: the bundled Hanoi survey). PATH may also name a bundled questionnaire: hanoi
+    (hanoi-ward-satisfaction) or papi (papi-ward-governance, structured by PAPI's eight dimensions).
 
     A published version never changes: publishing the same content again does nothing, and a changed file
     under a version that is already published is refused (raise 'version:' in the file instead).
@@ -147,11 +156,12 @@ def publish(path: str | None) -> None:
     \b
     Examples:
       khaosat survey publish
+      khaosat survey publish papi
       khaosat survey publish my-survey.yaml
     """
-    from flows.loader import bundled_survey_path
+    from flows.loader import bundled_survey_path, resolve_survey_file
 
-    path = path or str(bundled_survey_path())
+    path = resolve_survey_file(path) if path else str(bundled_survey_path())
     publish_survey(load_or_exit(path), path)
 
 
