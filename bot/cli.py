@@ -11,6 +11,7 @@ from bot.commands import (
     chats,
     db,
     demo,
+    departments,
     export,
     operators,
     run,
@@ -44,3 +45,4 @@ main.add_command(chats.chats)
 main.add_command(scheduler.scheduler)
 main.add_command(users.users)
 main.add_command(demo.demo)
+main.add_command(departments.departments)

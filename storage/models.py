@@ -178,6 +178,7 @@ class OfficialChat(SQLModel, table=True):
     active: bool = True
     subscribed_at: datetime = _utc()
     subscribed_by: int | None = Field(default=None, sa_type=sa.BigInteger)
+    dimensions: list[int] | None = _json(nullable=True)  # PAPI dimensions: a department's digest; NULL: the usual
 
 
 class SubscriptionCode(SQLModel, table=True):
@@ -192,6 +193,7 @@ class SubscriptionCode(SQLModel, table=True):
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(nullable=True)
     used_by_chat: int | None = Field(default=None, sa_type=sa.BigInteger)
+    dimensions: list[int] | None = _json(nullable=True)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -222,10 +224,31 @@ class WebUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     password_hash: str
-    role: str  # operator | official
+    role: str  # operator | official | monitor
     scope: list[int] | None = _json(nullable=True)
     disabled: bool = False
     created_at: datetime = _utc()
+    dimensions: list[int] | None = _json(nullable=True)  # an official's PAPI dimensions; NULL: all of them
+
+
+class Department(SQLModel, table=True):
+    """A city department that leads PAPI dimensions (data: departments merge and are renamed)."""
+
+    __tablename__ = "department"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    name: str
+    name_en: str = ""
+    created_at: datetime = _utc()
+
+
+class DepartmentDimension(SQLModel, table=True):
+    """Which department leads a PAPI dimension: one department per dimension."""
+
+    __tablename__ = "department_dimension"
+    dimension: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    department_id: int = Field(foreign_key="department.id", index=True, ondelete="CASCADE")
+    assigned_at: datetime = _utc()
 
 
 class LoginFailure(SQLModel, table=True):

@@ -40,7 +40,17 @@ def parse_scope(value: str) -> list[int] | None:
 
 
 @chats.command()
-@click.option("--scope", required=True, help="'all', or ward codes separated by commas (e.g. 70,235).")
+@click.option(
+    "--scope",
+    default=None,
+    help="'all', or ward codes separated by commas (e.g. 70,235); with --dimensions the default is all.",
+)
+@click.option(
+    "--dimensions",
+    default=None,
+    metavar="N,...",
+    help="A lead department's group: a digest of these PAPI dimensions (1-8) across the scope's wards.",
+)
 @click.option(
     "--schedule",
     default="weekly mon 08:00",
@@ -49,20 +59,29 @@ def parse_scope(value: str) -> list[int] | None:
 )
 @click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
 @click.option("--days", type=click.IntRange(1, 365), default=None, help="Days the code stays valid (default 7).")
-def code(scope: str, schedule: str, language: str, days: int | None) -> None:
+def code(scope: str | None, dimensions: str | None, schedule: str, language: str, days: int | None) -> None:
     """Issue a one-time code that subscribes a group chat to digests.
 
-    An official adds the bot to the group and sends /subscribe CODE there (group administrators only).
+    An official adds the bot to the group and sends /subscribe CODE there (group administrators only). With
+    --dimensions the group is a lead department's: its digest follows those dimensions in every ward of the
+    scope (scores with their intervals, and the wards that need attention).
 
     \b
     Examples:
       khaosat chats code --scope all --schedule "daily 08:00"
       khaosat chats code --scope 70,235 --schedule "weekly mon 08:00" --lang en
       khaosat chats code --scope 70 --schedule "0 17 * * 5"
+      khaosat chats code --dimensions 5,6 --schedule "weekly mon 08:00"
     """
+    from bot.commands.departments import parse_dimensions
     from reports.schedule import ScheduleError, parse_schedule
 
-    wards = parse_scope(scope)
+    if scope is None and dimensions is None:
+        raise click.BadParameter(
+            "give the wards: 'all' or ward codes separated by commas, e.g. 70,235", param_hint="'--scope'"
+        )
+    wards = parse_scope(scope or "all")
+    led = parse_dimensions(dimensions) if dimensions is not None else None
     try:
         parsed = parse_schedule(schedule)
     except ScheduleError as e:
@@ -86,6 +105,7 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
                     language=language,
                     now=log.now,
                     valid_for=timedelta(days=valid_days),
+                    dimensions=led,
                 )
             except repo.ChatError as e:
                 raise click.BadParameter(str(e), param_hint="'--scope'") from None
@@ -96,12 +116,23 @@ def code(scope: str, schedule: str, language: str, days: int | None) -> None:
             click.echo("scope: all wards")
         else:
             click.echo("scope: " + ", ".join(f"{u.name} ({u.code})" for u in units))
+        if record.dimensions is not None:
+            from bot.commands.departments import dimension_names
+            from storage.repo import departments
+
+            async with database.read() as conn:
+                leads = await departments.lead_departments(conn)
+            click.echo("dimensions: " + dimension_names(record.dimensions))
+            heads = sorted({leads[d].code for d in record.dimensions if d in leads})
+            click.echo("lead department: " + (", ".join(heads) if heads else "none yet (khaosat departments assign)"))
         click.echo(f"schedule: {parsed.text} ({parsed.describe('en')}, {cfg.tz}); language: {language}")
         # In groups, bots in privacy mode see only commands addressed to them: /subscribe@<bot> is the sure way.
         command = f"/subscribe@{cfg.telegram_bot_username}" if cfg.telegram_bot_username else "/subscribe"
         click.echo(f"An administrator of the officials' group adds the bot and sends: {command} {record.display}")
 
     arguments = {"scope": "all" if wards is None else wards, "schedule": parsed.text, "language": language}
+    if led is not None:
+        arguments["dimensions"] = led
     audited("chats.code", arguments, body)
 
 
@@ -139,6 +170,8 @@ def list_(show_codes: bool) -> None:
                     else:
                         state = f"valid until {c.expires_at.astimezone(tz):%Y-%m-%d %H:%M}"
                     scope = "all" if c.scope is None else ",".join(map(str, c.scope))
+                    if c.dimensions is not None:
+                        scope += " dimensions " + ",".join(map(str, c.dimensions))
                     click.echo(f"{c.display}\t{state}\t{c.schedule}\t{c.language}\t{scope}")
                 return
             found = await repo.list_chats(conn)
@@ -147,6 +180,8 @@ def list_(show_codes: bool) -> None:
             return
         for chat in found:
             scope = "all" if chat.scope is None else ",".join(map(str, chat.scope))
+            if chat.dimensions is not None:
+                scope += " dimensions " + ",".join(map(str, chat.dimensions))
             state = "active" if chat.active else "paused"
             click.echo(f"{chat.chat_id}\t{state}\t{chat.schedule}\t{chat.language}\t{scope}\t{chat.title}")
 

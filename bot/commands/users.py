@@ -18,20 +18,30 @@ if TYPE_CHECKING:
 @click.group()
 def users() -> None:
     """Dashboard logins. Operators see every campaign and can launch and close campaigns, issue digest codes and
-    download exports; officials see the campaigns of their wards (read only).
+    download exports; officials see the campaigns of their wards (read only), and with --dimensions only those
+    PAPI dimensions (a lead department's staff); monitors (the Fatherland Front) see how each campaign is run:
+    its set-up, questionnaire versions, the audit log, responses per ward and day and the methods, never a
+    result, an answer or an identity, and every page they open is in the audit log.
 
     The dashboard is at http://WEB_HOST:WEB_PORT/dashboard/ (or PUBLIC_URL/dashboard/) while 'khaosat run'
     runs. Passwords are stored as argon2 hashes only.
     """
 
 
-def _scope(role: str, scope: str | None) -> list[int] | None:
+def _scope(role: str, scope: str | None, dimensions: str | None = None) -> list[int] | None:
     from bot.commands.chats import parse_scope
 
-    if role == "operator":
+    if role in ("operator", "monitor"):
         if scope is not None and scope.strip().lower() != "all":
-            raise click.BadParameter("operators see every ward; give --scope only to officials", param_hint="'--scope'")
+            raise click.BadParameter(f"{role}s see every ward; give --scope only to officials", param_hint="'--scope'")
+        if dimensions is not None:
+            raise click.BadParameter(
+                f"{role}s are not limited to dimensions; give --dimensions only to officials",
+                param_hint="'--dimensions'",
+            )
         return None
+    if scope is None and dimensions is not None:
+        return None  # a department's official: its dimensions in every ward
     if scope is None:
         raise click.BadParameter(
             "an official needs --scope: ward codes separated by commas (e.g. 70,235; see 'khaosat wards list'), "
@@ -62,10 +72,18 @@ STDIN_HELP = "Read the password from the first line of standard input (for scrip
 
 @users.command()
 @click.argument("name")
-@click.option("--role", type=click.Choice(["operator", "official"]), required=True, help="What the user may do.")
+@click.option(
+    "--role", type=click.Choice(["operator", "official", "monitor"]), required=True, help="What the user may do."
+)
 @click.option("--scope", default=None, metavar="all|WARD,...", help="Officials: the ward codes they see, or 'all'.")
+@click.option(
+    "--dimensions",
+    default=None,
+    metavar="N,...",
+    help="Officials: only these PAPI dimensions (1-8), e.g. a lead department's (every ward unless --scope).",
+)
 @click.option("--password-stdin", "password_stdin", is_flag=True, help=STDIN_HELP)
-def add(name: str, role: str, scope: str | None, password_stdin: bool) -> None:
+def add(name: str, role: str, scope: str | None, dimensions: str | None, password_stdin: bool) -> None:
     """Add a dashboard login; asks for its password (at least 10 characters) twice.
 
     \b
@@ -73,15 +91,19 @@ def add(name: str, role: str, scope: str | None, password_stdin: bool) -> None:
       khaosat users add lan.nguyen --role operator
       khaosat users add hoankiem --role official --scope 70
       khaosat users add dongda --role official --scope 235,256
+      khaosat users add snv --role official --dimensions 5,6
+      khaosat users add mttq --role monitor
       printf 'a long password\\n' | khaosat users add bot --role official --scope all --password-stdin
     """
+    from bot.commands.departments import parse_dimensions
     from storage.repo import users as repo
 
     try:
         login = repo.check_name(name)
     except repo.UserError as e:
         raise click.BadParameter(str(e), param_hint="'NAME'") from None
-    wards = _scope(role, scope)
+    wards = _scope(role, scope, dimensions)
+    led = parse_dimensions(dimensions) if dimensions is not None else None
     password = read_password(password_stdin)
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
@@ -92,14 +114,21 @@ def add(name: str, role: str, scope: str | None, password_stdin: bool) -> None:
         password_hash = await asyncio.to_thread(hash_password, password)
         async with db.write() as conn:
             try:
-                user = await repo.add(conn, login, password_hash, role, wards, log.now)
+                user = await repo.add(conn, login, password_hash, role, wards, log.now, dimensions=led)
             except repo.UserError as e:
                 raise click.ClickException(str(e)) from None
             await log.record(conn)
         where = "every ward" if user.scope is None else "wards " + ", ".join(map(str, user.scope))
+        if user.dimensions is not None:
+            where += "; dimensions " + ", ".join(map(str, user.dimensions))
+        if user.is_monitor:
+            where = "oversight: set-up, versions, audit log, response counts, methods; no results"
         click.echo(f"added {user.role} {user.name!r} ({where})")
 
-    audited("users.add", {"name": login, "role": role, "scope": wards or "all"}, body)
+    arguments: dict[str, object] = {"name": login, "role": role, "scope": wards or "all"}
+    if led is not None:
+        arguments["dimensions"] = led
+    audited("users.add", arguments, body)
 
 
 @users.command(name="list")
@@ -121,12 +150,13 @@ def list_() -> None:
             click.echo("no dashboard users yet; add one with 'khaosat users add NAME --role operator'")
             return
         print_table(
-            ["Name", "Role", "Scope", "State", "Added"],
+            ["Name", "Role", "Scope", "Dimensions", "State", "Added"],
             [
                 (
                     u.name,
                     u.role,
                     "all" if u.scope is None else first_lines([str(w) for w in u.scope], 8),
+                    "all" if u.dimensions is None else ",".join(map(str, u.dimensions)),
                     "disabled" if u.disabled else "active",
                     local(u.created_at, cfg.tz),
                 )

@@ -40,6 +40,8 @@ class SubscriptionCodeRecord:
     expires_at: datetime
     used_at: datetime | None
     used_by_chat: int | None
+    dimensions: tuple[int, ...] | None = None
+    """PAPI dimensions: the chat it subscribes gets a department's digest of these; None: the usual digest."""
 
     @property
     def display(self) -> str:
@@ -58,6 +60,8 @@ class OfficialChatRecord:
     active: bool
     subscribed_at: datetime
     subscribed_by: int | None
+    dimensions: tuple[int, ...] | None = None
+    """PAPI dimensions whose digest (across the scope's wards) the chat gets; None: the usual digest."""
 
 
 def format_code(code: str) -> str:
@@ -84,6 +88,7 @@ def _code_record(row: Any) -> SubscriptionCodeRecord:
         expires_at=row.expires_at,
         used_at=row.used_at,
         used_by_chat=row.used_by_chat,
+        dimensions=_scope(row.dimensions),
     )
 
 
@@ -98,6 +103,7 @@ def _chat_record(row: Any) -> OfficialChatRecord:
         active=row.active,
         subscribed_at=row.subscribed_at,
         subscribed_by=row.subscribed_by,
+        dimensions=_scope(row.dimensions),
     )
 
 
@@ -116,9 +122,17 @@ async def issue_code(
     language: str,
     now: datetime,
     valid_for: timedelta = timedelta(days=7),
+    dimensions: Sequence[int] | None = None,
 ) -> SubscriptionCodeRecord:
-    """A new one-time code for a scope (ward codes, or None for all wards). The schedule must be valid already."""
+    """A new one-time code for a scope (ward codes, or None for all wards), and for a department's digest of
+    some PAPI dimensions (None: the usual digest). The schedule must be valid already."""
     wards = None if scope is None else sorted(set(scope))
+    led = None
+    if dimensions is not None:
+        wrong = [d for d in dimensions if not 1 <= d <= 8]
+        if wrong or not dimensions:
+            raise ChatError("PAPI's dimensions are 1-8: give one or more, e.g. --dimensions 5,6")
+        led = sorted(set(dimensions))
     if wards is not None:
         if not wards:
             raise ChatError("the scope needs at least one ward (or 'all')")
@@ -140,6 +154,7 @@ async def issue_code(
                 expires_at=now + valid_for,
                 used_at=None,
                 used_by_chat=None,
+                dimensions=led,
             )
             .on_conflict_do_nothing(index_elements=["code"])
         )
@@ -191,6 +206,7 @@ async def redeem(
         "active": True,
         "subscribed_at": now,
         "subscribed_by": user_id,
+        "dimensions": row.dimensions,
     }
     stmt = insert(conn, official_chat).values(chat_id=chat_id, **values)
     stmt = stmt.on_conflict_do_update(index_elements=["chat_id"], set_=values)

@@ -39,6 +39,8 @@ web_user = _table(models.WebUser)
 login_failure = _table(models.LoginFailure)
 web_session_ended = _table(models.EndedSession)
 app_meta = _table(models.AppSecret)
+department = _table(models.Department)
+department_dimension = _table(models.DepartmentDimension)
 
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:

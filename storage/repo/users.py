@@ -1,4 +1,6 @@
-"""Dashboard logins (`web_user`): operators, who see and run everything, and officials, who see their wards.
+"""Dashboard logins (`web_user`): operators, who see and run everything; officials, who see their wards (and,
+when given, only some PAPI dimensions); monitors (the Fatherland Front), who see how the survey is run and
+never a result, an answer or an identity.
 
 Passwords arrive here already hashed (argon2, see `web.auth`); this module never sees a password.
 Names are stored in lower case and compared that way, so "Lan.Nguyen" and "lan.nguyen" are one login.
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.repo.sql import admin_unit, web_user
 
-ROLES = ("operator", "official")
+ROLES = ("operator", "official", "monitor")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 
@@ -34,19 +36,29 @@ class WebUserRecord:
     id: int
     name: str
     role: str
-    """"operator" or "official"."""
+    """"operator", "official" or "monitor"."""
     scope: tuple[int, ...] | None
-    """Ward codes an official sees; None: every ward (always None for operators)."""
+    """Ward codes an official sees; None: every ward (always None for operators and monitors)."""
     disabled: bool
     created_at: datetime
     password_hash: str = field(repr=False, default="")
+    dimensions: tuple[int, ...] | None = None
+    """PAPI dimensions an official sees; None: all (always None for operators and monitors)."""
 
     @property
     def is_operator(self) -> bool:
         return self.role == "operator"
 
+    @property
+    def is_monitor(self) -> bool:
+        """Oversight only (the Fatherland Front): set-up, versions, audit, counts, methods; no result."""
+        return self.role == "monitor"
+
     def sees(self, ward_code: int) -> bool:
-        return self.scope is None or ward_code in self.scope
+        return not self.is_monitor and (self.scope is None or ward_code in self.scope)
+
+    def sees_dimension(self, dimension: int) -> bool:
+        return not self.is_monitor and (self.dimensions is None or dimension in self.dimensions)
 
 
 def normalise_name(name: str) -> str:
@@ -72,16 +84,30 @@ def _record(row: Any) -> WebUserRecord:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         password_hash=row.password_hash,
+        dimensions=None if row.dimensions is None else tuple(int(d) for d in row.dimensions),
     )
+
+
+def _check_dimensions(role: str, dimensions: Sequence[int] | None) -> list[int] | None:
+    if dimensions is None:
+        return None
+    if role != "official":
+        raise UserError(f"{role}s are not limited to dimensions; --dimensions is only for officials")
+    wrong = [d for d in dimensions if not 1 <= d <= 8]
+    if wrong or not dimensions:
+        raise UserError("PAPI's dimensions are 1-8: give one or more, e.g. --dimensions 5,6")
+    return sorted(set(dimensions))
 
 
 async def _check_scope(conn: AsyncConnection, role: str, scope: Sequence[int] | None) -> list[int] | None:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: use operator or official")
+        raise UserError(f"unknown role {role!r}: use operator, official or monitor")
     if scope is None:
         return None
     if role == "operator":
         raise UserError("operators see every ward; a scope is only for officials")
+    if role == "monitor":
+        raise UserError("monitors see how every ward's survey is run; a scope is only for officials")
     wards = sorted(set(scope))
     if not wards:
         raise UserError("the scope needs at least one ward (or 'all')")
@@ -99,15 +125,23 @@ async def add(
     role: str,
     scope: Sequence[int] | None,
     now: datetime,
+    dimensions: Sequence[int] | None = None,
 ) -> WebUserRecord:
-    """A new login. Raises UserError for a bad name, role or scope, or a name already taken."""
+    """A new login. Raises UserError for a bad name, role, scope or dimensions, or a name already taken."""
     value = check_name(name)
     wards = await _check_scope(conn, role, scope)
+    led = _check_dimensions(role, dimensions)
     if await get(conn, value) is not None:
         raise UserError(f"a user named {value!r} already exists; see 'khaosat users list'")
     await conn.execute(
         web_user.insert().values(
-            name=value, password_hash=password_hash, role=role, scope=wards, disabled=False, created_at=now
+            name=value,
+            password_hash=password_hash,
+            role=role,
+            scope=wards,
+            disabled=False,
+            created_at=now,
+            dimensions=led,
         )
     )
     found = await get(conn, value)
