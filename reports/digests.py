@@ -10,7 +10,9 @@ One digest per (chat, campaign, period): its messages are queued under the dedup
 "digest:<chat>:c<campaign>:<F as YYYYmmddTHHMMZ>:<part>" (parts 1, 2 ... and "chart"), all in one
 transaction, so a digest is queued at most once, even across restarts; the tick only builds a digest whose
 first key is not in the outbox yet. A digest reports on every launched campaign that ran during the period
-and covers a ward of the chat's scope (usually one); a chat gets nothing while no campaign runs.
+and covers a ward of the chat's scope (usually one); a chat gets nothing while no campaign runs. A lead
+department's chat (subscribed with PAPI dimensions) gets, instead, the digest of those dimensions
+(`reports.dimension_digest`) for each such campaign whose questionnaire measures one of them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.schema import Survey
 from reports import digest as content
+from reports import dimension_digest
 from reports.plan import plan_of
 from reports.schedule import ScheduleError, parse_schedule
 from reports.stats import AnswerKey, Lang
@@ -142,6 +145,22 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%MZ")
 
 
+async def _department_campaigns(
+    conn: AsyncConnection, campaign_ids: Sequence[int], dimensions: Sequence[int]
+) -> list[int]:
+    """The campaigns whose questionnaire measures one of these dimensions."""
+    found = []
+    for campaign_id in campaign_ids:
+        c = await campaign_repo.get_by_id(conn, campaign_id)
+        if dimension_digest.measured(await survey_repo.definition(conn, c.survey_id, c.survey_hash), dimensions):
+            found.append(campaign_id)
+    return found
+
+
+async def _department_messages(data: dimension_digest.DimensionDigestView) -> list[Outgoing]:
+    return [Outgoing(text=part) for part in dimension_digest.render(data)]
+
+
 async def _enqueue(
     db: Database, chat: OfficialChatRecord, prefix: str, messages: Sequence[Outgoing], now: datetime, expires: datetime
 ) -> int:
@@ -183,6 +202,8 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
         expires = schedule.next_fire(fire, tz)
         async with db.read() as conn:
             campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, start, fire)
+            if chat.dimensions is not None:
+                campaign_ids = await _department_campaigns(conn, campaign_ids, chat.dimensions)
         for campaign_id in campaign_ids:
             prefix = f"digest:{chat.chat_id}:c{campaign_id}:{_stamp(fire)}"
             async with db.read() as conn:
@@ -190,8 +211,15 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
                     continue
                 c = await campaign_repo.get_by_id(conn, campaign_id)
                 survey = await survey_repo.definition(conn, c.survey_id)
-                data = await gather(conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold)
-            messages = await build(data)
+                if chat.dimensions is not None:
+                    view = await dimension_digest.gather(
+                        conn, c, survey, chat.scope, chat.dimensions, window, previous, chat.language, tz
+                    )
+                else:
+                    data = await gather(
+                        conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold
+                    )
+            messages = await (_department_messages(view) if chat.dimensions is not None else build(data))
             if await _enqueue(db, chat, prefix, messages, now, expires):
                 queued += 1
                 log.info("digest for chat %s, campaign %s, period ending %s queued", chat.chat_id, c.code, fire)
@@ -232,6 +260,8 @@ async def queue_digest_now(
     window = content.Window(start, now)
     async with db.read() as conn:
         campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, window.start, window.end)
+        if chat.dimensions is not None:
+            campaign_ids = await _department_campaigns(conn, campaign_ids, chat.dimensions)
     if not campaign_ids:
         raise DigestUnavailable("no_campaign")
     total = 0
@@ -239,10 +269,15 @@ async def queue_digest_now(
         async with db.read() as conn:
             c = await campaign_repo.get_by_id(conn, campaign_id)
             survey = await survey_repo.definition(conn, c.survey_id)
-            data = await gather(
-                conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold, on_demand=True
-            )
-        messages = await build(data)
+            if chat.dimensions is not None:
+                view = await dimension_digest.gather(
+                    conn, c, survey, chat.scope, chat.dimensions, window, previous, chat.language, tz, on_demand=True
+                )
+            else:
+                data = await gather(
+                    conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold, on_demand=True
+                )
+        messages = await (_department_messages(view) if chat.dimensions is not None else build(data))
         prefix = f"digest-now:{chat_id}:{request_id}:c{campaign_id}"
         total += await _enqueue(db, chat, prefix, messages, now, now + timedelta(hours=1))
     return total

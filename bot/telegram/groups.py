@@ -93,12 +93,23 @@ async def subscribe(message: Message, command: CommandObject, app: AppContext, b
         group_texts(
             "subscribed",
             language,
-            scope=await _scope_text(app, chat.scope, language),
+            scope=await _scope_text(app, chat.scope, language) + _dimensions_text(chat.dimensions, language),
             schedule=f"{schedule.describe(language)} ({app.settings.tz})",
         )
         for language in LANGUAGES
     ]
     await message.answer("\n\n".join(texts), parse_mode=None)
+
+
+def _dimensions_text(dimensions: tuple[int, ...] | None, lang: str) -> str:
+    """ "; Lĩnh vực: 5. Thủ tục hành chính công, ..." for a lead department's group ("" otherwise)."""
+    if dimensions is None:
+        return ""
+    from flows.i18n import t
+    from reports.plan import dimension_label
+
+    names = ", ".join(f"{d}. {dimension_label(d, lang)}" for d in dimensions)
+    return f"; {t('digest.dimensions_label', lang)}: {names}"
 
 
 async def unsubscribe(message: Message, app: AppContext, bot: Bot) -> None:

@@ -144,3 +144,19 @@ async def test_digest_on_demand_and_unsubscribe(
     assert await group.say(MEMBER, "/unsubscribe") == group_texts.both("admins_only")
     clock.advance(minutes=10)
     assert await group.say(ADMIN, "/digest") == group_texts.both("not_subscribed")
+
+
+async def test_a_department_groups_subscription_names_its_dimensions(
+    app: AppContext, db: Database, clock: Clock, fake: FakeBotAPI, bot: Bot, dispatcher: Dispatcher
+) -> None:
+    group = Group(fake, bot, dispatcher, app)
+    async with db.write() as conn:
+        code = await chats.issue_code(
+            conn, scope=None, schedule="daily 08:00", language="vi", now=clock(), dimensions=[5, 6]
+        )
+    reply = await group.say(ADMIN, f"/subscribe {code.display}")
+    assert "Phạm vi: tất cả phường, xã; Lĩnh vực: 5. Thủ tục hành chính công, 6. Cung ứng dịch vụ công\n" in reply
+    assert "Scope: all wards and communes; Dimensions: 5. Public administrative procedures, 6. Public service" in reply
+    async with db.read() as conn:
+        chat = await chats.get(conn, GROUP)
+    assert chat is not None and chat.dimensions == (5, 6) and chat.scope is None
