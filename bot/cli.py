@@ -14,6 +14,7 @@ from bot.commands import (
     departments,
     export,
     operators,
+    report,
     run,
     scheduler,
     stats,
@@ -46,3 +47,4 @@ main.add_command(scheduler.scheduler)
 main.add_command(users.users)
 main.add_command(demo.demo)
 main.add_command(departments.departments)
+main.add_command(report.report)
