@@ -19,7 +19,7 @@ overlaps its own unless a third ward is clearly ahead of it and not of the other
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -256,7 +256,7 @@ def annual_table(
         notes=(),
         title=t("annual_title", lang, year=data.year),
     )
-    return AnnualTable(**{**table.__dict__, "notes": _notes(table, lang)})
+    return replace(table, notes=_notes(table, lang))
 
 
 def _notes(table: AnnualTable, language: str) -> tuple[str, ...]:

@@ -68,10 +68,11 @@ def visible_wards(user: WebUserRecord, c: CampaignRecord) -> list[int] | None:
 
 
 def may_see(user: WebUserRecord, c: CampaignRecord) -> bool:
-    """Operators see every campaign; officials see launched campaigns that cover one of their wards."""
+    """Operators see every campaign; officials see launched campaigns that cover one of their wards; monitors see
+    no campaign's figures (their oversight pages show how it is run)."""
     if user.is_operator:
         return True
-    if c.status == "draft":
+    if c.status == "draft" or user.is_monitor:
         return False
     wards = visible_wards(user, c)
     return wards is None or bool(wards)
@@ -372,8 +373,10 @@ async def report(
     *,
     by_ward: bool = True,
     view: WardView | None = None,
+    dimensions: Sequence[int] | None = None,
 ) -> Report:
-    """Every figure of a campaign page (wards None: all of them) or of a ward page (wards [code], by_ward off)."""
+    """Every figure of a campaign page (wards None: all of them) or of a ward page (wards [code], by_ward off);
+    with `dimensions` (an official's), only the factors of those PAPI dimensions."""
     async with ctx.db.read() as conn:
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
         scope_names = [u.name for u in await ward_repo.get_many(conn, wards)] if wards is not None else None
@@ -390,6 +393,8 @@ async def report(
         )
     factors = []
     for f in p.factors:
+        if dimensions is not None and f.dimension not in dimensions:
+            continue
         label_vi, label_en, qids = f.label("vi"), f.label("en"), f.questions
         histogram = _sum([found.scale.get(q, {}) for q in qids])
         if sum(histogram.values()):  # a factor nobody has answered yet is left out, as in digests
@@ -413,9 +418,7 @@ async def report(
             vi, en = p.issue_label(value, "vi"), p.issue_label(value, "en")
             issues.append(IssueLine(vi, en, share_cell(s)))
 
-    comments = [
-        CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "date"), cm.text) for cm in counts.recent
-    ]
+    comments = [CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "date"), cm.text) for cm in counts.recent]
     has_chart = any(line.n_valid >= MIN_PERCENT for line in ([overall] if overall else []) + factors)
     return Report(
         wards=wards,
@@ -442,10 +445,16 @@ async def report(
 
 
 async def chart_input(
-    ctx: WebContext, c: CampaignRecord, wards: list[int] | None, now: datetime, *, by_ward: bool = True
+    ctx: WebContext,
+    c: CampaignRecord,
+    wards: list[int] | None,
+    now: datetime,
+    *,
+    by_ward: bool = True,
+    dimensions: Sequence[int] | None = None,
 ) -> content.DigestInput:
     """What the digests' factor chart needs for a scope (`chart_png` draws it); `by_ward` as for the page it is
-    drawn for, whose counts it then shares when they are kept."""
+    drawn for, whose counts it then shares when they are kept; `dimensions` as for `report`."""
     async with ctx.db.read() as conn:
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
     p = plan(survey)
@@ -457,6 +466,7 @@ async def chart_input(
     factors = [
         content.FactorCounts(label=f.label("vi"), total=_sum([scale.get(q, {}) for q in f.questions]))
         for f in p.factors
+        if dimensions is None or f.dimension in dimensions
     ]
     end = max(now, c.starts_at + timedelta(minutes=1))
     return content.DigestInput(
@@ -477,3 +487,48 @@ def chart_png(data: content.DigestInput) -> bytes | None:
     """The digests' chart: factor indices with their 95% interval bars, factors from 30 answers only (None:
     nothing to draw). CPU-bound (matplotlib): run it in a thread."""
     return content.chart_png(content.compute(data))
+
+
+# --- PAPI dimensions of a campaign or a ward -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DimensionLine:
+    number: int
+    label_vi: str
+    label_en: str
+    method_vi: str
+    method_en: str
+    figure: Cell
+    lead: str | None
+    """The lead department's code (its page), None when no department leads it."""
+
+
+async def dimension_lines(
+    ctx: WebContext, c: CampaignRecord, wards: list[int] | None, user: WebUserRecord
+) -> list[DimensionLine]:
+    """The PAPI dimensions the campaign's questionnaire measures (those the user may see), each with its figure
+    over the wards given (None: all) and its lead department; [] for a questionnaire without dimensions."""
+    from reports.dimensions import figures as dimension_figures
+    from reports.plan import dimension_label, method_label
+    from storage.repo import departments
+
+    async with ctx.db.read() as conn:
+        p = plan(await surveys.definition(conn, c.survey_id, c.survey_hash))
+        numbers = [d.number for d in p.dimensions if user.sees_dimension(d.number)]
+        if not numbers:
+            return []
+        found = await dimension_figures(conn, c.id, p, numbers, wards)
+        leads = await departments.lead_departments(conn)
+    return [
+        DimensionLine(
+            f.number,
+            dimension_label(f.number, "vi"),
+            dimension_label(f.number, "en"),
+            method_label(f.scoring, "vi"),
+            method_label(f.scoring, "en"),
+            fmt.estimate_cell(f.overall),
+            leads[f.number].code if f.number in leads else None,
+        )
+        for f in found
+    ]

@@ -76,6 +76,8 @@ async def _waves(ctx: WebContext, c: CampaignRecord, user: WebUserRecord) -> tup
             order.setdefault("overall", ("overall", p.overall.label("vi"), p.overall.label("en")))
             mine["overall"] = p.overall.questions
         for f in p.factors:
+            if user.dimensions is not None and f.dimension not in user.dimensions:
+                continue  # an official of some dimensions sees only their factors
             order.setdefault(f.id, (f.id, f.label("vi"), f.label("en")))
             mine[f.id] = f.questions
         questions[w.id] = mine

@@ -5,47 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from openpyxl import load_workbook
 
 from storage.db import Database
 from tests.operators.helpers import arun, audit_rows, cli
-from tests.papi.support import add_answers, papi_campaign
-
-# Every dimension's questions answered the same way, except dimension 5's (below): scores known by hand.
-OTHER = {
-    "age_group": "30_44",
-    "d1_know_rights": "yes",
-    "d1_meeting": "no",
-    "d1_contributed": "no",
-    "d2_info_easy": 4,
-    "d2_poor_list": "yes",
-    "d2_plans": 3,
-    "gave_feedback": "no",
-    "d3_inspection": "yes",
-    "d4_extra_payment": 2,
-    "d4_connections": 2,
-    "d4_know_where": "yes",
-    "d6_health": 4,
-    "d6_roads": 4,
-    "d6_safety": 4,
-    "d7_waste": 4,
-    "d7_air": 3,
-    "d7_water": 3,
-    "d8_portal": "no",
-    "d8_internet": "yes",
-    "top_issues": ["procedures"],
-    "overall_satisfaction": 4,
-}
-BEST = {"used_service": "in_person", "d5_clear": 5, "d5_staff": 5, "d5_on_time": "yes", "d5_visits": "once"}  # 10
-GOOD = {"used_service": "in_person", "d5_clear": 4, "d5_staff": 4, "d5_on_time": "yes", "d5_visits": "twice"}  # 7.75
-FAIR = {"used_service": "online", "d5_clear": 3, "d5_staff": 3, "d5_on_time": "no", "d5_visits": "twice"}  # 4.375
-POOR = {"used_service": "both", "d5_clear": 1, "d5_staff": 2, "d5_on_time": "no", "d5_visits": "three_plus"}  # 1.5625
-
-
-def rows(ward: int, *parts: tuple[dict[str, Any], int]) -> list[dict[str, Any]]:
-    return [{**OTHER, **part, "ward": ward} for part, n in parts for _ in range(n)]
+from tests.papi.support import BEST, FAIR, GOOD, POOR, add_answers, papi_campaign, rows
 
 
 def seed(url: str) -> None:

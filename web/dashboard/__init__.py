@@ -13,15 +13,23 @@ Routes (every page needs a login; a GET without one is sent to the login page, a
     POST /dashboard/campaigns/{code}/launch|close     operators only
     GET  /dashboard/campaigns/{code}/export.csv|xlsx  operators only (?status=completed), the CLI's export
     GET  /dashboard/codes, POST /dashboard/codes      operators only: digest subscription codes
+    GET  /dashboard/oversight[/campaigns/{code}[/responses.csv]], /dashboard/oversight/audit|methodology
+                                                      monitors and operators: how the survey is run
+    GET  /dashboard/departments[/{code}]              lead departments: their dimensions across the wards
+                                                      (?campaign=CODE)
+    GET  /dashboard/annual[.xlsx|.html]               the annual ranking (?year=, ?dimension=; files: ?lang=)
     GET  /dashboard/static/dashboard.css
 
 Who sees what: operators everything; officials the launched campaigns that cover one of their wards, with
-every figure limited to their wards (403 for anything else). Unknown campaigns and wards not in a campaign
-are 404. Every POST needs the form's CSRF token (403 without). Every operator action (and every login)
-writes an audit row, actor "web:<name>". Sessions, CSRF and throttling: see `web.auth`.
+every figure limited to their wards (and dimensions, when their login names some; 403 for anything else);
+monitors only the oversight pages, never a figure, an answer or a comment (every page they open is audited).
+Unknown campaigns and wards not in a campaign are 404. Every POST needs the form's CSRF token (403 without).
+Every operator action (and every login) writes an audit row, actor "web:<name>". Sessions, CSRF and
+throttling: see `web.auth`.
 
 Parts (each a class with its routes): `kit` (plumbing: viewer, checks, pages, errors, audit), `login`,
-`pages` (what people read), `actions` (launch, close), `exports`, `codes`.
+`pages` (what people read), `actions` (launch, close), `exports`, `codes`, `oversight` (monitors),
+`departments` (lead departments' dimensions and the annual ranking).
 """
 
 from __future__ import annotations
@@ -34,9 +42,11 @@ from web import errors
 from web.context import WebContext
 from web.dashboard.actions import Actions
 from web.dashboard.codes import Codes
+from web.dashboard.departments import Departments
 from web.dashboard.exports import Exports
 from web.dashboard.kit import HOME, Kit, Viewer, safe_next, see_other
 from web.dashboard.login import Login
+from web.dashboard.oversight import Oversight
 from web.dashboard.pages import Pages
 
 __all__ = ["Kit", "Viewer", "safe_next", "see_other", "setup"]
@@ -63,6 +73,8 @@ def setup(app: web.Application, ctx: WebContext) -> None:
     Pages(kit).routes(r)
     Actions(kit).routes(r)
     Exports(kit).routes(r)
+    Oversight(kit).routes(r)
+    Departments(kit).routes(r)
     codes = Codes(kit)
     codes.routes(r)
     errors.add_page(app, "/dashboard/", kit.error_page)

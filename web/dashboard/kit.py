@@ -25,7 +25,13 @@ from web.templating import render
 log = logging.getLogger("web.dashboard")
 
 HOME = "/dashboard/campaigns"
-ROLES = {"operator": ("Điều hành", "Operator"), "official": ("Cán bộ", "Official")}
+OVERSIGHT = "/dashboard/oversight"
+"""A monitor's home: how the survey is run (they see no results)."""
+ROLES = {
+    "operator": ("Điều hành", "Operator"),
+    "official": ("Cán bộ", "Official"),
+    "monitor": ("Giám sát", "Monitor"),
+}
 
 Handler = Callable[[web.Request, "Viewer"], Awaitable[web.StreamResponse]]
 
@@ -83,8 +89,17 @@ class Kit:
             return None  # the password changed since this session began
         return Viewer(user, session, self.auth.csrf(session))
 
-    def page(self, handler: Handler, *, operators: bool = False, action: str | None = None) -> Any:
-        """A route for logged-in users: login, CSRF (POST) and role checks, in that order."""
+    def page(
+        self,
+        handler: Handler,
+        *,
+        operators: bool = False,
+        action: str | None = None,
+        roles: tuple[str, ...] = ("operator", "official"),
+    ) -> Any:
+        """A route for logged-in users: login, CSRF (POST) and role checks, in that order. `roles` may open it
+        (operators and officials by default; monitors only where named); every request of a monitor is in the
+        audit log, refused ones too."""
 
         async def wrapped(request: web.Request) -> web.StreamResponse:
             viewer = await self.viewer(request)
@@ -106,6 +121,25 @@ class Kit:
                         "Biểu mẫu đã hết hạn hoặc không hợp lệ: hãy tải lại trang và thử lại.",
                         "The form has expired or is not valid: reload the page and try again.",
                     )
+            if viewer.user.is_monitor:
+                allowed = "monitor" in roles
+                home = not allowed and request.method == "GET" and request.path == HOME
+                arguments = {"path": request.path_qs, "method": request.method}
+                if home:
+                    arguments["redirect"] = OVERSIGHT
+                await self.record(viewer.actor, "monitor.view", arguments, "ok" if allowed or home else "denied")
+                if home:
+                    return see_other(OVERSIGHT)
+                if not allowed:
+                    return self.error(
+                        request,
+                        viewer,
+                        403,
+                        "Tài khoản giám sát chỉ xem được cách tổ chức khảo sát, không xem kết quả hay câu trả lời.",
+                        "A monitor's login shows how the survey is run, not its results or answers.",
+                    )
+            elif viewer.user.role not in roles:
+                return self.error(request, viewer, 403, "Trang này không dành cho bạn.", "This page is not for you.")
             if operators and not viewer.user.is_operator:
                 if action is not None:
                     await self.record(viewer.actor, action, {"path": request.path}, "denied")
@@ -153,6 +187,8 @@ class Kit:
         except Exception:  # the database is away: the page without the menu
             log.exception("dashboard: no viewer for the %s page", status)
             viewer = None
+        if viewer is not None and viewer.user.is_monitor:
+            await self.record(viewer.actor, "monitor.view", {"path": request.path_qs, "status": status}, "denied")
         if status == 405:
             return self.error(
                 request,

@@ -22,7 +22,7 @@ class Login:
     def routes(self, r: web.UrlDispatcher) -> None:
         r.add_get("/dashboard/login", self.login_form)
         r.add_post("/dashboard/login", self.login)
-        r.add_post("/dashboard/logout", self.kit.page(self.logout))
+        r.add_post("/dashboard/logout", self.kit.page(self.logout, roles=("operator", "official", "monitor")))
 
     def _login_page(
         self, request: web.Request, status: int, name: str, message: tuple[str, str] | None, next_path: str

@@ -53,7 +53,9 @@ class Pages:
         view = self._view(request)
         if isinstance(view, tuple):
             return self.kit.error(request, viewer, 400, *view)
-        report = await figures.report(self.ctx, c, wards, self.ctx.clock(), view=view)
+        report = await figures.report(
+            self.ctx, c, wards, self.ctx.clock(), view=view, dimensions=viewer.user.dimensions
+        )
         return self.kit.render(
             request,
             viewer,
@@ -61,6 +63,7 @@ class Pages:
             c=c,
             info=self.kit.info(c),
             report=report,
+            dimensions=await figures.dimension_lines(self.ctx, c, wards, viewer.user),
             survey_link=self.kit.survey_link(c),
             chart_url=f"/dashboard/campaigns/{quote(c.code)}/chart.png",
             base_url=f"/dashboard/campaigns/{quote(c.code)}",
@@ -95,7 +98,9 @@ class Pages:
         from storage.repo import wards as ward_repo
         from web import trends
 
-        report = await figures.report(self.ctx, c, [ward], self.ctx.clock(), by_ward=False)
+        report = await figures.report(
+            self.ctx, c, [ward], self.ctx.clock(), by_ward=False, dimensions=viewer.user.dimensions
+        )
         table = await trends.ward_trends(self.ctx, c, ward, viewer.user)
         async with self.ctx.db.read() as conn:
             unit = (await ward_repo.get_many(conn, [ward]))[0]
@@ -107,6 +112,7 @@ class Pages:
             info=self.kit.info(c),
             unit=unit,
             report=report,
+            dimensions=await figures.dimension_lines(self.ctx, c, [ward], viewer.user),
             survey_link=self.kit.survey_link(c, ward),
             chart_url=f"/dashboard/campaigns/{quote(c.code)}/chart.png?ward={ward}",
             trends=table,
@@ -129,7 +135,9 @@ class Pages:
             if not viewer.user.sees(int(text)):
                 return self.kit.forbidden(request, viewer)
             wards, by_ward = [int(text)], False
-        data = await figures.chart_input(self.ctx, c, wards, self.ctx.clock(), by_ward=by_ward)
+        data = await figures.chart_input(
+            self.ctx, c, wards, self.ctx.clock(), by_ward=by_ward, dimensions=viewer.user.dimensions
+        )
         png = await asyncio.to_thread(figures.chart_png, data)
         if png is None:
             return self.kit.error(
