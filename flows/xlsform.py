@@ -76,7 +76,9 @@ _SURVEY_COLUMNS = (
     "khaosat::factor",
     "khaosat::reporting",
     "khaosat::type",
+    "khaosat::scores",
 )
+_FACTOR_COLUMNS = ("name", "framework", "dimension", "subdimension", "scoring")
 _KHAOSAT_TYPES = ("ward", "single_choice")
 _REPORTING_ROLES = ("overall", "issues", "comment")
 _NAME_CODES = {"vietnamese": "vi", "tieng viet": "vi", "english": "en", "tieng anh": "en"}
@@ -490,6 +492,22 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _scores(text: str) -> dict[str, float] | None:
+    """'yes=1; no=0' -> {"yes": 1.0, "no": 0.0} (a question's item scores); None when it does not read so."""
+    found: dict[str, float] = {}
+    for part in (piece.strip() for piece in text.split(";")):
+        if not part:
+            continue
+        value, equals, score = part.partition("=")
+        if not equals or not value.strip():
+            return None
+        try:
+            found[value.strip()] = float(score.strip().replace(",", "."))
+        except ValueError:
+            return None
+    return found or None
+
+
 # --- printing conditions --------------------------------------------------------------------------------------
 
 
@@ -783,7 +801,7 @@ class _Importer:
             choices = self.sheet(found["choices"], sheets[found["choices"]], ("list_name", "name"), ("label",), False)
         factors = None
         if FACTORS_SHEET in found:
-            factors = self.sheet(found[FACTORS_SHEET], sheets[found[FACTORS_SHEET]], ("name", "framework"), ("label",))
+            factors = self.sheet(found[FACTORS_SHEET], sheets[found[FACTORS_SHEET]], _FACTOR_COLUMNS, ("label",))
         self.languages = self.collect_languages([s for s in (settings, survey, choices, factors) if s is not None])
         data = self.settings_data(settings)
         data["languages"] = self.languages
@@ -972,6 +990,13 @@ class _Importer:
             factor: dict[str, Any] = {"id": sheet.get(cells, "name"), "label": sheet.texts(cells, "label")}
             if framework := sheet.get(cells, "framework"):
                 factor["framework"] = framework
+            for key in ("dimension", "subdimension"):  # PAPI's dimension and the sub-dimension's number
+                if number := sheet.get(cells, key):
+                    factor[key] = int(number) if number.isdigit() else number
+                self.at[(*path, key)] = sheet.where(row, key)
+            if scoring := sheet.get(cells, "scoring"):
+                factor["scoring"] = scoring
+            self.at[(*path, "scoring")] = sheet.where(row, "scoring")
             self.at[path] = self.at[(*path, "id")] = sheet.where(row, "name")
             self.at[(*path, "framework")] = sheet.where(row, "framework")
             self.place_texts((*path, "label"), sheet, row, "label")
@@ -1268,6 +1293,16 @@ class _Importer:
         q["required"] = self.required(sheet, item)
         if factor := sheet.get(cells, "khaosat::factor"):
             q["factor"] = factor
+        self.at[(*path, "scores")] = sheet.where(row, "khaosat::scores")
+        if scores := sheet.get(cells, "khaosat::scores"):
+            parsed = _scores(scores)
+            if parsed is None:
+                self.problem(
+                    sheet.where(row, "khaosat::scores"),
+                    f"'{scores}': write each answer's score as value=score, separated by ';' (e.g. yes=1; no=0)",
+                )
+            else:
+                q["scores"] = parsed
         own = sheet.get(cells, "relevant")
         group_at = [g.where for g in item.groups if g.relevant]
         self.at[(*path, "show_if")] = sheet.where(row, "relevant") if own or not group_at else group_at[-1]
@@ -1799,6 +1834,8 @@ def build_xlsform(survey: Survey, wards: Sequence[tuple[int, str]] = ()) -> Work
             row["relevant"] = relevant_text(q.condition)
         if q.factor:
             row["khaosat::factor"] = q.factor
+        if q.scores:
+            row["khaosat::scores"] = "; ".join(f"{value}={_number_text(score)}" for value, score in q.scores.items())
         if q.id in roles:
             row["khaosat::reporting"] = roles[q.id]
         row.update(_question_row(q, survey, lists, inline, languages))
@@ -1838,8 +1875,20 @@ def build_xlsform(survey: Survey, wards: Sequence[tuple[int, str]] = ()) -> Work
         [settings],
     )
     if survey.factors:
-        factor_rows = [{"name": f.id, "label": f.label, "framework": f.framework} for f in survey.factors]
-        _write(book.create_sheet(FACTORS_SHEET), ["name", *_text_columns("label", languages), "framework"], factor_rows)
+        factor_rows = [
+            {
+                "name": f.id,
+                "label": f.label,
+                "framework": f.framework,
+                "dimension": f.dimension,
+                "subdimension": f.subdimension,
+                "scoring": f.scoring if f.scoring != "share" else None,
+            }
+            for f in survey.factors
+        ]
+        papi = [key for key in ("dimension", "subdimension", "scoring") if any(r[key] is not None for r in factor_rows)]
+        columns = ["name", *_text_columns("label", languages), "framework", *papi]
+        _write(book.create_sheet(FACTORS_SHEET), columns, factor_rows)
     return book
 
 
@@ -1913,6 +1962,7 @@ _COLUMN_ORDER = (
     "constraint",
     "khaosat::type",
     "khaosat::factor",
+    "khaosat::scores",
     "khaosat::reporting",
     "khaosat::unit",
     "khaosat::low_label",

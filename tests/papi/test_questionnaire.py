@@ -3,11 +3,17 @@ sub-dimensions, and walks to the end in both languages (with skip logic) through
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from bot.cli import main
-from flows.loader import bundled_surveys, load_survey
+from flows.loader import SurveyError, bundled_surveys, load_survey
+from flows.xlsform import build_xlsform, read_xlsform
 from reports.plan import plan_of
+from storage.repo.surveys import content_hash
 
 VI_WALK = [
     "1",  # consent
@@ -119,3 +125,36 @@ def test_the_english_walk_skips_what_the_person_did_not_do() -> None:
     ):
         assert not_asked not in out, not_asked
     assert "  d5_clear:" not in out and "  used_service: No" in out
+
+
+def test_it_goes_to_an_xlsform_and_back_unchanged(tmp_path: Path) -> None:
+    original = load_survey(bundled_surveys()["papi"])
+    path = tmp_path / "papi.xlsx"
+    build_xlsform(original, [(70, "Phường Hoàn Kiếm")]).save(path)
+    imported = read_xlsform(path)
+    assert imported.warnings == ()
+    assert imported.survey.model_dump(mode="json") == original.model_dump(mode="json")
+    assert content_hash(imported.survey) == content_hash(original)
+    book = load_workbook(path)
+    factors = [[c.value for c in row] for row in book["khaosat_factors"].iter_rows()]
+    assert factors[0][-3:] == ["dimension", "subdimension", "scoring"] and factors[1][-3:] == [1, 1, "score"]
+    survey = [[c.value for c in row] for row in book["survey"].iter_rows()]
+    column = survey[0].index("khaosat::scores")
+    assert "1=1; 2=0.75; 3=0.5; 4=0.25; 5=0" in [row[column] for row in survey]
+
+
+def test_an_xlsform_with_unreadable_scores_names_the_cell(tmp_path: Path) -> None:
+    original = load_survey(bundled_surveys()["papi"])
+    path = tmp_path / "papi.xlsx"
+    book = build_xlsform(original, [(70, "Phường Hoàn Kiếm")])
+    sheet = book["survey"]
+    column = [c.value for c in sheet[1]].index("khaosat::scores") + 1
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, column).value == "yes=1; no=0")
+    sheet.cell(row, column).value = "yes: 1, no: 0"
+    book.save(path)
+    with pytest.raises(SurveyError) as info:
+        read_xlsform(path)
+    assert any(
+        "'yes: 1, no: 0': write each answer's score as value=score, separated by ';' (e.g. yes=1; no=0)" in str(p)
+        for p in info.value.problems
+    )
