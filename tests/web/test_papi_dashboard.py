@@ -163,3 +163,30 @@ async def test_the_annual_ranking_on_the_dashboard(web_app: Application) -> None
         assert 'data-rank="5">=1<' in summary  # ranked among all wards
     async with web_app.db.read() as conn:
         assert any(e.action == "report.annual" for e in await audit.list_since(conn))
+
+
+async def test_an_operator_issues_a_department_groups_code_from_the_dashboard(web_app: Application) -> None:
+    from storage.repo import chats
+    from tests.web.dashboard_support import csrf_of
+
+    await add_user(web_app.db, "op", "operator")
+    async with Client(web_app) as client:
+        await client.login("op")
+        page = await client.get("/dashboard/codes")
+        form = {
+            "csrf": csrf_of(page.text),
+            "scope": "all",
+            "dimensions": "6, 5",
+            "schedule": "weekly mon 08:00",
+            "language": "vi",
+            "days": "7",
+        }
+        reply = await client.post("/dashboard/codes", {**form, "dimensions": "5,9"})
+        assert reply.status == 400 and "Dimensions: 1-8" in reply.text
+        reply = await client.post("/dashboard/codes", form)
+        assert reply.status == 303
+        async with web_app.db.read() as conn:
+            issued = await chats.list_codes(conn)
+        assert [(c.scope, c.dimensions) for c in issued] == [(None, (5, 6))]
+        page = await client.get("/dashboard/codes")
+        assert "lĩnh vực / dimensions 5, 6" in page.text

@@ -49,6 +49,7 @@ class Codes:
                     "code": code.display,
                     "state": state,
                     "scope": "tất cả / all" if code.scope is None else ", ".join(map(str, code.scope)),
+                    "dimensions": "" if code.dimensions is None else ", ".join(map(str, code.dimensions)),
                     "schedule": code.schedule,
                     "language": code.language,
                     "expires": fmt.local(code.expires_at, tz),
@@ -56,6 +57,7 @@ class Codes:
             )
         form = {
             "scope": values.get("scope", "all"),
+            "dimensions": values.get("dimensions", ""),
             "schedule": values.get("schedule", "weekly mon 08:00"),
             "language": values.get("language", "vi"),
             "days": values.get("days", str(self.ctx.subscription_code_days)),
@@ -67,7 +69,7 @@ class Codes:
         from storage.repo import audit, chats
 
         form = await request.post()
-        values = {k: str(form.get(k, "")).strip() for k in ("scope", "schedule", "language", "days")}
+        values = {k: str(form.get(k, "")).strip() for k in ("scope", "schedule", "language", "days", "dimensions")}
         problem = None
         scope: list[int] | None = None
         text = values["scope"]
@@ -82,6 +84,13 @@ class Codes:
                 )
             else:
                 scope = [int(p) for p in parts]
+        dimensions: list[int] | None = None
+        if values["dimensions"]:
+            parts = [p.strip() for p in values["dimensions"].split(",") if p.strip()]
+            if not parts or not all(p.isdigit() and 1 <= int(p) <= 8 for p in parts):
+                problem = problem or "Lĩnh vực: số 1-8, cách nhau bởi dấu phẩy (vd. 5,6). / Dimensions: 1-8, e.g. 5,6."
+            else:
+                dimensions = sorted({int(p) for p in parts})
         schedule = ""
         try:
             schedule = parse_schedule(values["schedule"]).text
@@ -95,7 +104,14 @@ class Codes:
         if problem is not None:
             return await self._codes_page(request, viewer, 400, problem, values)
         now = self.ctx.clock()
-        arguments = {"scope": scope or "all", "schedule": schedule, "language": values["language"], "days": days}
+        arguments: dict[str, object] = {
+            "scope": scope or "all",
+            "schedule": schedule,
+            "language": values["language"],
+            "days": days,
+        }
+        if dimensions is not None:
+            arguments["dimensions"] = dimensions
         try:
             async with self.ctx.db.write() as conn:
                 record = await chats.issue_code(
@@ -105,6 +121,7 @@ class Codes:
                     language=values["language"],
                     now=now,
                     valid_for=timedelta(days=days),
+                    dimensions=dimensions,
                 )
                 await audit.record(conn, viewer.actor, "chats.code", arguments, now=now)
         except chats.ChatError as e:
