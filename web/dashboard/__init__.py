@@ -13,6 +13,8 @@ Routes (every page needs a login; a GET without one is sent to the login page, a
     POST /dashboard/campaigns/{code}/launch|close     operators only
     GET  /dashboard/campaigns/{code}/export.csv|xlsx  operators only (?status=completed), the CLI's export
     GET  /dashboard/codes, POST /dashboard/codes      operators only: digest subscription codes
+    GET  /dashboard/digests (?chat=ID | ?scope=...)   operators only: what a group (or a scope) will receive
+    POST /dashboard/digests/test                      operators only: send a test digest to a subscribed group
     GET  /dashboard/static/dashboard.css
 
 Who sees what: operators everything; officials the launched campaigns that cover one of their wards, with
@@ -21,7 +23,7 @@ are 404. Every POST needs the form's CSRF token (403 without). Every operator ac
 writes an audit row, actor "web:<name>". Sessions, CSRF and throttling: see `web.auth`.
 
 Parts (each a class with its routes): `kit` (plumbing: viewer, checks, pages, errors, audit), `login`,
-`pages` (what people read), `actions` (launch, close), `exports`, `codes`.
+`pages` (what people read), `actions` (launch, close), `exports`, `codes`, `digests`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from web import errors
 from web.context import WebContext
 from web.dashboard.actions import Actions
 from web.dashboard.codes import Codes
+from web.dashboard.digests import Digests
 from web.dashboard.exports import Exports
 from web.dashboard.kit import HOME, Kit, Viewer, safe_next, see_other
 from web.dashboard.login import Login
@@ -65,5 +68,8 @@ def setup(app: web.Application, ctx: WebContext) -> None:
     Exports(kit).routes(r)
     codes = Codes(kit)
     codes.routes(r)
+    digests = Digests(kit)
+    digests.routes(r)
     errors.add_page(app, "/dashboard/", kit.error_page)
     codes.post_routes(r)
+    digests.post_routes(r)
