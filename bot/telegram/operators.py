@@ -235,6 +235,8 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
         f"Phản hồi / Responses: {totals.started} · hoàn thành / completed: {totals.completed} · "
         f"tỷ lệ hoàn thành / completion rate: {rate}",
     ]
+    if c.simulated:  # the first-start demo: made-up answers, said everywhere they show
+        lines.insert(0, f"<b>⚠ {html.escape(operator_texts.both('simulated', ' / '))}</b>")
     if qid:
         lines.append(f"Hài lòng chung / Overall satisfaction: {_share(pure.index_from_counts(overall).satisfied)}")
         lines += ["", "<b>Theo phường, xã (hoàn thành · hài lòng) / By ward (completed · satisfied)</b>"]

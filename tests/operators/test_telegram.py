@@ -264,3 +264,13 @@ async def test_set_operator_commands(h: Harness) -> None:
     assert h.fake.visible_commands(OPERATOR, language_code="en")[:2] == ["start", "help"]
     assert h.fake.visible_commands(CITIZEN) == ["start", "help"]  # citizens never see the operator commands
     assert h.fake.visible_commands(CITIZEN, language_code="en") == ["start", "help"]
+
+
+async def test_stats_of_the_demo_say_its_data_is_simulated(h: Harness) -> None:
+    from storage.repo.sql import campaign
+
+    await create_live_campaign(h.db, h.clock(), wards=[70], code="demo")
+    async with h.db.write() as conn:
+        await conn.execute(campaign.update().values(simulated=True))
+    messages = await h.send(OPERATOR, "/stats demo")
+    assert messages[-1].plain_text.startswith("⚠ DỮ LIỆU MÔ PHỎNG") and "SIMULATED DATA" in messages[-1].plain_text
