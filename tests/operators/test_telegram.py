@@ -123,7 +123,7 @@ async def test_campaigns_and_stats(h: Harness) -> None:
     ]
     assert "Người trả lời tự nguyện tham gia" in lines[8] and "Respondents opted in" in lines[9]
     (usage,) = [m for m in await h.send(OPERATOR, "/stats") if m.text.startswith("Cách dùng")]
-    assert usage.text == "Cách dùng / Usage: /stats MÃ_ĐỢT / CODE (ví dụ / e.g. /stats hn-2026)"
+    assert usage.text == "Cách dùng: /stats MÃ_ĐỢT (ví dụ /stats hn-2026) / Usage: /stats CODE (e.g. /stats hn-2026)"
     unknown = (await h.send(OPERATOR, "/stats khong-co"))[-1]
     assert (
         unknown.plain_text
