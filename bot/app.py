@@ -59,6 +59,7 @@ def web_context(cfg: Settings, db: Database, service: ConversationService, clock
         local_url=f"http://{cfg.web_host}:{cfg.web_port}",
         tz=cfg.tz,
         subscription_code_days=cfg.subscription_code_days,
+        digest_alert_threshold=cfg.digest_alert_threshold / 100,
     )
 
 
@@ -174,6 +175,7 @@ class Application:
             scheduler = SchedulerService(self.db, self.ctx.clock, scheduler_config(cfg), transports)
             self.scheduler = scheduler
             self.ctx.wake_outbox = scheduler.wake
+            self.web_ctx.wake_outbox = scheduler.wake
             self.web_ctx.senders = lambda: {name: sender.stats for name, sender in scheduler.senders.items()}
             await scheduler.start()
             self._on_stop.append(scheduler.stop)

@@ -123,6 +123,8 @@ class DigestInput:
     """(ward name, text) of the newest comments, newest first."""
     alert_threshold: float = 0.2
     on_demand: bool = False
+    reminders_sent: int = 0
+    """Reminders sent in the period to people of the scope."""
 
 
 # --- view --------------------------------------------------------------------------------------------------
@@ -190,6 +192,7 @@ class DigestView:
     on_demand: bool
     responses_period: str
     responses_total: str
+    reminders_sent: str
     completion: str
     overall: FactorLine | None
     factors: tuple[FactorLine, ...]
@@ -298,6 +301,7 @@ def compute(data: DigestInput) -> DigestView:
         on_demand=data.on_demand,
         responses_period=fmt.count(data.responses_period, lang),
         responses_total=fmt.count(data.responses_total, lang),
+        reminders_sent=fmt.count(data.reminders_sent, lang),
         completion=fmt.rate(
             data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"
         ),

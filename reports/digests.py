@@ -38,6 +38,7 @@ from storage.records import CampaignRecord
 from storage.repo import campaigns as campaign_repo
 from storage.repo import chats as chat_repo
 from storage.repo import outbox, stats
+from storage.repo import reminders as reminder_repo
 from storage.repo import surveys as survey_repo
 from storage.repo import wards as ward_repo
 from storage.repo.chats import OfficialChatRecord
@@ -95,6 +96,7 @@ async def gather(
     completed_total = await stats.completed_count(conn, c.id, wards, None, window.end)
     completed_period = await stats.completed_count(conn, c.id, wards, window.start, window.end)
     started = (await stats.response_totals(conn, c.id, wards)).started
+    reminded = await reminder_repo.sent_count(conn, c.id, wards, window.start, window.end)
     issues: dict[str, int] = {}
     if plan.issues is not None:
         chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
@@ -121,6 +123,7 @@ async def gather(
         comments=[(comment.ward_name, comment.text) for comment in recent],
         alert_threshold=alert_threshold,
         on_demand=on_demand,
+        reminders_sent=reminded,
     )
 
 
@@ -226,6 +229,52 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
     return queued
 
 
+def current_window(schedule_text: str, now: datetime, tz: ZoneInfo) -> tuple[content.Window, content.Window]:
+    """The period so far of a schedule (from its last firing to now) and the period before it."""
+    schedule = parse_schedule(schedule_text)
+    fire = schedule.last_fire(now, tz)
+    if fire is None:
+        start = now - timedelta(days=1)
+        return content.Window(start, now), content.Window(start - timedelta(days=1), start)
+    start = fire if fire < now else schedule.previous_fire(fire, tz)
+    return content.Window(start, now), content.Window(schedule.previous_fire(start, tz), start)
+
+
+async def preview(
+    db: Database,
+    scope: Sequence[int] | None,
+    schedule: str,
+    language: str,
+    now: datetime,
+    tz: ZoneInfo,
+    alert_threshold: float,
+    dimensions: Sequence[int] | None = None,
+) -> list[tuple[CampaignRecord, list[str]]]:
+    """What a chat with this scope, schedule and language (and PAPI dimensions, for a lead department's group)
+    would receive now (the period so far), for each campaign in its scope: the digest's messages as they are
+    sent (Telegram HTML), without queueing them."""
+    window, previous = current_window(schedule, now, tz)
+    found: list[tuple[CampaignRecord, list[str]]] = []
+    async with db.read() as conn:
+        campaign_ids = await chat_repo.campaigns_for(
+            conn, tuple(scope) if scope is not None else None, window.start, window.end
+        )
+        if dimensions is not None:
+            campaign_ids = await _department_campaigns(conn, campaign_ids, dimensions)
+        for campaign_id in campaign_ids:
+            c = await campaign_repo.get_by_id(conn, campaign_id)
+            survey = await survey_repo.definition(conn, c.survey_id)
+            if dimensions is not None:
+                view = await dimension_digest.gather(
+                    conn, c, survey, scope, dimensions, window, previous, language, tz, on_demand=True
+                )
+                found.append((c, dimension_digest.render(view)))
+                continue
+            data = await gather(conn, c, survey, scope, window, previous, language, tz, alert_threshold, on_demand=True)
+            found.append((c, content.render(content.compute(data))))
+    return found
+
+
 class DigestUnavailable(Exception):
     """/digest cannot be answered now; `reason`: not_subscribed, no_campaign or too_soon."""
 
@@ -249,15 +298,7 @@ async def queue_digest_now(
             return 0  # the same command again (a redelivered update)
         if await outbox.queued_since(conn, f"digest-now:{chat_id}:", now - ON_DEMAND_COOLDOWN):
             raise DigestUnavailable("too_soon")
-    schedule = parse_schedule(chat.schedule)
-    fire = schedule.last_fire(now, tz)
-    if fire is None:
-        start = now - timedelta(days=1)
-        previous = content.Window(start - timedelta(days=1), start)
-    else:
-        start = fire if fire < now else schedule.previous_fire(fire, tz)
-        previous = content.Window(schedule.previous_fire(start, tz), start)
-    window = content.Window(start, now)
+    window, previous = current_window(chat.schedule, now, tz)
     async with db.read() as conn:
         campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, window.start, window.end)
         if chat.dimensions is not None:

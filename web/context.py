@@ -19,6 +19,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class SurveyStats:
     """The web survey's counters for /metrics: submissions that reached the conversation service, by result."""
@@ -64,6 +68,10 @@ class WebContext:
     """This server's own address, for links when `public_url` is not set."""
     tz: str = "Asia/Ho_Chi_Minh"
     subscription_code_days: int = 7
+    digest_alert_threshold: float = 0.2
+    """The dissatisfied share (0-1) at which a digest raises an alert."""
+    wake_outbox: Callable[[], None] = _nothing
+    """Tell the outbox senders something was queued (set when the scheduler runs in this process)."""
     channels: list[ChannelCounters] = field(default_factory=list)
     """The messaging channels running in this process (for /metrics)."""
     senders: Callable[[], Mapping[str, SenderCounters]] = dict

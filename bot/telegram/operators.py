@@ -136,8 +136,13 @@ async def _edit(message: Message | None, text: str) -> None:
             await message.edit_text(text)
 
 
+def _both(key: str) -> str:
+    """A short phrase of the catalog in Vietnamese and English ("Phản hồi / Responses"), as HTML."""
+    return html.escape(operator_texts.both(key, " / "))
+
+
 def _usage(command: str) -> str:
-    return f"Cách dùng / Usage: /{command} MÃ_ĐỢT / CODE (ví dụ / e.g. /{command} hn-2026)"
+    return operator_texts.both("usage", " / ", command=command)
 
 
 def _when(c: CampaignRecord, value: datetime, style: str = "datetime") -> str:
@@ -161,11 +166,7 @@ async def _campaign(message: Message, app: AppContext, command: CommandObject, n
             return await campaigns.get(conn, code)
     except campaigns.CampaignNotFound:
         await _record(app, user_id, ACTIONS[name], {"code": code, "error": "unknown campaign"}, "error")
-        await message.answer(
-            f"Không có đợt khảo sát “{html.escape(code)}”. Xem /campaigns. / "
-            f"No campaign “{html.escape(code)}”. See /campaigns.",
-            parse_mode="HTML",
-        )
+        await message.answer(operator_texts.both("unknown_campaign", " / ", code=code), parse_mode=None)
         return None
 
 
@@ -176,9 +177,9 @@ def _share(share: Share) -> str:
 
     text = fmt.share(share, "vi")
     if share.kind is pure.CellKind.COUNTS_ONLY:
-        text += " hài lòng / satisfied"
+        text += " " + operator_texts.both("satisfied", " / ")
     elif share.kind is pure.CellKind.UNSTABLE:
-        text = text.replace("ít phản hồi", "ít phản hồi / few responses")
+        text = text.replace(operator_texts("few_responses", "vi"), operator_texts.both("few_responses", " / "))
     return html.escape(text)
 
 
@@ -195,9 +196,9 @@ async def campaigns_command(message: Message, app: AppContext) -> None:
         totals = {c.id: await stats.response_totals(conn, c.id) for c in found}
     await _record(app, message.from_user.id if message.from_user else 0, "campaign.list", {}, "ok")
     if not found:
-        await message.answer("Chưa có đợt khảo sát nào. / No campaigns yet.")
+        await message.answer(operator_texts.both("no_campaigns", " / "))
         return
-    lines = [f"<b>Đợt khảo sát / Campaigns</b> ({len(found)})"]
+    lines = [f"<b>{_both('campaigns')}</b> ({len(found)})"]
     for c in found:
         t = totals[c.id]
         lines += [
@@ -205,8 +206,8 @@ async def campaigns_command(message: Message, app: AppContext) -> None:
             f"<code>{html.escape(c.code)}</code> · {status_text(c.status)}",
             html.escape(c.title),
             f"{_when(c, c.starts_at, 'date')} – {_when(c, c.ends_at, 'date')}"
-            f" · {len(c.ward_codes)} phường, xã / wards"
-            f" · {t.completed}/{t.started} hoàn thành / completed",
+            f" · {len(c.ward_codes)} {_both('wards')}"
+            f" · {t.completed}/{t.started} {_both('completed')}",
         ]
     await _send(message, lines)
 
@@ -232,12 +233,14 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
     rate = f"{fmt.percent(totals.completion_rate)}" if totals.completion_rate is not None else "-"
     lines = [
         f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>) · {status_text(c.status)}",
-        f"Phản hồi / Responses: {totals.started} · hoàn thành / completed: {totals.completed} · "
-        f"tỷ lệ hoàn thành / completion rate: {rate}",
+        f"{_both('responses')}: {totals.started} · {_both('completed')}: {totals.completed} · "
+        f"{_both('completion_rate')}: {rate}",
     ]
+    if c.simulated:  # the first-start demo: made-up answers, said everywhere they show
+        lines.insert(0, f"<b>⚠ {html.escape(operator_texts.both('simulated', ' / '))}</b>")
     if qid:
-        lines.append(f"Hài lòng chung / Overall satisfaction: {_share(pure.index_from_counts(overall).satisfied)}")
-        lines += ["", "<b>Theo phường, xã (hoàn thành · hài lòng) / By ward (completed · satisfied)</b>"]
+        lines.append(f"{_both('overall')}: {_share(pure.index_from_counts(overall).satisfied)}")
+        lines += ["", f"<b>{_both('by_ward')}</b>"]
         for p in progress:
             share = pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied
             lines.append(f"• {html.escape(p.name)}: {p.completed} · {_share(share)}")
@@ -261,16 +264,11 @@ async def launch_command(message: Message, command: CommandObject, app: AppConte
             await audit.record(conn, actor(user_id), "campaign.launch", {"code": c.code}, now=now)
     except campaigns.CampaignError as e:
         await _record(app, user_id, "campaign.launch", {"code": c.code, "error": str(e)}, "error")
-        await message.answer(f"Không thực hiện được. / Could not launch: {html.escape(str(e))}", parse_mode="HTML")
+        await message.answer(f"{operator_texts.both('not_launched', ' / ')} {e}", parse_mode=None)
         return
     until = _when(launched, launched.ends_at)
-    await message.answer(
-        f"Đã bắt đầu đợt khảo sát <code>{html.escape(c.code)}</code> tại {len(launched.ward_codes)} phường, xã; "
-        f"nhận trả lời đến {until}. / Campaign <code>{html.escape(c.code)}</code> launched in "
-        f"{len(launched.ward_codes)} wards, taking answers until {until}. "
-        f"Liên kết / Links: /links {html.escape(c.code)}",
-        parse_mode="HTML",
-    )
+    done = operator_texts.both("launched", " / ", code=c.code, wards=len(launched.ward_codes), until=until)
+    await message.answer(f"{done} {_both('links')}: /links {c.code}", parse_mode=None)
 
 
 async def close_command(message: Message, command: CommandObject, app: AppContext) -> None:
@@ -282,7 +280,7 @@ async def close_command(message: Message, command: CommandObject, app: AppContex
     if c is None:
         return
     if c.status == "closed":
-        await message.answer(f"Đợt khảo sát {c.code} đã kết thúc. / Campaign {c.code} is already closed.")
+        await message.answer(operator_texts.both("already_closed", " / ", code=c.code), parse_mode=None)
         return
     async with app.db.read() as conn:
         totals = await stats.response_totals(conn, c.id)
@@ -290,23 +288,16 @@ async def close_command(message: Message, command: CommandObject, app: AppContex
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text="Kết thúc / Close", callback_data=ConfirmCb(action="close", yes=True, arg=c.code).pack()
+                    text=_both("close"), callback_data=ConfirmCb(action="close", yes=True, arg=c.code).pack()
                 ),
                 InlineKeyboardButton(
-                    text="Hủy / Cancel", callback_data=ConfirmCb(action="close", yes=False, arg=c.code).pack()
+                    text=_both("cancel"), callback_data=ConfirmCb(action="close", yes=False, arg=c.code).pack()
                 ),
             ]
         ]
     )
-    code, title = html.escape(c.code), html.escape(c.title)
-    await message.answer(
-        f"Kết thúc đợt khảo sát <code>{code}</code> ({title})? {totals.in_progress} phản hồi đang dở sẽ bị hủy và địa "
-        "chỉ trò chuyện của người tham gia sẽ bị xóa. Không thể hoàn tác.\n"
-        f"Close campaign <code>{code}</code>? {totals.in_progress} in-progress responses will be abandoned and the "
-        "respondents' chat addresses deleted. This cannot be undone.",
-        parse_mode="HTML",
-        reply_markup=keyboard,
-    )
+    question = operator_texts.both("confirm_close", code=c.code, title=c.title, in_progress=totals.in_progress)
+    await message.answer(question, parse_mode=None, reply_markup=keyboard)
 
 
 async def close_confirmed(query: CallbackQuery, callback_data: ConfirmCb, app: AppContext) -> None:
@@ -322,8 +313,8 @@ async def close_confirmed(query: CallbackQuery, callback_data: ConfirmCb, app: A
     code = callback_data.arg
     message = query.message if isinstance(query.message, Message) else None
     if not callback_data.yes:
-        await _answer(query, "Đã hủy. / Cancelled.")
-        await _edit(message, f"Không kết thúc đợt {code}. / Campaign {code} was not closed.")
+        await _answer(query, _both("cancelled"))
+        await _edit(message, html.escape(operator_texts.both("not_closed", " / ", code=code)))
         return
     now = app.clock()
     try:
@@ -333,14 +324,11 @@ async def close_confirmed(query: CallbackQuery, callback_data: ConfirmCb, app: A
             await audit.record(conn, actor(user_id), "campaign.close", arguments, now=now)
     except campaigns.CampaignError as e:
         await _record(app, user_id, "campaign.close", {"code": code, "error": str(e)}, "error")
-        await _answer(query, f"Không thực hiện được. / Could not close: {e}", alert=True)
+        await _answer(query, f"{operator_texts.both('close_failed', ' / ')} {e}", alert=True)
         return
-    await _answer(query, "Đã kết thúc. / Closed.")
-    text = (
-        f"Đã kết thúc đợt khảo sát {code}: {abandoned} phản hồi dở dang đã hủy, "
-        f"{addresses} địa chỉ trò chuyện đã xóa. / "
-        f"Campaign {code} closed: {abandoned} in-progress responses abandoned, {addresses} chat addresses deleted."
-    )
+    await _answer(query, _both("closed"))
+    summary = operator_texts.both("closed_summary", " / ", code=code, abandoned=abandoned, addresses=addresses)
+    text = html.escape(summary)
     await _edit(message, text)
 
 
@@ -356,23 +344,20 @@ async def links_command(message: Message, command: CommandObject, app: AppContex
     user_id = message.from_user.id if message.from_user else 0
     if c.status == "closed":
         await _record(app, user_id, "campaign.links", {"code": c.code, "error": "closed"}, "error")
-        await message.answer(
-            f"Đợt khảo sát {c.code} đã kết thúc, liên kết không còn dùng được. / "
-            f"Campaign {c.code} is closed: its links no longer work."
-        )
+        await message.answer(operator_texts.both("links_closed", " / ", code=c.code), parse_mode=None)
         return
     username = app.bot_username or app.settings.telegram_bot_username
     if not username:
         await _record(app, user_id, "campaign.links", {"code": c.code, "error": "bot username unknown"}, "error")
-        await message.answer("Chưa biết tên của bot (TELEGRAM_BOT_USERNAME). / The bot's username is not known.")
+        await message.answer(operator_texts.both("no_username", " / "), parse_mode=None)
         return
     async with app.db.read() as conn:
         units = await wards.get_many(conn, list(c.ward_codes))
     await _record(app, user_id, "campaign.links", {"code": c.code}, "ok")
-    lines = [f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>): {len(units)} phường, xã / wards"]
+    lines = [f"<b>{html.escape(c.title)}</b> (<code>{html.escape(c.code)}</code>): {len(units)} {_both('wards')}"]
     for u in units:
         lines.append(f"{u.code} · {html.escape(u.name)}\n{html.escape(deep_link(username, c.code, u.code))}")
-    lines.append(f"<i>Áp phích QR / QR posters: khaosat campaign links {html.escape(c.code)} --qr THƯ_MỤC / DIR</i>")
+    lines.append(f"<i>{_both('posters')}: khaosat campaign links {html.escape(c.code)} --qr {_both('folder')}</i>")
     await _send(message, lines)
 
 

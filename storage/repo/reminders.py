@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.questions import JSONValue
 from storage.records import CampaignRecord
-from storage.repo.sql import answer, campaign, channel_address, respondent, response
+from storage.repo.sql import answer, campaign, channel_address, outbox_message, respondent, response
 
 CHANNEL = "telegram"
 
@@ -208,3 +208,35 @@ async def unwanted(conn: AsyncConnection, queued: Sequence[Queued], now: datetim
         ):
             drop.add(q.outbox_id)
     return drop
+
+
+async def sent_count(
+    conn: AsyncConnection, campaign_id: int, wards: Sequence[int] | None, start: datetime, end: datetime
+) -> int:
+    """Reminders of a campaign sent in [start, end), to people of these wards (None: every ward; a response
+    with no ward yet counts everywhere). Reminders are queued as "reminder:c<campaign>:r<response>:<n>"."""
+    prefix = f"reminder:c{campaign_id}:r"
+    keys = (
+        await conn.execute(
+            sa.select(outbox_message.c.dedupe_key).where(
+                outbox_message.c.dedupe_key.startswith(prefix, autoescape=True),
+                outbox_message.c.status == "sent",
+                outbox_message.c.sent_at >= start,
+                outbox_message.c.sent_at < end,
+            )
+        )
+    ).scalars().all()
+    if wards is None:
+        return len(keys)
+    response_ids = [int(key[len(prefix) :].split(":", 1)[0]) for key in keys]
+    if not response_ids:
+        return 0
+    ward_of = dict(
+        (
+            await conn.execute(
+                sa.select(response.c.id, response.c.ward_code).where(response.c.id.in_(set(response_ids)))
+            )
+        ).all()
+    )
+    chosen = set(wards)
+    return sum(1 for rid in response_ids if ward_of.get(rid) is None or ward_of[rid] in chosen)

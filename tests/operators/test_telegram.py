@@ -123,7 +123,7 @@ async def test_campaigns_and_stats(h: Harness) -> None:
     ]
     assert "Người trả lời tự nguyện tham gia" in lines[8] and "Respondents opted in" in lines[9]
     (usage,) = [m for m in await h.send(OPERATOR, "/stats") if m.text.startswith("Cách dùng")]
-    assert usage.text == "Cách dùng / Usage: /stats MÃ_ĐỢT / CODE (ví dụ / e.g. /stats hn-2026)"
+    assert usage.text == "Cách dùng: /stats MÃ_ĐỢT (ví dụ /stats hn-2026) / Usage: /stats CODE (e.g. /stats hn-2026)"
     unknown = (await h.send(OPERATOR, "/stats khong-co"))[-1]
     assert (
         unknown.plain_text
@@ -264,3 +264,13 @@ async def test_set_operator_commands(h: Harness) -> None:
     assert h.fake.visible_commands(OPERATOR, language_code="en")[:2] == ["start", "help"]
     assert h.fake.visible_commands(CITIZEN) == ["start", "help"]  # citizens never see the operator commands
     assert h.fake.visible_commands(CITIZEN, language_code="en") == ["start", "help"]
+
+
+async def test_stats_of_the_demo_say_its_data_is_simulated(h: Harness) -> None:
+    from storage.repo.sql import campaign
+
+    await create_live_campaign(h.db, h.clock(), wards=[70], code="demo")
+    async with h.db.write() as conn:
+        await conn.execute(campaign.update().values(simulated=True))
+    messages = await h.send(OPERATOR, "/stats demo")
+    assert messages[-1].plain_text.startswith("⚠ DỮ LIỆU MÔ PHỎNG") and "SIMULATED DATA" in messages[-1].plain_text

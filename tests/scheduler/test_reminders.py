@@ -232,3 +232,23 @@ async def test_the_tick_forgets_update_ids_older_than_the_retention_in_batches(
     clock.advance(days=2)
     report = await make_scheduler(app, TelegramTransport(bot)).tick()
     assert report.pruned == 1 and report.errors == []
+
+
+async def test_the_digest_counts_the_reminders_sent_in_its_period_and_scope(
+    app: AppContext, db: Database, clock: Clock, bot: Any
+) -> None:
+    from storage.repo import reminders as repo
+
+    c: Any = await create_live_campaign(db, clock(), wards=[70, 235])
+    in_70 = await start_response(app.service, 111, answers=1, ward=70)
+    in_235 = await start_response(app.service, 222, answers=1, ward=235)
+    clock.advance(hours=24)
+    service = make_scheduler(app, TelegramTransport(bot))
+    assert (await service.tick()).reminders == 2
+    await service.senders["telegram"].drain()
+    window = (clock() - timedelta(hours=1), clock() + timedelta(hours=1))
+    async with db.read() as conn:
+        assert await repo.sent_count(conn, c.id, None, *window) == 2
+        assert await repo.sent_count(conn, c.id, [70], *window) == 1
+        assert await repo.sent_count(conn, c.id, [70], clock() + timedelta(hours=1), clock() + timedelta(hours=2)) == 0
+    assert in_70 != in_235

@@ -190,3 +190,22 @@ async def test_an_operator_issues_a_department_groups_code_from_the_dashboard(we
         assert [(c.scope, c.dimensions) for c in issued] == [(None, (5, 6))]
         page = await client.get("/dashboard/codes")
         assert "lĩnh vực / dimensions 5, 6" in page.text
+
+
+async def test_the_preview_of_a_department_group_is_its_dimension_digest(web_app: Application) -> None:
+    from storage.repo import chats
+
+    await seed_papi(web_app)
+    await add_user(web_app.db, "op", "operator")
+    now = datetime.now(UTC)
+    async with web_app.db.write() as conn:
+        code = await chats.issue_code(conn, scope=None, schedule="daily 08:00", language="vi", now=now, dimensions=[5])
+        await chats.redeem(conn, code=code.code, chat_id=-3003, title="Sở Nội vụ", user_id=1, now=now)
+    async with Client(web_app) as client:
+        await client.login("op")
+        preview = await client.get("/dashboard/digests?chat=-3003")
+        assert preview.status == 200
+        shown = unescape(preview.text.split('data-testid="preview"')[1])
+        assert "Báo cáo theo lĩnh vực PAPI" in shown and "Đơn vị chủ trì: Sở Nội vụ" in shown
+        assert "1. Phường Ba Đình: 2,97 (" in shown
+        assert "hn-2026" not in shown  # the Hanoi campaign measures no dimension

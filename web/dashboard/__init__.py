@@ -13,6 +13,8 @@ Routes (every page needs a login; a GET without one is sent to the login page, a
     POST /dashboard/campaigns/{code}/launch|close     operators only
     GET  /dashboard/campaigns/{code}/export.csv|xlsx  operators only (?status=completed), the CLI's export
     GET  /dashboard/codes, POST /dashboard/codes      operators only: digest subscription codes
+    GET  /dashboard/digests (?chat=ID | ?scope=...)   operators only: what a group (or a scope) will receive
+    POST /dashboard/digests/test                      operators only: send a test digest to a subscribed group
     GET  /dashboard/oversight[/campaigns/{code}[/responses.csv]], /dashboard/oversight/audit|methodology
                                                       monitors and operators: how the survey is run
     GET  /dashboard/departments[/{code}]              lead departments: their dimensions across the wards
@@ -28,7 +30,7 @@ Every operator action (and every login) writes an audit row, actor "web:<name>".
 throttling: see `web.auth`.
 
 Parts (each a class with its routes): `kit` (plumbing: viewer, checks, pages, errors, audit), `login`,
-`pages` (what people read), `actions` (launch, close), `exports`, `codes`, `oversight` (monitors),
+`pages` (what people read), `actions` (launch, close), `exports`, `codes`, `digests`, `oversight` (monitors),
 `departments` (lead departments' dimensions and the annual ranking).
 """
 
@@ -43,6 +45,7 @@ from web.context import WebContext
 from web.dashboard.actions import Actions
 from web.dashboard.codes import Codes
 from web.dashboard.departments import Departments
+from web.dashboard.digests import Digests
 from web.dashboard.exports import Exports
 from web.dashboard.kit import HOME, Kit, Viewer, safe_next, see_other
 from web.dashboard.login import Login
@@ -77,5 +80,8 @@ def setup(app: web.Application, ctx: WebContext) -> None:
     Departments(kit).routes(r)
     codes = Codes(kit)
     codes.routes(r)
+    digests = Digests(kit)
+    digests.routes(r)
     errors.add_page(app, "/dashboard/", kit.error_page)
     codes.post_routes(r)
+    digests.post_routes(r)
