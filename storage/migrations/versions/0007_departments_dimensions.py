@@ -1,7 +1,7 @@
 """The city's workflow: departments that lead PAPI dimensions, and dimension scopes for officials' group chats,
 their subscription codes and dashboard logins.
 
-Revision ID: 0008_departments_dimensions
+Revision ID: 0007_departments_dimensions
 Revises: 0006_demo_simulated
 Create Date: 2026-12-05 09:00:00.000000
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import storage.types
 
-revision = "0008_departments_dimensions"
+revision = "0007_departments_dimensions"
 down_revision = "0006_demo_simulated"
 branch_labels = None
 depends_on = None
