@@ -41,6 +41,16 @@ _CAMPAIGN_COLUMNS = (
 )
 
 
+def _campaign_columns(conn: AsyncConnection) -> tuple[Any, ...]:
+    """`_CAMPAIGN_COLUMNS` and the campaign row's version: its `xmin` on PostgreSQL, which the single-statement
+    executor checks (a campaign remembered without it would send every new person to the portable path)."""
+    if is_postgres(conn):
+        version = sa.literal_column("campaign.xmin::text::bigint", sa.BigInteger)
+    else:
+        version = sa.literal(0, sa.BigInteger)
+    return (*_CAMPAIGN_COLUMNS, version.label("c_version"))
+
+
 @dataclass(frozen=True)
 class Fixed:
     """What never changes once a campaign is launched: its questionnaire and its wards."""
@@ -75,8 +85,8 @@ class Campaigns:
         contexts = {language: Context(language, wards) for language in LANGUAGES}
         return Fixed(questionnaire, frozenset(w.code for w in wards), contexts)
 
-    async def state(self, conn: AsyncConnection, row: Any, version: int = 0) -> CampaignState:
-        """The campaign of a row with the `_CAMPAIGN_COLUMNS`."""
+    async def state(self, conn: AsyncConnection, row: Any) -> CampaignState:
+        """The campaign of a row with the `_campaign_columns`."""
         fixed = self._fixed.get(row.c_id)
         if fixed is None:
             fixed = await self._read_fixed(conn, row.c_id, row.c_survey_id, row.c_survey_hash)
@@ -92,7 +102,7 @@ class Campaigns:
             ward_codes=fixed.ward_codes,
             survey=fixed.survey,
             contexts=fixed.contexts,
-            version=version,
+            version=int(row.c_version or 0),
         )
         if row.c_launched_at is not None:
             self.remember(state)
@@ -135,17 +145,17 @@ async def load(conn: AsyncConnection, key: str, action: Action, campaigns: Campa
     named = None
     code = code_of(action)
     if code is not None and "\x00" not in code:  # no code has one, and PostgreSQL refuses it in text
-        found = (await conn.execute(_campaigns_query().where(campaign.c.code == code))).first()
+        found = (await conn.execute(_campaigns_query(conn).where(campaign.c.code == code))).first()
         named = None if found is None else await campaigns.state(conn, found)
     open_now: tuple[CampaignState, ...] = ()
     if needs_open_campaigns(action):
-        q = _campaigns_query().where(campaign.c.status == "active").order_by(campaign.c.starts_at, campaign.c.id)
+        q = _campaigns_query(conn).where(campaign.c.status == "active").order_by(campaign.c.starts_at, campaign.c.id)
         open_now = tuple([await campaigns.state(conn, r) for r in (await conn.execute(q)).all()])
     return Snapshot(person=person, responses=responses, campaign=named, open_campaigns=open_now)
 
 
-def _campaigns_query() -> sa.Select[Any]:
-    return sa.select(*_CAMPAIGN_COLUMNS).join(survey, survey.c.id == campaign.c.survey_id)
+def _campaigns_query(conn: AsyncConnection) -> sa.Select[Any]:
+    return sa.select(*_campaign_columns(conn)).join(survey, survey.c.id == campaign.c.survey_id)
 
 
 async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns) -> tuple[ResponseState, ...]:
@@ -158,7 +168,7 @@ async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns
             response.c.fixed,
             response.c.prompt_message_id,
             response.c.paused_at,
-            *_CAMPAIGN_COLUMNS,
+            *_campaign_columns(conn),
         )
         .join(campaign, campaign.c.id == response.c.campaign_id)
         .join(survey, survey.c.id == campaign.c.survey_id)

@@ -17,6 +17,8 @@ from flows import engine
 from flows.conversation import OutcomeKind
 from flows.events import AnswerRecorded, InputIgnored, QuestionAsked
 from storage.conversation import ConversationService, GiveConsent, Reply, SetLanguage, Start, Who
+from storage.conversation import service as service_module
+from storage.conversation.load import load as real_load
 from storage.db import Database
 from storage.repo.sql import answer, channel_address, processed_update, respondent, response
 from storage.repo.sql import campaign as campaigns_table
@@ -54,6 +56,19 @@ def trace(monkeypatch: pytest.MonkeyPatch) -> Trace:
     tracer = Trace()
     monkeypatch.setattr(Database, "_run_asyncpg", staticmethod(tracer.run))
     return tracer
+
+
+@pytest.fixture
+def portable_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The actions the portable executor loaded a snapshot for (a single statement that fell back shows here)."""
+    loaded: list[Any] = []
+
+    async def counting(conn: Any, key: str, action: Any, campaigns: Any, lock: bool) -> Any:
+        loaded.append(action)
+        return await real_load(conn, key, action, campaigns, lock)
+
+    monkeypatch.setattr(service_module, "load", counting)
+    return loaded
 
 
 async def answers_of(db: Database, question: str) -> list[Any]:
@@ -266,7 +281,7 @@ async def rows_of(db: Database, who_key: str) -> dict[str, Any]:
 
 
 async def test_agreeing_as_a_new_person_is_one_statement_and_stores_what_the_general_path_does(
-    db: Database, clock: Clock, trace: Trace
+    db: Database, clock: Clock, trace: Trace, portable_loads: list[Any]
 ) -> None:
     await create_live_campaign(db, clock())
     warm, cold = ConversationService(db, SECRET, clock), ConversationService(db, SECRET, clock)
@@ -274,8 +289,10 @@ async def test_agreeing_as_a_new_person_is_one_statement_and_stores_what_the_gen
     carol = Who("telegram", "2003", address="2003", language="vi")
     await warm.handle(bob, Start("hn-2026", 70), uid())  # reads the campaign: the next consent is one statement
     trace.names.clear()
+    portable_loads.clear()
     fast = await warm.handle(bob, GiveConsent(True, "hn-2026", 70), uid())
     assert trace.names == ["begin_new"]
+    assert portable_loads == []  # the statement did it all: it did not fall back
     await cold.handle(carol, Start("hn-2026", 70), uid())
     cold.campaigns.by_code.clear()  # the general path, for comparison
     trace.names.clear()
@@ -316,7 +333,7 @@ async def test_agreeing_again_repeated_or_too_late_goes_the_general_way(
 
 
 async def test_a_deep_link_from_a_new_person_is_one_statement_and_asks_for_consent(
-    db: Database, clock: Clock, trace: Trace
+    db: Database, clock: Clock, trace: Trace, portable_loads: list[Any]
 ) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
@@ -325,9 +342,11 @@ async def test_a_deep_link_from_a_new_person_is_one_statement_and_asks_for_conse
     general = await service.handle(dan, Start("hn-2026", 70), uid())  # the first read of the campaign
     assert "start_new" not in trace.names
     trace.names.clear()
+    portable_loads.clear()
     update = uid()
     fast = await service.handle(eve, Start("hn-2026", 70), update)
     assert trace.names == ["start_new"]
+    assert portable_loads == []  # the statement did it all: it did not fall back
     assert fast.events == general.events and fast.ward_code == general.ward_code == 70
     assert (fast.kind, fast.language, fast.campaign_code) == (general.kind, general.language, general.campaign_code)
     assert await count(db, respondent) == 0  # nothing about a person before consent
