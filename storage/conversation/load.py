@@ -44,10 +44,11 @@ _CAMPAIGN_COLUMNS = (
 def _campaign_columns(conn: AsyncConnection) -> tuple[Any, ...]:
     """`_CAMPAIGN_COLUMNS` and the campaign row's version: its `xmin` on PostgreSQL, which the single-statement
     executor checks (a campaign remembered without it would send every new person to the portable path)."""
-    if is_postgres(conn):
-        version = sa.literal_column("campaign.xmin::text::bigint", sa.BigInteger)
-    else:
-        version = sa.literal(0, sa.BigInteger)
+    version: sa.ColumnElement[int] = (
+        sa.literal_column("campaign.xmin::text::bigint", sa.BigInteger)
+        if is_postgres(conn)
+        else sa.literal(0, sa.BigInteger)
+    )
     return (*_CAMPAIGN_COLUMNS, version.label("c_version"))
 
 
