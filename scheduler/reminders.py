@@ -57,8 +57,7 @@ def reminder_message(survey: Survey, c: CampaignRecord, due: repo.DueReminder, t
     number, total = engine.progress(survey, state, current)
     params = {
         "title": html.escape(c.title),
-        "done": number - 1,
-        "total": total,
+        "percent": engine.percent_done(number, total),  # as the questions show it: never a total that jumps
         "next": number,
         "end": fmt.local(c.ends_at, tz, "date"),
     }

@@ -41,7 +41,7 @@ async def test_first_after_24h_second_after_72h_then_no_more(app: AppContext, db
     assert first.recipient == "111" and first.dedupe_key == f"reminder:c{c.id}:r{rid}:1"
     assert first.expires_at == c.ends_at  # never sent after the campaign ends
     assert first.payload["quiet_hours"] == {"start": "21:00", "end": "07:00", "tz": "Asia/Ho_Chi_Minh"}
-    assert "đã xong 3/17 câu" in first.payload["text"] and "làm tiếp từ câu 4" in first.payload["text"]
+    assert "đã xong 17%" in first.payload["text"] and "làm tiếp từ câu 4" in first.payload["text"]
     assert first.payload["actions"] == [{"kind": "resume", "label": "▶ Tiếp tục", "response_id": rid}]
 
     clock.now = start + timedelta(hours=71)
@@ -108,7 +108,7 @@ async def test_english_and_not_yet_started(app: AppContext, db: Database, clock:
     assert await due_now(app) == 2
     english, fresh = await outbox_rows(db, "reminder")
     assert (
-        "part-way through the survey <b>Khảo sát Hà Nội 2026</b>: 2 of 17 questions answered" in english.payload["text"]
+        "part-way through the survey <b>Khảo sát Hà Nội 2026</b>: 11% done" in english.payload["text"]
     )
     assert english.payload["actions"][0]["label"] == "▶ Continue"
     assert "chưa trả lời câu nào" in fresh.payload["text"]
@@ -127,7 +127,7 @@ async def test_reminder_is_delivered_and_obsolete_ones_are_not(
     assert (stats.sent, stats.cancelled) == (1, 1)
     reminder = fake.last_message(111)
     assert reminder.plain_text.startswith(
-        "👋 Chào bạn! Bạn đang trả lời dở khảo sát Khảo sát Hà Nội 2026: đã xong 3/17"
+        "👋 Chào bạn! Bạn đang trả lời dở khảo sát Khảo sát Hà Nội 2026: đã xong 17%"
     )
     assert fake.buttons(reminder) == [("▶ Tiếp tục", ResumeCb(r=rid).pack())]
     assert fake.messages(222) == []
