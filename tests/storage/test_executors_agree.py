@@ -151,7 +151,9 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
         ).all()
         rows = (
             await conn.execute(
-                sa.select(response.c.id, response.c.status, response.c.ward_code, response.c.fixed)
+                sa.select(
+                    response.c.id, response.c.status, response.c.ward_code, response.c.fixed, response.c.quality_flags
+                )
                 .where(response.c.respondent_id == person.id).order_by(response.c.id)
             )
         ).all()
@@ -163,7 +165,9 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
                     .where(answer.c.response_id == r.id).order_by(answer.c.id)
                 )
             ).all()
-            found.append((r.status, r.ward_code, tuple(r.fixed or ()), [tuple(a) for a in answers]))
+            found.append(
+                (r.status, r.ward_code, tuple(r.fixed or ()), [tuple(a) for a in answers], r.quality_flags)
+            )
     return {
         "language": person.language,
         "consented": person.consent_at is not None,
