@@ -122,9 +122,8 @@ class Settings(BaseSettings):
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return tuple(
-            ipaddress.ip_network(part, strict=False) for part in self.trusted_proxies.replace(" ", "").split(",") if part
-        )
+        parts = self.trusted_proxies.replace(" ", "").split(",")
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
 
     @field_validator("webhook_path")
     @classmethod

@@ -725,7 +725,14 @@ class SurveySite:
         return await self._code_refused(request, visitor, place, ward, reason, 403, typed or "")
 
     async def _code_refused(
-        self, request: web.Request, visitor: Visitor, place: Place, ward: int | None, reason: str, status: int, typed: str
+        self,
+        request: web.Request,
+        visitor: Visitor,
+        place: Place,
+        ward: int | None,
+        reason: str,
+        status: int,
+        typed: str,
     ) -> web.Response:
         outcome = await self.service.handle(self.who(visitor), Start(place.code, ward))  # writes nothing: the consent
         event = _shown(outcome.events)

@@ -8,8 +8,8 @@ campaign, closed, a file that cannot be written, the database unreachable).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -458,9 +458,7 @@ def show(code: str) -> None:
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from storage.repo import stats
-
-        from storage.repo import quality, webpolicy
+        from storage.repo import quality, stats, webpolicy
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)

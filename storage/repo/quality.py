@@ -5,7 +5,7 @@ and the one SQL condition that leaves flagged responses out of the figures (`cou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,11 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
     r = (
         await conn.execute(
             sa.select(
-                response.c.status, response.c.started_at, response.c.completed_at, response.c.fixed, response.c.campaign_id
+                response.c.status,
+                response.c.started_at,
+                response.c.completed_at,
+                response.c.fixed,
+                response.c.campaign_id,
             ).where(response.c.id == response_id)
         )
     ).first()
@@ -34,7 +38,9 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
     fixed = set(r.fixed or ())
     rows = (
         await conn.execute(
-            sa.select(answer.c.question_id, answer.c.value, answer.c.value_num).where(answer.c.response_id == response_id)
+            sa.select(answer.c.question_id, answer.c.value, answer.c.value_num).where(
+                answer.c.response_id == response_id
+            )
         )
     ).all()
     answers: dict[str, Any] = {
@@ -48,7 +54,8 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
             .join(response, response.c.id == web_admission.c.response_id)
             .join(
                 mine,
-                (mine.c.campaign_id == web_admission.c.campaign_id) & (mine.c.address_key == web_admission.c.address_key),
+                (mine.c.campaign_id == web_admission.c.campaign_id)
+                & (mine.c.address_key == web_admission.c.address_key),
             )
             .where(
                 mine.c.response_id == response_id,

@@ -36,7 +36,9 @@ async def admit(
     lock for the transaction; SQLite has one writer), so a burst of simultaneous requests gets no extra places."""
     t = web_admission
     if is_postgres(conn):
-        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"{campaign_id}:{key}", 0))))
+        await conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"{campaign_id}:{key}", 0)))
+        )
     if limit > 0:
         earlier = (
             await conn.execute(
@@ -57,9 +59,7 @@ async def admit(
 
 async def bind(conn: AsyncConnection, admission_id: int, response_id: int) -> None:
     """The response the admitted respondent began."""
-    await conn.execute(
-        web_admission.update().where(web_admission.c.id == admission_id).values(response_id=response_id)
-    )
+    await conn.execute(web_admission.update().where(web_admission.c.id == admission_id).values(response_id=response_id))
 
 
 async def forget(conn: AsyncConnection, admission_id: int) -> None:
@@ -114,9 +114,7 @@ async def claim_code(conn: AsyncConnection, campaign_id: int, code: str, now: da
     """Take an unused code (one statement: two people typing the same code at once, one gets it)."""
     t = invitation_code
     result = await conn.execute(
-        t.update()
-        .where(t.c.campaign_id == campaign_id, t.c.code == code, t.c.used_at.is_(None))
-        .values(used_at=now)
+        t.update().where(t.c.campaign_id == campaign_id, t.c.code == code, t.c.used_at.is_(None)).values(used_at=now)
     )
     if result.rowcount:
         return CodeClaim.CLAIMED
@@ -145,8 +143,6 @@ async def code_counts(conn: AsyncConnection, campaign_id: int) -> tuple[int, int
     """(codes issued, codes used) for the campaign."""
     t = invitation_code
     row = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.count(t.c.used_at)).where(t.c.campaign_id == campaign_id)
-        )
+        await conn.execute(sa.select(sa.func.count(), sa.func.count(t.c.used_at)).where(t.c.campaign_id == campaign_id))
     ).one()
     return int(row[0]), int(row[1])

@@ -33,7 +33,8 @@ def test_web_limit_code_and_flagged_inclusion_are_set_shown_and_audited(env: str
 
     made = cli("campaign", "codes", "hn-2026", "--count", "5", "--out", "codes.csv")
     assert made.exit_code == 0, made.output
-    rows = list(csv.reader(Path("codes.csv").open(encoding="utf-8")))
+    with Path("codes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
     assert rows[0] == ["code", "link"] and len(rows) == 6 and len({r[0] for r in rows[1:]}) == 5
     assert "(0 of 5 codes used)" in cli("campaign", "show", "hn-2026").stdout
     actions = [(action, args) for action, outcome, args in audit_rows(env) if outcome == "ok"]

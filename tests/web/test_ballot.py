@@ -160,7 +160,9 @@ async def with_codes(db: Any, db_url: str, tmp_path: Path) -> AsyncIterator[tupl
         await app.stop()
 
 
-async def test_a_code_is_required_used_once_and_a_reused_code_refused(with_codes: tuple[Application, list[str]]) -> None:
+async def test_a_code_is_required_used_once_and_a_reused_code_refused(
+    with_codes: tuple[Application, list[str]],
+) -> None:
     app, codes = with_codes
     async with Citizen(app) as first, Citizen(app) as second:
         page = await first.get("/s/hn-2026/70")

@@ -61,7 +61,12 @@ async def test_straightlining_is_flagged_and_a_careful_response_is_not(web_app: 
             conn, c.id, 70, {"ward": 70, **LIKERT}, started_at=now - timedelta(hours=1), completed_at=now
         )
         careful = await add_response(
-            conn, c.id, 70, {"ward": 70, **LIKERT, "sat_result": 5}, started_at=now - timedelta(hours=1), completed_at=now
+            conn,
+            c.id,
+            70,
+            {"ward": 70, **LIKERT, "sat_result": 5},
+            started_at=now - timedelta(hours=1),
+            completed_at=now,
         )
         assert await quality.assess(conn, same, SURVEY) == ("straightlining",)
         assert await quality.assess(conn, careful, SURVEY) == ()
@@ -108,7 +113,9 @@ async def test_flagged_responses_stay_out_of_the_figures_unless_the_operator_inc
         )
         await conn.execute(response.update().where(response.c.id.in_(ids[:10])).values(quality_flags="too_fast"))
         await conn.execute(
-            response.update().where(response.c.id.in_(ids[10:])).values(quality_flags="straightlining,many_from_address")
+            response.update()
+            .where(response.c.id.in_(ids[10:]))
+            .values(quality_flags="straightlining,many_from_address")
         )
         await conn.execute(response.update().where(response.c.quality_flags.is_(None)).values(quality_flags=""))
     left_out, histogram_out = await _figures(web_app)
@@ -141,3 +148,17 @@ async def test_flagged_responses_stay_out_of_the_figures_unless_the_operator_inc
         page = await monitor.get("/dashboard/oversight/campaigns/hn-2026")
         assert page.status == 200 and 'data-testid="quality"' in page.text and "flagged-toggle" not in page.text
         assert 'data-testid="flagged">12<' in page.text
+
+
+async def test_the_scheduler_assesses_responses_left_without_flags(web_app: Application) -> None:
+    from scheduler.app import _web_quality
+
+    now = datetime.now(UTC)
+    async with web_app.db.write() as conn:
+        c = await campaigns.get(conn, "hn-2026")
+        await add_response(
+            conn, c.id, 70, {"ward": 70, **LIKERT}, started_at=now - timedelta(hours=1), completed_at=now
+        )
+    assert await _flags(web_app) == [None]  # a process stopped between the completion and the assessment
+    assert await _web_quality(web_app.db, now) == 1
+    assert await _flags(web_app) == ["straightlining"]

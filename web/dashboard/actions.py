@@ -34,12 +34,16 @@ class Actions:
         try:
             async with self.ctx.db.write() as conn:
                 await campaigns.update(conn, code, now, include_flagged=include)
-                await audit.record(conn, viewer.actor, "campaign.edit", {"code": code, "include_flagged": include}, now=now)
+                await audit.record(
+                    conn, viewer.actor, "campaign.edit", {"code": code, "include_flagged": include}, now=now
+                )
         except campaigns.CampaignNotFound:
             return self.kit.not_found(request, viewer, code)
         except campaigns.CampaignError as e:
             await self.kit.record(viewer.actor, "campaign.edit", {"code": code, "error": str(e)}, "error")
-            return self.kit.back(code, "error", "Không đổi được (đợt đã kết thúc). / Could not change it (the campaign is closed).")
+            return self.kit.back(
+                code, "error", "Không đổi được (đợt đã kết thúc). / Could not change it (the campaign is closed)."
+            )
         if include:
             return self.kit.back(
                 code, "ok", "Các chỉ số nay tính cả phiếu bị gắn cờ. / The figures now include flagged responses."
