@@ -445,25 +445,31 @@ class SurveySite:
         request: web.Request,
         visitor: Visitor,
         place: Place,
-        outcome: Outcome,
-        event: ConsentRequested,
+        outcome: Outcome | None,
+        event: ConsentRequested | None,
         *,
         status: int = 200,
         code_error: str | None = None,
         code: str = "",
+        ward: int | None = None,
     ) -> web.Response:
-        survey_def = outcome.survey or place.survey
+        """The consent page (and the invitation code, when the campaign needs one); without a consent event, the
+        code alone (a questionnaire without a consent text)."""
+        survey_def = (outcome.survey if outcome else None) or place.survey
         lang = visitor.language
+        consent = ""
+        if event is not None:
+            consent = survey_def.text(survey_def.consent_web, lang) if survey_def.consent_web else event.text
         values = self._values(
             request,
             visitor,
             place,
             survey_title=survey_def.text(survey_def.title, lang),
             intro=survey_def.text(survey_def.intro, lang),
-            consent=survey_def.text(survey_def.consent_web, lang) if survey_def.consent_web else event.text,
-            web_consent=bool(survey_def.consent_web),
-            ward_name=place.ward_name(outcome.ward_code),
-            ask_code=place.campaign.web_requires_code and not visitor.known,
+            consent=consent,
+            web_consent=bool(survey_def.consent_web) or event is None,
+            ward_name=place.ward_name(outcome.ward_code if outcome else ward),
+            ask_code=place.campaign.web_requires_code,
             code_error=code_error,
             code=code,
         )
@@ -598,7 +604,9 @@ class SurveySite:
                     return self.show(request, visitor, place, outcome)
             return self.picker(request, visitor, place)
         ticket: Ticket | None = None
-        if not visitor.known and place.survey.consent is None:  # Start begins a response at once: a new respondent
+        if place.survey.consent is None and await self._newcomer(visitor, place):  # Start would begin a response
+            if place.campaign.web_requires_code:
+                return self._consent(request, visitor, place, None, None, ward=ward)  # the code first
             admitted = await self._admit(request, visitor, place)
             if isinstance(admitted, web.Response):
                 return admitted
@@ -631,7 +639,7 @@ class SurveySite:
         who = self.who(visitor)
         self._set_back(visitor, None)
 
-        if action == "agree" and not visitor.known:  # a new respondent: the campaign's web policy decides
+        if action == "agree" and await self._newcomer(visitor, place):  # the campaign's web policy decides
             admitted = await self._let_in(request, visitor, place, ward, _field(form, "code"))
             if isinstance(admitted, web.Response):
                 return admitted
@@ -680,6 +688,17 @@ class SurveySite:
         return self._after(request, visitor, place, outcome)
 
     # --- the campaign's web policy: new respondents per address, invitation codes ----------------------------
+
+    async def _newcomer(self, visitor: Visitor, place: Place) -> bool:
+        """This person has no response in this campaign yet: beginning one lets a new respondent in (a person
+        known from another campaign too: the limit and the code are per campaign)."""
+        if not visitor.known:
+            return True
+        from storage.repo import webpolicy
+
+        key = self.service.key(self.who(visitor))
+        async with self.ctx.db.read() as conn:
+            return not await webpolicy.has_response(conn, key, place.campaign.id)
 
     def client(self, request: web.Request) -> str:
         from web.client import client_address
@@ -734,11 +753,13 @@ class SurveySite:
         status: int,
         typed: str,
     ) -> web.Response:
+        error = survey_texts.t(reason, visitor.language)
+        if place.survey.consent is None:  # the code page alone (Start would begin a response)
+            return self._consent(request, visitor, place, None, None, status=status, code_error=error, ward=ward)
         outcome = await self.service.handle(self.who(visitor), Start(place.code, ward))  # writes nothing: the consent
         event = _shown(outcome.events)
         if not isinstance(event, ConsentRequested):
             return self.show(request, visitor, place, outcome)
-        error = survey_texts.t(reason, visitor.language)
         return self._consent(request, visitor, place, outcome, event, status=status, code_error=error, code=typed[:32])
 
     async def _settle(self, place: Place, ticket: Ticket, outcome: Outcome) -> None:

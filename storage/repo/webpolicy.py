@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.repo.sql import invitation_code, is_postgres, web_admission
+from storage.repo.sql import invitation_code, is_postgres, respondent, response, web_admission
 
 WINDOW = timedelta(hours=1)
 """The limit counts new respondents admitted in the last hour."""
@@ -71,6 +71,17 @@ async def prune(conn: AsyncConnection, now: datetime, retention: timedelta = RET
     """Forget admissions older than `retention`; how many."""
     result = await conn.execute(web_admission.delete().where(web_admission.c.admitted_at < now - retention))
     return int(result.rowcount or 0)
+
+
+async def has_response(conn: AsyncConnection, respondent_key: str, campaign_id: int) -> bool:
+    """The respondent with this key has a response (any status) in the campaign."""
+    q = (
+        sa.select(response.c.id)
+        .join(respondent, respondent.c.id == response.c.respondent_id)
+        .where(respondent.c.key == respondent_key, response.c.campaign_id == campaign_id)
+        .limit(1)
+    )
+    return (await conn.execute(q)).first() is not None
 
 
 # --- invitation codes ---------------------------------------------------------------------------------------

@@ -194,3 +194,27 @@ async def test_a_declined_consent_gives_the_code_back(with_codes: tuple[Applicat
         page = await other.get("/s/hn-2026/70")
         page = await other.submit(page, "agree", code=codes[1])
         assert page.status == 200 and page.question == "age_group"
+
+
+async def test_a_person_known_from_another_campaign_needs_a_code_too(with_codes: tuple[Application, list[str]]) -> None:
+    from tests.web.survey_helpers import walk
+
+    app, codes = with_codes
+    await create_live_campaign(app.db, datetime.now(UTC), code="hk-2026", wards=[70], allow_overlap=True)
+    async with app.db.write() as conn:
+        await campaigns.update(conn, "hk-2026", datetime.now(UTC), web_requires_code=True)
+        (other_code,) = await webpolicy.issue_codes(
+            conn, (await campaigns.get(conn, "hk-2026")).id, 1, datetime.now(UTC)
+        )
+    async with Citizen(app) as person:
+        page = await person.get("/s/hn-2026/70")
+        page = await person.submit(page, "agree", code=codes[0])
+        await walk(person, page)  # completed the first campaign: a known respondent
+        page = await person.get("/s/hk-2026")
+        assert "code" in page.typed, page.text[:300]
+        refused = await person.submit(page, "agree")
+        assert refused.status == 422
+        refused = await person.submit(refused, "agree", code=codes[1])  # a code of the other campaign
+        assert refused.status == 403
+        page = await person.submit(refused, "agree", code=other_code)
+        assert page.status == 200 and page.question is not None
