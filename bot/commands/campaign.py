@@ -288,7 +288,7 @@ def create(
         click.echo(f"  target:  {f'{target} completed responses per ward' if target else 'none'}")
         click.echo(f"  reminders: {reminding.describe(c.reminder_policy, c.timezone)}")
         click.echo(f"  web:     {_describe_web(c)}")
-        click.echo(f"  flagged responses: {_describe_flagged(c)}")
+        click.echo(f"  flagged: responses with quality flags {_describe_flagged(c)}")
         click.echo(f"next: check it with 'khaosat campaign show {c.code}', then 'khaosat campaign launch {c.code}'")
 
     audited("campaign.create", arguments, body)

@@ -106,6 +106,10 @@ def stats(code: str, question_id: str | None) -> None:
             click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {fmt.percent(s.p)}" for name, s in ranked))
         for note in NOTES:
             click.echo(note)
+        if c.include_flagged:
+            click.echo("Responses with data-quality flags are included ('campaign edit --exclude-flagged' leaves them out).")
+        else:
+            click.echo("Responses with data-quality flags are left out ('campaign edit --include-flagged' counts them).")
         if c.simulated:
             click.echo(SIMULATED)
 

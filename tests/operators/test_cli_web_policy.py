@@ -41,3 +41,13 @@ def test_web_limit_code_and_flagged_inclusion_are_set_shown_and_audited(env: str
     assert ("campaign.codes", {"code": "hn-2026", "count": 5, "out": "codes.csv"}) in actions
     edit_args = [args for action, args in actions if action == "campaign.edit"]
     assert {"web_limit": 0, "web_code": True, "include_flagged": True}.items() <= edit_args[0].items()
+
+
+def test_stats_say_whether_flagged_responses_are_counted(env: str) -> None:
+    publish()
+    create("hn-2026", "70")
+    left_out = cli("stats", "hn-2026")
+    assert left_out.exit_code == 0, left_out.output
+    assert "Responses with data-quality flags are left out" in left_out.stdout
+    cli("campaign", "edit", "hn-2026", "--include-flagged")
+    assert "Responses with data-quality flags are included" in cli("stats", "hn-2026").stdout
