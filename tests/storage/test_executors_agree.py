@@ -323,6 +323,9 @@ def test_golden_cases_through_both_executors(running: Loop, path: Path) -> None:
             assert [compact(e) for e in outcomes[0].events] == spec.get("events"), f"step {number}"
         assert normalised(outcomes[0]) == normalised(outcomes[1]), f"step {number}"
         assert running.call(stored(running.db, people[0].who)) == running.call(stored(running.db, people[1].who))
+    for response_row in running.call(stored(running.db, people[0].who)).get("responses", []):
+        if response_row[0] == "completed":  # completed: its quality flags are assessed (the same by both)
+            assert response_row[4] is not None
 
 
 def _input(spec: dict[str, Any]) -> engine.Input:

@@ -73,6 +73,8 @@ async def test_the_thirty_first_new_respondent_from_one_address_in_an_hour_gets_
         assert page.status == 429
         assert page.headers["Retry-After"] == "3600"
         assert "Quá nhiều lượt tham gia mới" in page.text and "Too many new respondents" in page.text
+        metrics = await citizen.session.get(citizen.base + "/metrics")
+        assert 'khaosat_updates_handled_total{channel="web",result="refused"} 1.0' in await metrics.text()
         # the ones already in go on with their cookie
         page = await citizens[0].get("/s/hn-2026/70")
         assert page.status == 200 and page.question == "age_group"
