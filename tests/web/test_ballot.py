@@ -220,3 +220,13 @@ async def test_a_person_known_from_another_campaign_needs_a_code_too(with_codes:
         assert refused.status == 403
         page = await person.submit(refused, "agree", code=other_code)
         assert page.status == 200 and page.question is not None
+
+
+def test_trusted_proxies_are_read_from_the_settings_and_checked() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    cfg = load_settings(_env_file=None, trusted_proxies="127.0.0.1, 10.0.0.0/8")
+    assert cfg.trusted_proxy_networks == (ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"))
+    assert load_settings(_env_file=None).trusted_proxy_networks == ()  # the default: trust none
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
+        load_settings(_env_file=None, trusted_proxies="proxy.example")
