@@ -691,8 +691,9 @@ class SurveySite:
 
     async def _newcomer(self, visitor: Visitor, place: Place) -> bool:
         """This person has no response in this campaign yet: beginning one lets a new respondent in (a person
-        known from another campaign too: the limit and the code are per campaign)."""
-        if not visitor.known:
+        known from another campaign too: the limit and the code are per campaign). Asked of the database, not
+        the cookie: an "agree" sent twice (the cookie of the first reply not yet kept) is not a second person."""
+        if not visitor.valid:
             return True
         from storage.repo import webpolicy
 

@@ -230,3 +230,16 @@ def test_trusted_proxies_are_read_from_the_settings_and_checked() -> None:
     assert load_settings(_env_file=None).trusted_proxy_networks == ()  # the default: trust none
     with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
         load_settings(_env_file=None, trusted_proxies="proxy.example")
+
+
+async def test_agree_sent_twice_with_a_code_is_one_respondent(with_codes: tuple[Application, list[str]]) -> None:
+    app, codes = with_codes
+    async with Citizen(app) as person:
+        consent = await person.get("/s/hn-2026/70")
+        page = await person.submit(consent, "agree", code=codes[0])
+        assert page.status == 200 and page.question == "age_group"
+        again = await person.submit(consent, "agree", code=codes[0])  # the same form again (the back button)
+        assert again.status == 200 and again.question == "age_group"
+    async with app.db.read() as conn:
+        admissions = (await conn.execute(sa.select(sa.func.count()).select_from(web_admission))).scalar_one()
+    assert admissions == 1
