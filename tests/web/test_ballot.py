@@ -243,3 +243,54 @@ async def test_agree_sent_twice_with_a_code_is_one_respondent(with_codes: tuple[
     async with app.db.read() as conn:
         admissions = (await conn.execute(sa.select(sa.func.count()).select_from(web_admission))).scalar_one()
     assert admissions == 1
+
+
+async def test_a_questionnaire_without_consent_asks_for_the_code_alone_and_counts_the_limit(
+    with_codes: tuple[Application, list[str]],
+) -> None:
+    from datetime import timedelta
+
+    from flows.loader import bundled_survey_path, load_survey
+    from storage.repo import surveys
+    from storage.repo.sql import response
+
+    app, _ = with_codes
+    now = datetime.now(UTC)
+    bare = load_survey(bundled_survey_path()).model_copy(
+        update={"id": "no-consent", "consent": None, "consent_web": None}
+    )
+    async with app.db.write() as conn:
+        record, _ = await surveys.publish(conn, bare, now)
+        c = await campaigns.create(
+            conn,
+            code="nc-2026",
+            survey_id=record.id,
+            title="Không hỏi đồng ý",
+            wards=[70],
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=3),
+            now=now,
+            web_limit=1,
+            web_requires_code=True,
+        )
+        await campaigns.launch(conn, "nc-2026", now, allow_overlap=True)
+        (code,) = await webpolicy.issue_codes(conn, c.id, 1, now)
+
+    async def responses() -> int:
+        async with app.db.read() as conn:
+            q = sa.select(sa.func.count()).select_from(response).where(response.c.campaign_id == c.id)
+            return int((await conn.execute(q)).scalar_one())
+
+    async with Citizen(app) as person, Citizen(app) as other:
+        page = await person.get("/s/nc-2026/70")
+        assert page.status == 200 and "code" in page.typed and page.question is None
+        assert await responses() == 0  # nothing begun before the code
+        refused = await person.submit(page, "agree", code="WRONG")
+        assert refused.status == 403 and "code" in refused.typed and await responses() == 0
+        page = await person.submit(refused, "agree", code=code)
+        assert page.status == 200 and page.question is not None and await responses() == 1
+
+        async with app.db.write() as conn:
+            await campaigns.update(conn, "nc-2026", now, web_requires_code=False)
+        page = await other.get("/s/nc-2026/70")  # the limit of 1 from this address is used up
+        assert page.status == 429 and await responses() == 1
