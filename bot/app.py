@@ -58,6 +58,7 @@ def web_context(cfg: Settings, db: Database, service: ConversationService, clock
         public_url=cfg.public_url,
         local_url=f"http://{cfg.web_host}:{cfg.web_port}",
         tz=cfg.tz,
+        trusted_proxies=cfg.trusted_proxy_networks,
         subscription_code_days=cfg.subscription_code_days,
         digest_alert_threshold=cfg.digest_alert_threshold / 100,
     )

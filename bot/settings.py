@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
 
     telegram_bot_username: str | None = None
     public_url: str | None = None
+    trusted_proxies: str = ""
+    """Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; empty: none)."""
 
     @field_validator("scheduler_lock_file", mode="before")
     @classmethod
@@ -103,6 +106,24 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value.strip()):
             raise ValueError(f"{value!r} is not a web address (e.g. https://khaosat.example.gov.vn)")
         return value.strip().rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for part in value.replace(" ", "").split(","):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = self.trusted_proxies.replace(" ", "").split(",")
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
 
     @field_validator("webhook_path")
     @classmethod

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from storage.repo.exports import ResponseRow
 
 FORMATS = ("csv", "xlsx")
-BASE_COLUMNS = ("respondent", "ward_code", "ward_name", "status", "started_at", "completed_at")
+BASE_COLUMNS = ("respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "quality_flags")
 SIMULATED_COLUMN = "simulated"
 """In the demo's exports only, first: 1 for a simulated response, 0 for one someone gave trying the survey."""
 SIMULATED_NOTE = (
@@ -114,6 +114,7 @@ def values(row: ResponseRow, cols: Sequence[Column], campaign_code: str, tz: Zon
         "status": row.status,
         "started_at": row.started_at.astimezone(tz),
         "completed_at": row.completed_at.astimezone(tz) if row.completed_at else None,
+        "quality_flags": row.quality_flags or None,
     }
     return [base[col.name] if col.question_id is None else _value(col, row.answers) for col in cols]
 
@@ -245,6 +246,10 @@ _BASE_DESCRIPTIONS = {
     "status": "completed | in_progress | abandoned (in progress when the campaign closed)",
     "started_at": "When the respondent agreed and started (campaign time zone)",
     "completed_at": "When the last answer was given (campaign time zone); empty if not completed",
+    "quality_flags": "Data-quality flags of a completed response, comma-separated: too_fast (under 3 seconds per "
+    "question shown), straightlining (the same answer to every 5-level question, at least 5), many_from_address "
+    "(web: 10 or more completions from the same address within an hour); empty: none. Flagged responses are left "
+    "out of the indices unless the campaign includes them",
     SIMULATED_COLUMN: "1 = simulated by the software for the demo (no one's opinion); 0 = given by someone",
 }
 

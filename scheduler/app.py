@@ -14,7 +14,9 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
 5. cancels expired outbox messages, and wakes the sender;
-6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`).
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`);
+7. forgets web admissions (hashed client addresses) older than a day, and assesses the data-quality flags of
+   completed responses left without (their process stopped between the completion and the assessment).
 
 Per-person reminders are rows in the database, found by the tick's queries, never one APScheduler job per
 person (APScheduler's job stores cannot be shared between processes anyway). All job logic takes the time
@@ -61,6 +63,7 @@ class TickReport:
     digests: int = 0
     expired: int = 0
     pruned: int = 0
+    assessed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -282,6 +285,7 @@ class SchedulerService:
             report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0
             cutoff = now - self.config.update_retention
             report.pruned = await step("forgetting old update ids", _prune_updates(db, cutoff)) or 0
+            report.assessed = await step("web admissions and quality flags", _web_quality(db, now)) or 0
             self.wake()
             self.last_tick = report
             return report
@@ -297,6 +301,19 @@ async def _prune_updates(db: Database, before: datetime, batch: int = 5000, batc
         if n < batch:
             break
     return total
+
+
+async def _web_quality(db: Database, now: datetime) -> int:
+    """Forget old web admissions; assess completed responses left without flags (how many were)."""
+    from storage.repo import quality, webpolicy
+
+    async with db.write() as conn:
+        await webpolicy.prune(conn, now)
+
+        async def survey_of(campaign_id: int) -> Any:
+            return await quality.survey_of_campaign(conn, campaign_id)
+
+        return await quality.assess_pending(conn, survey_of)
 
 
 async def _cancel_expired(db: Database, now: datetime) -> int:

@@ -66,6 +66,12 @@ class Campaign(SQLModel, table=True):
     simulated: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     """The first-start demo: its responses are simulated (channel "simulated"); shown as such everywhere, never
     compared with real campaigns, and they go when it closes."""
+    web_limit: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    """New web respondents allowed per client address and hour (0: no limit); see `storage.repo.webpolicy`."""
+    web_requires_code: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """The web survey asks new respondents for a one-time invitation code (`InvitationCode`)."""
+    include_flagged: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Responses with quality flags count in the figures (by default they are left out)."""
 
 
 class CampaignWard(SQLModel, table=True):
@@ -122,6 +128,9 @@ class Response(SQLModel, table=True):
     reminders_sent: int = 0
     prompt_message_id: int | None = None  # the channel message that shows the current question
     paused_at: datetime | None = _utc(nullable=True)  # put away with /cancel: typed text does not count
+    quality_flags: str | None = None
+    """Data-quality flags set when the response completes (`storage.repo.quality`): comma-separated names,
+    "" for none, NULL until assessed."""
 
 
 class Answer(SQLModel, table=True):
@@ -269,6 +278,30 @@ class EndedSession(SQLModel, table=True):
     __tablename__ = "web_session_ended"
     sid: str = Field(primary_key=True)
     until: datetime = _utc(index=True)
+
+
+class WebAdmission(SQLModel, table=True):
+    """A new web respondent let in, by a keyed hash of the client address (never the address): counts the
+    per-address limit and the "many from one address" flag; forgotten after `webpolicy.RETENTION`."""
+
+    __tablename__ = "web_admission"
+    __table_args__ = (sa.Index("ix_web_admission_campaign_address", "campaign_id", "address_key", "admitted_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    address_key: str
+    admitted_at: datetime = _utc(index=True)
+    response_id: int | None = Field(default=None, index=True)
+
+
+class InvitationCode(SQLModel, table=True):
+    """A one-time code that lets one new respondent into a campaign's web survey (bound to its response)."""
+
+    __tablename__ = "invitation_code"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    code: str = Field(primary_key=True)
+    created_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)
+    response_id: int | None = None
 
 
 class AppSecret(SQLModel, table=True):

@@ -106,6 +106,12 @@ class CampaignRecord:
     """The content hash of its questionnaire version (which finds the parsed questionnaire in its cache)."""
     simulated: bool = False
     """The demo: its figures come from simulated responses (see `storage.repo.demo`)."""
+    web_limit: int = 30
+    """New web respondents allowed per client address and hour (0: no limit)."""
+    web_requires_code: bool = False
+    """New web respondents need a one-time invitation code."""
+    include_flagged: bool = False
+    """Responses with data-quality flags count in the figures."""
 
     def is_open(self, now: datetime) -> bool:
         """Taking answers: launched, not closed, and within its dates."""

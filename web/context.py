@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Protocol
 
 from storage.conversation import ConversationService
@@ -30,6 +31,8 @@ class SurveyStats:
     handled: int = 0
     duplicate: int = 0
     failed: int = 0
+    refused: int = 0
+    """New respondents refused by a campaign's limit per client address."""
 
 
 class ChannelCounters(Protocol):
@@ -67,6 +70,8 @@ class WebContext:
     local_url: str = "http://127.0.0.1:8080"
     """This server's own address, for links when `public_url` is not set."""
     tz: str = "Asia/Ho_Chi_Minh"
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Reverse proxies whose X-Forwarded-For is believed (see `web.client.client_address`)."""
     subscription_code_days: int = 7
     digest_alert_threshold: float = 0.2
     """The dissatisfied share (0-1) at which a digest raises an alert."""

@@ -5,7 +5,8 @@ in tests, and the database counts are read at scrape time):
 
     khaosat_database_up                                  1 when the database answered this scrape
     khaosat_updates_handled_total{channel, result}       messaging channels' updates (handled | failed | retried)
-                                                         and web survey submissions (handled | duplicate | failed)
+                                                         and web survey submissions (handled | duplicate | failed
+                                                         | refused: a new respondent over the address limit)
     khaosat_updates_in_flight{channel}                   updates being processed now
     khaosat_update_seconds{channel, quantile}            time to handle an update, over the last 10,000
     khaosat_answers_stored                               answers in the database (every channel and campaign)
@@ -91,7 +92,12 @@ async def snapshot(ctx: WebContext) -> Snapshot:
     snap.answer_paths = dict(ctx.service.answer_paths)
     if ctx.survey_stats is not None:
         stats = ctx.survey_stats
-        snap.web = {"handled": stats.handled, "duplicate": stats.duplicate, "failed": stats.failed}
+        snap.web = {
+            "handled": stats.handled,
+            "duplicate": stats.duplicate,
+            "failed": stats.failed,
+            "refused": stats.refused,
+        }
     snap.senders = {channel: dict(counters.as_dict()) for channel, counters in ctx.senders().items()}
     return snap
 
@@ -109,7 +115,7 @@ class SnapshotCollector:
         updates = CounterMetricFamily(
             "khaosat_updates_handled",
             "Updates handled: Telegram updates (handled, failed, retried) and web survey submissions "
-            "(handled, duplicate, failed).",
+            "(handled, duplicate, failed, refused).",
             labels=["channel", "result"],
         )
         for channel, counts in [*s.channels.items(), ("web", s.web)]:

@@ -94,6 +94,7 @@ NOTICE_STATUS = {
     "other_under_way": 409,
     "forbidden": 403,
     "bad_request": 400,
+    "too_many_new": 429,
     "error": 503,
 }
 
@@ -147,6 +148,15 @@ class Place:
             if w.code == code:
                 return w.name
         return None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A new respondent let in by the campaign's web policy: their admission (counted per client address) and
+    the invitation code they claimed, to bind to the response they begin (or give back if they begin none)."""
+
+    admission: int
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -431,21 +441,39 @@ class SurveySite:
         return self._html("question.html", status, values)
 
     def _consent(
-        self, request: web.Request, visitor: Visitor, place: Place, outcome: Outcome, event: ConsentRequested
+        self,
+        request: web.Request,
+        visitor: Visitor,
+        place: Place,
+        outcome: Outcome | None,
+        event: ConsentRequested | None,
+        *,
+        status: int = 200,
+        code_error: str | None = None,
+        code: str = "",
+        ward: int | None = None,
     ) -> web.Response:
-        survey_def = outcome.survey or place.survey
+        """The consent page (and the invitation code, when the campaign needs one); without a consent event, the
+        code alone (a questionnaire without a consent text)."""
+        survey_def = (outcome.survey if outcome else None) or place.survey
         lang = visitor.language
+        consent = ""
+        if event is not None:
+            consent = survey_def.text(survey_def.consent_web, lang) if survey_def.consent_web else event.text
         values = self._values(
             request,
             visitor,
             place,
             survey_title=survey_def.text(survey_def.title, lang),
             intro=survey_def.text(survey_def.intro, lang),
-            consent=survey_def.text(survey_def.consent_web, lang) if survey_def.consent_web else event.text,
-            web_consent=bool(survey_def.consent_web),
-            ward_name=place.ward_name(outcome.ward_code),
+            consent=consent,
+            web_consent=bool(survey_def.consent_web) or event is None,
+            ward_name=place.ward_name(outcome.ward_code if outcome else ward),
+            ask_code=place.campaign.web_requires_code,
+            code_error=code_error,
+            code=code,
         )
-        return self._html("consent.html", 200, values)
+        return self._html("consent.html", status, values)
 
     def _done(self, request: web.Request, visitor: Visitor, place: Place, text: str, again: bool) -> web.Response:
         lang = visitor.language
@@ -575,7 +603,17 @@ class SurveySite:
                 if outcome.kind is not OutcomeKind.EVENTS or outcome.resumed:
                     return self.show(request, visitor, place, outcome)
             return self.picker(request, visitor, place)
+        ticket: Ticket | None = None
+        if place.survey.consent is None and await self._newcomer(visitor, place):  # Start would begin a response
+            if place.campaign.web_requires_code:
+                return self._consent(request, visitor, place, None, None, ward=ward)  # the code first
+            admitted = await self._admit(request, visitor, place)
+            if isinstance(admitted, web.Response):
+                return admitted
+            ticket = admitted
         outcome = await self.service.handle(who, Start(place.code, ward))
+        if ticket is not None:
+            await self._settle(place, ticket, outcome)
         return self.show(
             request, visitor, place, outcome, declined="declined" in request.query, deleted="deleted" in request.query
         )
@@ -601,6 +639,13 @@ class SurveySite:
         who = self.who(visitor)
         self._set_back(visitor, None)
 
+        if action == "agree" and await self._newcomer(visitor, place):  # the campaign's web policy decides
+            admitted = await self._let_in(request, visitor, place, ward, _field(form, "code"))
+            if isinstance(admitted, web.Response):
+                return admitted
+            outcome = await self._handle(who, GiveConsent(True, place.code, ward), update_id)
+            await self._settle(place, admitted, outcome)
+            return self._after(request, visitor, place, outcome)
         if action in ("agree", "decline"):
             outcome = await self._handle(who, GiveConsent(action == "agree", place.code, ward), update_id)
             if outcome.kind is OutcomeKind.DECLINED:
@@ -641,6 +686,97 @@ class SurveySite:
                 self._learn(visitor, outcome)
                 return _redirect(request.path + "?done=1")  # the thank-you, not "you have already answered"
         return self._after(request, visitor, place, outcome)
+
+    # --- the campaign's web policy: new respondents per address, invitation codes ----------------------------
+
+    async def _newcomer(self, visitor: Visitor, place: Place) -> bool:
+        """This person has no response in this campaign yet: beginning one lets a new respondent in (a person
+        known from another campaign too: the limit and the code are per campaign). Asked of the database, not
+        the cookie: an "agree" sent twice (the cookie of the first reply not yet kept) is not a second person."""
+        if not visitor.valid:
+            return True
+        from storage.repo import webpolicy
+
+        key = self.service.key(self.who(visitor))
+        async with self.ctx.db.read() as conn:
+            return not await webpolicy.has_response(conn, key, place.campaign.id)
+
+    def client(self, request: web.Request) -> str:
+        from web.client import client_address
+
+        return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), self.ctx.trusted_proxies)
+
+    async def _admit(self, request: web.Request, visitor: Visitor, place: Place) -> Ticket | web.Response:
+        """Count a new respondent from this client address, or the 429 page when the campaign's limit is reached."""
+        from storage.repo import webpolicy
+
+        key = webpolicy.address_key(self.ctx.secret, self.client(request))
+        async with self.ctx.db.write() as conn:
+            admission = await webpolicy.admit(conn, place.campaign.id, key, place.campaign.web_limit, self.ctx.clock())
+        if admission is None:
+            self.stats.refused += 1
+            response = self.notice(request, visitor, Notice("too_many_new", place.campaign.title), link=request.path)
+            response.headers["Retry-After"] = str(int(webpolicy.WINDOW.total_seconds()))
+            return response
+        return Ticket(admission)
+
+    async def _let_in(
+        self, request: web.Request, visitor: Visitor, place: Place, ward: int | None, typed: str | None
+    ) -> Ticket | web.Response:
+        """A new respondent agreeing to take part: the address limit, then the invitation code if one is needed
+        (a refused code shows the consent again with why)."""
+        from storage.repo import webpolicy
+
+        code: str | None = None
+        if place.campaign.web_requires_code:
+            code = webpolicy.normalise_code(typed or "")
+            if not code:
+                return await self._code_refused(request, visitor, place, ward, "code_missing", 422, typed or "")
+        admitted = await self._admit(request, visitor, place)
+        if isinstance(admitted, web.Response) or code is None:
+            return admitted
+        async with self.ctx.db.write() as conn:
+            claim = await webpolicy.claim_code(conn, place.campaign.id, code, self.ctx.clock())
+            if claim is not webpolicy.CodeClaim.CLAIMED:
+                await webpolicy.forget(conn, admitted.admission)
+        if claim is webpolicy.CodeClaim.CLAIMED:
+            return Ticket(admitted.admission, code)
+        reason = "code_used" if claim is webpolicy.CodeClaim.USED else "code_unknown"
+        return await self._code_refused(request, visitor, place, ward, reason, 403, typed or "")
+
+    async def _code_refused(
+        self,
+        request: web.Request,
+        visitor: Visitor,
+        place: Place,
+        ward: int | None,
+        reason: str,
+        status: int,
+        typed: str,
+    ) -> web.Response:
+        error = survey_texts.t(reason, visitor.language)
+        if place.survey.consent is None:  # the code page alone (Start would begin a response)
+            return self._consent(request, visitor, place, None, None, status=status, code_error=error, ward=ward)
+        outcome = await self.service.handle(self.who(visitor), Start(place.code, ward))  # writes nothing: the consent
+        event = _shown(outcome.events)
+        if not isinstance(event, ConsentRequested):
+            return self.show(request, visitor, place, outcome)
+        return self._consent(request, visitor, place, outcome, event, status=status, code_error=error, code=typed[:32])
+
+    async def _settle(self, place: Place, ticket: Ticket, outcome: Outcome) -> None:
+        """Bind the admission and the code to the response the new respondent began, or give them back."""
+        from storage.repo import webpolicy
+
+        campaign_id = place.campaign.id
+        async with self.ctx.db.write() as conn:
+            if outcome.response_id is not None and outcome.campaign_code == place.code:
+                await webpolicy.bind(conn, ticket.admission, outcome.response_id)
+                if ticket.code is not None:
+                    await webpolicy.bind_code(conn, campaign_id, ticket.code, outcome.response_id)
+            else:
+                await webpolicy.forget(conn, ticket.admission)
+                if ticket.code is not None:
+                    await webpolicy.release_code(conn, campaign_id, ticket.code)
 
     async def _handle(self, who: Who, action: Any, update_id: str | None) -> Outcome:
         outcome = await self.service.handle(who, action, update_id)

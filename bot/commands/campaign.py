@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from storage.records import CampaignRecord
 
 DEFAULT_DAYS = 30
+DEFAULT_WEB_LIMIT = 30
 _CODE = re.compile(r"^[a-z0-9-]{3,32}$")
 
 
@@ -95,6 +97,41 @@ def _parse_wards(text: str) -> list[int] | None:
     return sorted(set(codes))
 
 
+def _web_policy_options(default: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--web-limit, --web-code/--no-web-code and --include-flagged/--exclude-flagged (defaults when creating;
+    unchanged when editing)."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option(
+            "--include-flagged/--exclude-flagged",
+            default=False if default else None,
+            help="Count responses with data-quality flags in the figures (default: leave them out).",
+        )(f)
+        f = click.option(
+            "--web-code/--no-web-code",
+            default=False if default else None,
+            help="The web survey asks new respondents for a one-time invitation code ('khaosat campaign codes').",
+        )(f)
+        return click.option(
+            "--web-limit",
+            type=click.IntRange(min=0),
+            default=DEFAULT_WEB_LIMIT if default else None,
+            metavar="N",
+            help=f"New web respondents allowed per client address and hour (0: no limit; default {DEFAULT_WEB_LIMIT}).",
+        )(f)
+
+    return wrap
+
+
+def _describe_web(c: CampaignRecord) -> str:
+    limit = f"{c.web_limit} new respondents per address and hour" if c.web_limit else "no limit per address"
+    return limit + ("; an invitation code is required" if c.web_requires_code else "")
+
+
+def _describe_flagged(c: CampaignRecord) -> str:
+    return "included in the figures" if c.include_flagged else "left out of the figures"
+
+
 @campaign.command()
 @click.option("--code", required=True, help="Short name used in links: 3-32 lower-case letters, digits and '-'.")
 @click.option(
@@ -121,6 +158,7 @@ def _parse_wards(text: str) -> list[int] | None:
     help="When it opens, invite the people who asked to hear about new surveys (default: no).",
 )
 @reminding.options
+@_web_policy_options(default=True)
 def create(
     code: str,
     survey_ref: str,
@@ -133,6 +171,9 @@ def create(
     remind: str | None,
     no_remind: bool,
     quiet_hours: str | None,
+    web_limit: int,
+    web_code: bool,
+    include_flagged: bool,
 ) -> None:
     """Create a campaign as a draft (launch it with 'khaosat campaign launch CODE').
 
@@ -191,6 +232,9 @@ def create(
         "title": title,
         "invite": invite,
         "reminders": policy.to_json(),
+        "web_limit": web_limit,
+        "web_code": web_code,
+        "include_flagged": include_flagged,
     }
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
@@ -224,6 +268,9 @@ def create(
                     timezone=cfg.tz,
                     target_per_ward=target,
                     reminder_policy=policy,
+                    web_limit=web_limit,
+                    web_requires_code=web_code,
+                    include_flagged=include_flagged,
                 )
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
@@ -240,6 +287,8 @@ def create(
         click.echo(f"  dates:   {_dates(c)}")
         click.echo(f"  target:  {f'{target} completed responses per ward' if target else 'none'}")
         click.echo(f"  reminders: {reminding.describe(c.reminder_policy, c.timezone)}")
+        click.echo(f"  web:     {_describe_web(c)}")
+        click.echo(f"  flagged: responses with quality flags {_describe_flagged(c)}")
         click.echo(f"next: check it with 'khaosat campaign show {c.code}', then 'khaosat campaign launch {c.code}'")
 
     audited("campaign.create", arguments, body)
@@ -253,6 +302,7 @@ def create(
 @click.option("--target", type=click.IntRange(min=1), metavar="N", help="Completed responses wanted per ward.")
 @click.option("--invite/--no-invite", default=None, help="Invite people who asked to hear about new surveys.")
 @reminding.options
+@_web_policy_options(default=False)
 def edit(
     code: str,
     title: str | None,
@@ -263,6 +313,9 @@ def edit(
     remind: str | None,
     no_remind: bool,
     quiet_hours: str | None,
+    web_limit: int | None,
+    web_code: bool | None,
+    include_flagged: bool | None,
 ) -> None:
     """Change a campaign that is not closed: its title, dates, target, reminders or invitations.
 
@@ -274,6 +327,7 @@ def edit(
       khaosat campaign edit hn-2026 --remind 24h,72h --quiet-hours 21:00-07:00
       khaosat campaign edit hn-2026 --no-remind
       khaosat campaign edit hn-2026 --ends 2027-01-15 --target 150
+      khaosat campaign edit hn-2026 --web-limit 60 --web-code --include-flagged
     """
     from bot.commands.common import settings
 
@@ -291,14 +345,23 @@ def edit(
     from storage.records import ReminderPolicy
 
     reminding.policy(ReminderPolicy(), remind, no_remind, quiet_hours, invite)  # bad values: said before any work
-    given = [title, starts, ends, target, invite, remind, quiet_hours]
+    given = [title, starts, ends, target, invite, remind, quiet_hours, web_limit, web_code, include_flagged]
     if all(v is None for v in given) and not no_remind:
         raise click.UsageError(
             "nothing to change: give at least one of --title, --starts, --ends, --target, --invite/--no-invite, "
-            "--remind, --no-remind, --quiet-hours"
+            "--remind, --no-remind, --quiet-hours, --web-limit, --web-code/--no-web-code, "
+            "--include-flagged/--exclude-flagged"
         )
     arguments: dict[str, Any] = {"code": code}
-    for name, value in (("title", title), ("starts", starts_at), ("ends", ends_at), ("target", target)):
+    for name, value in (
+        ("title", title),
+        ("starts", starts_at),
+        ("ends", ends_at),
+        ("target", target),
+        ("web_limit", web_limit),
+        ("web_code", web_code),
+        ("include_flagged", include_flagged),
+    ):
         if value is not None:
             arguments[name] = value
 
@@ -320,6 +383,9 @@ def edit(
                     ends_at=ends_at,
                     target_per_ward=target,
                     reminder_policy=policy,
+                    web_limit=web_limit,
+                    web_requires_code=web_code,
+                    include_flagged=include_flagged,
                 )
             except campaigns.CampaignError as e:
                 raise click.ClickException(str(e)) from None
@@ -331,6 +397,8 @@ def edit(
         )
         click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
         click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
+        click.echo(f"  web:         {_describe_web(c)}")
+        click.echo(f"  flagged:     {_describe_flagged(c)}")
 
     audited("campaign.edit", arguments, body)
 
@@ -390,12 +458,14 @@ def show(code: str) -> None:
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from storage.repo import stats
+        from storage.repo import quality, stats, webpolicy
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)
             progress = await stats.ward_progress(conn, c.id)
             totals = await stats.response_totals(conn, c.id)
+            flags = await quality.flag_counts(conn, c.id)
+            issued, used = await webpolicy.code_counts(conn, c.id)
         now = utc_now()
         click.echo(f"Campaign {c.code}: {c.title}")
         if c.simulated:
@@ -412,6 +482,9 @@ def show(code: str) -> None:
         )
         click.echo(f"  reminders:   {reminding.describe(c.reminder_policy, c.timezone)}")
         click.echo(f"  invitations: {'yes, when it opens' if c.reminder_policy.invite else 'no'}")
+        click.echo(f"  web:         {_describe_web(c)}" + (f" ({used} of {issued} codes used)" if issued else ""))
+        per_flag = ", ".join(f"{name} {flags[name]}" for name in flags if name != "any")
+        click.echo(f"  flagged:     {flags['any']} completed responses ({per_flag}); {_describe_flagged(c)}")
         click.echo(
             f"  responses:   {totals.started} started, {totals.completed} completed, {totals.in_progress} in progress, "
             f"{totals.abandoned} abandoned; completion rate {percent(totals.completion_rate)}"
@@ -695,3 +768,45 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
             click.echo(f"{len(items)} posters and index.html written to {qr_dir}", err=True)
 
     audited("campaign.links", {"code": code, "qr": qr_dir, "channel": channel}, body)
+
+
+@campaign.command()
+@click.argument("code")
+@click.option("--count", type=click.IntRange(1, 100_000), required=True, metavar="N", help="How many codes to make.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False, writable=True), required=True, help="The CSV file to write."
+)
+def codes(code: str, count: int, out: str) -> None:
+    """Make one-time invitation codes for a campaign's web survey, into a CSV file (code, link).
+
+    Each code lets one new respondent in, once; a used code is refused with a clear message (the person who
+    used it goes on with their browser's cookie). The web survey asks for a code only when the campaign
+    requires one: 'khaosat campaign edit CODE --web-code'.
+
+    \b
+    Examples:
+      khaosat campaign codes hn-2026 --count 500 --out codes-hn-2026.csv
+    """
+    import csv
+    from pathlib import Path
+
+    async def body(db: Database, cfg: Settings, log: Audit) -> None:
+        from storage.repo import webpolicy
+
+        async with db.write() as conn:
+            c = await get_campaign(conn, code)
+            if c.status == "closed":
+                raise click.ClickException(f"campaign {code!r} is closed")
+            made = await webpolicy.issue_codes(conn, c.id, count, log.now)
+            issued, used = await webpolicy.code_counts(conn, c.id)
+            await log.record(conn)
+        base = (cfg.public_url or f"http://{cfg.web_host}:{cfg.web_port}") + f"/s/{c.code}"
+        with Path(out).open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["code", "link"])
+            writer.writerows([made_code, base] for made_code in made)
+        click.echo(f"wrote {len(made)} invitation codes for {c.code} to {out} ({issued} issued, {used} used)")
+        if not c.web_requires_code:
+            click.echo(f"note: the web survey does not ask for them yet: 'khaosat campaign edit {c.code} --web-code'")
+
+    audited("campaign.codes", {"code": code, "count": count, "out": out}, body)

@@ -22,6 +22,9 @@ NOTES = (
     "⚠ = 30-59 answers (unstable). Wards are ranked only from 30 answers.",
 )
 
+FLAGGED_OUT = "Responses with data-quality flags are left out ('campaign edit --include-flagged' counts them)."
+FLAGGED_IN = "Responses with data-quality flags are included ('campaign edit --exclude-flagged' leaves them out)."
+
 SIMULATED = (
     "SIMULATED DATA: this is the first-start demo; its responses were made up by the software to show how the "
     "figures look. They are no one's opinion: do not report them ('khaosat campaign close demo' deletes them)."
@@ -106,6 +109,10 @@ def stats(code: str, question_id: str | None) -> None:
             click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {fmt.percent(s.p)}" for name, s in ranked))
         for note in NOTES:
             click.echo(note)
+        if c.include_flagged:
+            click.echo(FLAGGED_IN)
+        else:
+            click.echo(FLAGGED_OUT)
         if c.simulated:
             click.echo(SIMULATED)
 

@@ -35,13 +35,13 @@ from flows.conversation import (
     decide,
     language_of,
 )
-from flows.events import ConsentRequested
+from flows.events import ConsentRequested, SurveyCompleted
 from storage.conversation import fastpath
 from storage.conversation.apply import apply
 from storage.conversation.load import Campaigns, load
 from storage.conversation.prompts import Prompts, Unset, answered
 from storage.db import Database
-from storage.repo import addresses
+from storage.repo import addresses, quality
 from storage.repo.sql import insert, processed_update
 
 
@@ -72,7 +72,21 @@ class ConversationService:
     # --- entry points ------------------------------------------------------------------------------------
 
     async def handle(self, who: Who, action: Action, update_id: str | int | None = None) -> Outcome:
-        """Apply one action in one transaction; a repeated `update_id` changes nothing."""
+        """Apply one action in one transaction; a repeated `update_id` changes nothing. A response it completes
+        gets its data-quality flags next, from what was stored (the same whichever executor ran; the scheduler
+        assesses any left without, should the process stop in between)."""
+        outcome = await self._handle(who, action, update_id)
+        if (
+            not outcome.duplicate
+            and outcome.response_id is not None
+            and outcome.survey is not None
+            and any(isinstance(e, SurveyCompleted) for e in outcome.events)
+        ):
+            async with self.db.write() as conn:
+                await quality.assess(conn, outcome.response_id, outcome.survey)
+        return outcome
+
+    async def _handle(self, who: Who, action: Action, update_id: str | int | None = None) -> Outcome:
         now = self.clock()
         update = None if update_id is None else str(update_id)
         if self.fast:

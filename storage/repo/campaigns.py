@@ -63,6 +63,9 @@ def _record(row: Any, wards: Sequence[int]) -> CampaignRecord:
         ward_codes=tuple(wards),
         survey_hash=row.survey_hash,
         simulated=bool(row.simulated),
+        web_limit=int(row.web_limit),
+        web_requires_code=bool(row.web_requires_code),
+        include_flagged=bool(row.include_flagged),
     )
 
 
@@ -89,6 +92,9 @@ async def create(
     target_per_ward: int | None = None,
     reminder_policy: ReminderPolicy | None = None,
     simulated: bool = False,
+    web_limit: int = 30,
+    web_requires_code: bool = False,
+    include_flagged: bool = False,
 ) -> CampaignRecord:
     if not CODE_PATTERN.match(code):
         raise CampaignError(f"invalid campaign code {code!r}: use 3-32 lower-case letters, digits and '-'")
@@ -98,6 +104,8 @@ async def create(
         )
     if target_per_ward is not None and target_per_ward < 1:
         raise CampaignError("the target per ward must be 1 or more")
+    if web_limit < 0:
+        raise CampaignError("the web limit must be 0 (no limit) or more")
     unique_wards = sorted(set(wards))
     if not unique_wards:
         raise CampaignError("a campaign needs at least one ward")
@@ -124,6 +132,9 @@ async def create(
                 reminder_policy=(reminder_policy or ReminderPolicy()).to_json(),
                 created_at=now,
                 simulated=simulated,
+                web_limit=web_limit,
+                web_requires_code=web_requires_code,
+                include_flagged=include_flagged,
             )
             .returning(campaign.c.id)
         )
@@ -296,6 +307,9 @@ async def update(
     ends_at: datetime | None = None,
     target_per_ward: int | None = None,
     reminder_policy: ReminderPolicy | None = None,
+    web_limit: int | None = None,
+    web_requires_code: bool | None = None,
+    include_flagged: bool | None = None,
 ) -> CampaignRecord:
     """Change what is given (None: unchanged). A closed campaign changes no more; an active one keeps its start,
     and a new end of an active campaign must not run into another active campaign in the same wards."""
@@ -314,6 +328,8 @@ async def update(
         raise CampaignError(f"{_local(ends_at, c.timezone):%Y-%m-%d %H:%M} is in the past")
     if target_per_ward is not None and target_per_ward < 1:
         raise CampaignError("the target per ward must be 1 or more")
+    if web_limit is not None and web_limit < 0:
+        raise CampaignError("the web limit must be 0 (no limit) or more")
     if title is not None and not title.strip():
         raise CampaignError("the title cannot be empty")
     if c.status == "active" and ends > c.ends_at and not c.simulated:
@@ -331,6 +347,13 @@ async def update(
         values["target_per_ward"] = target_per_ward
     if reminder_policy is not None:
         values["reminder_policy"] = reminder_policy.to_json()
+    for name, value in (
+        ("web_limit", web_limit),
+        ("web_requires_code", web_requires_code),
+        ("include_flagged", include_flagged),
+    ):
+        if value is not None:
+            values[name] = value
     if values:
         await conn.execute(campaign.update().where(campaign.c.id == c.id).values(**values))
     return await get(conn, code)

@@ -33,6 +33,8 @@ class ResponseRow:
     """Question id -> stored value (None for a skipped question; hidden questions are absent)."""
     channel: str = ""
     """telegram, web, or "simulated" (the demo's made-up responses)."""
+    quality_flags: str | None = None
+    """Data-quality flags, comma-separated ("" none; None not assessed: not completed)."""
 
 
 def _where(campaign_id: int, status: str | None) -> list[sa.ColumnElement[bool]]:
@@ -64,6 +66,7 @@ async def batches(
                 response.c.completed_at,
                 response.c.last_activity_at,
                 response.c.channel,
+                response.c.quality_flags,
             )
             .join(respondent, respondent.c.id == response.c.respondent_id)
             .outerjoin(admin_unit, admin_unit.c.code == response.c.ward_code)
@@ -96,6 +99,7 @@ async def batches(
                 last_activity_at=r.last_activity_at,
                 answers=answers[r.id],
                 channel=r.channel,
+                quality_flags=r.quality_flags,
             )
             for r in rows
         ]

@@ -41,6 +41,8 @@ web_session_ended = _table(models.EndedSession)
 app_meta = _table(models.AppSecret)
 department = _table(models.Department)
 department_dimension = _table(models.DepartmentDimension)
+web_admission = _table(models.WebAdmission)
+invitation_code = _table(models.InvitationCode)
 
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:

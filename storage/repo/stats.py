@@ -7,8 +7,9 @@ answer(question_id, value_num).
 
 Conventions:
 
-* Indices count COMPLETED responses only (`scale_counts`, `choice_counts`, `comments`); `ward_progress`
-  and `response_totals` count every status.
+* Indices count COMPLETED responses only (`scale_counts`, `choice_counts`, `comments`), and of those only
+  the ones without data-quality flags unless the campaign includes them (`storage.repo.quality.counted`);
+  `ward_progress` and `response_totals` count every status.
 * `since` / `until` select completed responses by `completed_at` (since <= completed_at < until).
 * `wards` limits to responses whose ward is one of these codes (None: every ward; an empty list: none).
 * Stored answer values: likert 1-5 with `value_num` set, "don't know" as the JSON string "dk" (value_num
@@ -27,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.repo import quality
 from storage.repo.sql import admin_unit, answer, campaign, campaign_ward, is_postgres, response
 
 DONT_KNOW = "dk"
@@ -109,6 +111,7 @@ def _scope(
     conditions: list[sa.ColumnElement[bool]] = [response.c.campaign_id == campaign_id]
     if completed:
         conditions.append(response.c.status == "completed")
+        conditions.append(quality.counted(campaign_id))
     if wards is not None:
         conditions.append(response.c.ward_code.in_(list(wards)))
     if since is not None:
@@ -536,6 +539,7 @@ async def scale_counts_by_campaign(
     conditions: list[Any] = [
         response.c.campaign_id.in_(list(campaign_ids)),
         response.c.status == "completed",
+        quality.counted(campaign_ids),
         answer.c.question_id.in_(qids),
     ]
     if wards is not None:

@@ -98,6 +98,8 @@ def test_campaign_create(env: str) -> None:
         "  dates:   2099-12-01 00:00 to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)\n"
         "  target:  100 completed responses per ward\n"
         "  reminders: after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)\n"
+        "  web:     30 new respondents per address and hour\n"
+        "  flagged: responses with quality flags left out of the figures\n"
         "next: check it with 'khaosat campaign show hn-2026', then 'khaosat campaign launch hn-2026'\n"
     )
     c = get_campaign(env, "hn-2026")
@@ -247,7 +249,7 @@ def test_campaign_list_and_show(env: str) -> None:
     shown = cli("campaign", "show", "hn-2026")
     assert shown.exit_code == 0, shown.output
     out = shown.stdout.splitlines()
-    assert out[:11] == [
+    assert out[:13] == [
         "Campaign hn-2026: Khảo sát sự hài lòng của người dân với chính quyền phường, xã",
         "  status:      draft",
         f"  survey:      {SURVEY} v2",
@@ -255,6 +257,9 @@ def test_campaign_list_and_show(env: str) -> None:
         "  target:      4 completed responses per ward",
         "  reminders:   after 24h and 72h without an answer, none 21:00-07:00 (Asia/Ho_Chi_Minh)",
         "  invitations: no",
+        "  web:         30 new respondents per address and hour",
+        "  flagged:     0 completed responses (too_fast 0, straightlining 0, many_from_address 0); left out of the "
+        "figures",
         "  responses:   8 started, 5 completed, 2 in progress, 1 abandoned; completion rate 63%",
         "               (1 in progress have not chosen their ward yet)",
         "  target met:  1 of 3 wards",
@@ -262,7 +267,7 @@ def test_campaign_list_and_show(env: str) -> None:
         "Abandoned",
     ]
     assert out[3].startswith("  dates:       20") and out[3].endswith(" to 2099-12-31 23:59 (Asia/Ho_Chi_Minh)")
-    assert [line.split() for line in out[12:]] == [
+    assert [line.split() for line in out[14:]] == [
         ["4", "Phường", "Ba", "Đình", "0", "0", "4", "0%", "-", "0", "0"],
         ["70", "Phường", "Hoàn", "Kiếm", "6", "4", "4", "100%", "67%", "1", "1"],
         ["235", "Phường", "Đống", "Đa", "1", "1", "4", "25%", "100%", "0", "0"],

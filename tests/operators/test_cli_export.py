@@ -22,7 +22,7 @@ QUESTIONS = [
     "top_issues.waste", "top_issues.pollution", "top_issues.flooding", "top_issues.security", "top_issues.traffic",
     "top_issues.health", "top_issues.schools", "top_issues.procedures", "overall_satisfaction", "comment",
 ]  # fmt: skip
-HEADER = ["respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", *QUESTIONS]
+HEADER = ["respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "quality_flags", *QUESTIONS]
 FORMULA = '=HYPERLINK("http://example.com","bấm vào đây")'
 
 

@@ -151,7 +151,9 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
         ).all()
         rows = (
             await conn.execute(
-                sa.select(response.c.id, response.c.status, response.c.ward_code, response.c.fixed)
+                sa.select(
+                    response.c.id, response.c.status, response.c.ward_code, response.c.fixed, response.c.quality_flags
+                )
                 .where(response.c.respondent_id == person.id).order_by(response.c.id)
             )
         ).all()
@@ -163,7 +165,9 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
                     .where(answer.c.response_id == r.id).order_by(answer.c.id)
                 )
             ).all()
-            found.append((r.status, r.ward_code, tuple(r.fixed or ()), [tuple(a) for a in answers]))
+            found.append(
+                (r.status, r.ward_code, tuple(r.fixed or ()), [tuple(a) for a in answers], r.quality_flags)
+            )
     return {
         "language": person.language,
         "consented": person.consent_at is not None,
@@ -319,6 +323,9 @@ def test_golden_cases_through_both_executors(running: Loop, path: Path) -> None:
             assert [compact(e) for e in outcomes[0].events] == spec.get("events"), f"step {number}"
         assert normalised(outcomes[0]) == normalised(outcomes[1]), f"step {number}"
         assert running.call(stored(running.db, people[0].who)) == running.call(stored(running.db, people[1].who))
+    for response_row in running.call(stored(running.db, people[0].who)).get("responses", []):
+        if response_row[0] == "completed":  # completed: its quality flags are assessed (the same by both)
+            assert response_row[4] is not None
 
 
 def _input(spec: dict[str, Any]) -> engine.Input:

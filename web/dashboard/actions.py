@@ -21,6 +21,36 @@ class Actions:
         page = self.kit.page
         r.add_post("/dashboard/campaigns/{code}/launch", page(self.launch, operators=True, action="campaign.launch"))
         r.add_post("/dashboard/campaigns/{code}/close", page(self.close, operators=True, action="campaign.close"))
+        r.add_post("/dashboard/campaigns/{code}/flagged", page(self.flagged, operators=True, action="campaign.edit"))
+
+    async def flagged(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        """Include responses with data-quality flags in the figures, or leave them out (the campaign's setting)."""
+        from storage.repo import audit, campaigns
+
+        code = request.match_info["code"]
+        form = await request.post()
+        include = form.get("include") == "yes"
+        now = self.ctx.clock()
+        try:
+            async with self.ctx.db.write() as conn:
+                await campaigns.update(conn, code, now, include_flagged=include)
+                await audit.record(
+                    conn, viewer.actor, "campaign.edit", {"code": code, "include_flagged": include}, now=now
+                )
+        except campaigns.CampaignNotFound:
+            return self.kit.not_found(request, viewer, code)
+        except campaigns.CampaignError as e:
+            await self.kit.record(viewer.actor, "campaign.edit", {"code": code, "error": str(e)}, "error")
+            return self.kit.back(
+                code, "error", "Không đổi được (đợt đã kết thúc). / Could not change it (the campaign is closed)."
+            )
+        if include:
+            return self.kit.back(
+                code, "ok", "Các chỉ số nay tính cả phiếu bị gắn cờ. / The figures now include flagged responses."
+            )
+        return self.kit.back(
+            code, "ok", "Các chỉ số nay không tính phiếu bị gắn cờ. / The figures now leave flagged responses out."
+        )
 
     async def launch(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         from storage.repo import audit, campaigns

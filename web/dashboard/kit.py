@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -259,3 +259,22 @@ class Kit:
         if c.status == "closed":
             return None
         return web_link(self.ctx.public_url or self.ctx.local_url, c.code, ward)
+
+
+FLAG_LABELS: dict[str, tuple[str, str]] = {
+    "too_fast": ("Trả lời quá nhanh", "Too fast to have read the questions"),
+    "straightlining": ("Cùng một mức cho mọi câu", "The same answer everywhere"),
+    "many_from_address": ("Nhiều phiếu từ một địa chỉ mạng", "Many completions from one address"),
+}
+"""The data-quality flags (`flows.quality.Flag`) as the dashboard names them, Vietnamese and English."""
+
+
+def quality_lines(counts: Mapping[str, int], *, exact: bool) -> dict[str, Any]:
+    """A campaign's flagged responses for a page: the total and one line per flag, under the small-cell rules."""
+    return {
+        "any": fmt.count_cell(counts.get("any", 0), exact=exact),
+        "flags": [
+            {"name": name, "vi": vi, "en": en, "n": fmt.count_cell(counts.get(name, 0), exact=exact)}
+            for name, (vi, en) in FLAG_LABELS.items()
+        ],
+    }

@@ -18,7 +18,7 @@ from flows.i18n import Section
 from reports import format as fmt
 from storage.records import CampaignRecord
 from web import figures
-from web.dashboard.kit import Kit, Viewer
+from web.dashboard.kit import Kit, Viewer, quality_lines
 
 ROLES = ("operator", "monitor")
 AUDIT_ROWS = 500
@@ -66,7 +66,7 @@ class Oversight:
         return self.kit.render(request, viewer, "oversight.html", rows=rows)
 
     async def campaign(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        from storage.repo import audit, stats, surveys, timeline
+        from storage.repo import audit, quality, stats, surveys, timeline
 
         code = request.match_info["code"]
         c = await self.kit.find(code)
@@ -80,6 +80,7 @@ class Oversight:
             versions = [r for r in await surveys.list_all(conn) if r.key == c.survey_key]
             questionnaires = [(r, await surveys.definition(conn, r.id, r.content_hash)) for r in versions]
             entries = await audit.list_since(conn, c.created_at - timedelta(minutes=1))
+            flagged = await quality.flag_counts(conn, c.id)
         per_day: dict[Any, list[int]] = {}
         for (_, day), (started, completed) in days.items():
             counts = per_day.setdefault(day, [0, 0])
@@ -105,6 +106,7 @@ class Oversight:
             c=c,
             info=self.kit.info(c),
             setup=_setup(c),
+            quality=quality_lines(flagged, exact=False),
             totals={
                 "started": fmt.count_cell(totals.started),
                 "completed": fmt.count_cell(totals.completed),

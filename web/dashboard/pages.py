@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from web import figures
-from web.dashboard.kit import Kit, Viewer
+from web.dashboard.kit import Kit, Viewer, quality_lines
 
 
 class Pages:
@@ -56,11 +56,16 @@ class Pages:
         report = await figures.report(
             self.ctx, c, wards, self.ctx.clock(), view=view, dimensions=viewer.user.dimensions
         )
+        from storage.repo import quality
+
+        async with self.ctx.db.read() as conn:
+            flagged = await quality.flag_counts(conn, c.id, wards)
         return self.kit.render(
             request,
             viewer,
             "campaign.html",
             c=c,
+            quality=quality_lines(flagged, exact=viewer.user.is_operator),
             info=self.kit.info(c),
             report=report,
             dimensions=await figures.dimension_lines(self.ctx, c, wards, viewer.user),

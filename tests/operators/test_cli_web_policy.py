@@ -1,0 +1,53 @@
+"""The web policy from the CLI: `--web-limit`, `--web-code`, `--include-flagged` on create and edit, shown by
+`campaign show`; `campaign codes` writes one-time invitation codes to a CSV file; every command is audited."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tests.operators.helpers import audit_rows, cli, create, get_campaign, publish
+
+
+def test_web_limit_code_and_flagged_inclusion_are_set_shown_and_audited(env: str) -> None:
+    publish()
+    create("hn-2026", "70")
+    c = get_campaign(env, "hn-2026")
+    assert (c.web_limit, c.web_requires_code, c.include_flagged) == (30, False, False)
+    shown = cli("campaign", "show", "hn-2026").stdout
+    assert "  web:         30 new respondents per address and hour\n" in shown
+    assert "  flagged:     0 completed responses (too_fast 0, straightlining 0, many_from_address 0); left out" in shown
+
+    edited = cli("campaign", "edit", "hn-2026", "--web-limit", "0", "--web-code", "--include-flagged")
+    assert edited.exit_code == 0, edited.output
+    c = get_campaign(env, "hn-2026")
+    assert (c.web_limit, c.web_requires_code, c.include_flagged) == (0, True, True)
+    shown = cli("campaign", "show", "hn-2026").stdout
+    assert "  web:         no limit per address; an invitation code is required\n" in shown
+    assert "included in the figures" in shown
+    bad = cli("campaign", "edit", "hn-2026", "--web-limit", "-1")
+    assert bad.exit_code == 2
+
+    create("hn-yen", "235", "--web-limit", "60")
+    assert get_campaign(env, "hn-yen").web_limit == 60
+
+    made = cli("campaign", "codes", "hn-2026", "--count", "5", "--out", "codes.csv")
+    assert made.exit_code == 0, made.output
+    with Path("codes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["code", "link"] and len(rows) == 6 and len({r[0] for r in rows[1:]}) == 5
+    assert "(0 of 5 codes used)" in cli("campaign", "show", "hn-2026").stdout
+    actions = [(action, args) for action, outcome, args in audit_rows(env) if outcome == "ok"]
+    assert ("campaign.codes", {"code": "hn-2026", "count": 5, "out": "codes.csv"}) in actions
+    edit_args = [args for action, args in actions if action == "campaign.edit"]
+    assert {"web_limit": 0, "web_code": True, "include_flagged": True}.items() <= edit_args[0].items()
+
+
+def test_stats_say_whether_flagged_responses_are_counted(env: str) -> None:
+    publish()
+    create("hn-2026", "70")
+    left_out = cli("stats", "hn-2026")
+    assert left_out.exit_code == 0, left_out.output
+    assert "Responses with data-quality flags are left out" in left_out.stdout
+    cli("campaign", "edit", "hn-2026", "--include-flagged")
+    assert "Responses with data-quality flags are included" in cli("stats", "hn-2026").stdout
