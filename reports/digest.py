@@ -355,6 +355,12 @@ def visible_length(html_text: str) -> int:
     return len(plain.encode("utf-16-le")) // 2
 
 
+def to_plain(html_text: str) -> str:
+    """A message of this module's HTML subset as plain text (Zalo's): tags taken out, entities decoded. What a
+    respondent typed was escaped by the template, so it comes back as they typed it, never as markup."""
+    return html.unescape(_TAG.sub("", html_text)).strip()
+
+
 def render(view: DigestView, limit: int = MAX_MESSAGE) -> list[str]:
     """The digest as Telegram HTML messages, each at most `limit` visible characters: whole sections are packed
     together; a section too long on its own is split between lines (a line never holds an open tag)."""
@@ -459,5 +465,6 @@ __all__ = [
     "pack",
     "render",
     "scope_label",
+    "to_plain",
     "visible_length",
 ]
