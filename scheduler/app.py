@@ -14,7 +14,8 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
 5. cancels expired outbox messages, and wakes the sender;
-6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`).
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`),
+   and deletes published images (charts sent by URL) whose time is up.
 
 Per-person reminders are rows in the database, found by the tick's queries, never one APScheduler job per
 person (APScheduler's job stores cannot be shared between processes anyway). All job logic takes the time
@@ -282,6 +283,7 @@ class SchedulerService:
             report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0
             cutoff = now - self.config.update_retention
             report.pruned = await step("forgetting old update ids", _prune_updates(db, cutoff)) or 0
+            await step("deleting expired images", _purge_images(db, now))
             self.wake()
             self.last_tick = report
             return report
@@ -297,6 +299,13 @@ async def _prune_updates(db: Database, before: datetime, batch: int = 5000, batc
         if n < batch:
             break
     return total
+
+
+async def _purge_images(db: Database, now: datetime) -> int:
+    from storage.repo import images
+
+    async with db.write() as conn:
+        return await images.purge_expired(conn, now)
 
 
 async def _cancel_expired(db: Database, now: datetime) -> int:

@@ -41,6 +41,7 @@ web_session_ended = _table(models.EndedSession)
 app_meta = _table(models.AppSecret)
 department = _table(models.Department)
 department_dimension = _table(models.DepartmentDimension)
+published_image = _table(models.PublishedImage)
 
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:
