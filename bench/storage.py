@@ -50,7 +50,6 @@ ANSWERS: dict[str, Any] = {
 }
 
 
-
 async def setup(url: str) -> Database:
     db = Database(url, pool_size=int(os.environ.get("KHAOSAT_BENCH_POOL", "10")))
     await migrate.upgrade(db)

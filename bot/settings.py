@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     zalo_reminder_window_hours: float = Field(default=48.0, ge=0, le=24 * 30)
     zalo_send_rate_global: float = Field(default=5.0, gt=0, le=1000)
     zalo_send_rate_private: float = Field(default=0.5, gt=0, le=100)
+    zalo_bot_link: str | None = None
+    """The address that opens a chat with the Zalo bot (posters' QR codes, `campaign links --channel zalo`)."""
+    published_image_days: float = Field(default=3.0, gt=0, le=90)
+    """How long a digest chart sent by URL (Zalo) stays at its address."""
 
     @field_validator("scheduler_lock_file", mode="before")
     @classmethod
@@ -115,6 +119,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value.strip()):
             raise ValueError(f"{value!r} is not a web address (e.g. https://khaosat.example.gov.vn)")
         return value.strip().rstrip("/")
+
+    @field_validator("zalo_bot_link")
+    @classmethod
+    def _zalo_link(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+", value.strip()):
+            raise ValueError(f"{value!r} is not a web address (the bot's link from Zalo Bot Manager, https://...)")
+        return value.strip()
 
     @field_validator("webhook_path", "zalo_webhook_path")
     @classmethod

@@ -20,7 +20,9 @@ async def publish(conn: AsyncConnection, png: bytes, now: datetime, valid_for: t
     if valid_for <= timedelta(0):
         raise ValueError(f"an image must be kept for some time, not {valid_for}")
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    await conn.execute(published_image.insert().values(token=token, png=png, created_at=now, expires_at=now + valid_for))
+    await conn.execute(
+        published_image.insert().values(token=token, png=png, created_at=now, expires_at=now + valid_for)
+    )
     return token
 
 
