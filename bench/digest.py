@@ -198,6 +198,7 @@ async def run(url: str, label: str, n: int, repeat: int) -> None:
         await db.dispose()
 
 
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")

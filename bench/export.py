@@ -152,6 +152,7 @@ async def run(url: str, label: str, n: int, folder: Path, formats: tuple[str, ..
         await db.dispose()
 
 
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")

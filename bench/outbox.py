@@ -117,6 +117,7 @@ async def run(url: str, label: str, count: int, per_chat: int, limits: Limits, f
         await db.dispose()
 
 
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")

@@ -50,6 +50,7 @@ ANSWERS: dict[str, Any] = {
 }
 
 
+
 async def setup(url: str) -> Database:
     db = Database(url, pool_size=int(os.environ.get("KHAOSAT_BENCH_POOL", "10")))
     await migrate.upgrade(db)

@@ -302,7 +302,9 @@ def compute(data: DigestInput) -> DigestView:
         responses_period=fmt.count(data.responses_period, lang),
         responses_total=fmt.count(data.responses_total, lang),
         reminders_sent=fmt.count(data.reminders_sent, lang),
-        completion=fmt.rate(data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"),
+        completion=fmt.rate(
+            data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"
+        ),
         overall=overall,
         factors=factors,
         dissatisfied=dissatisfied,

@@ -79,7 +79,9 @@ def points(histograms: Sequence[Mapping[AnswerKey, int] | None]) -> tuple[Point 
     return tuple(out)
 
 
-def trend(factor: str, label_vi: str, label_en: str, histograms: Sequence[Mapping[AnswerKey, int] | None]) -> Trend:
+def trend(
+    factor: str, label_vi: str, label_en: str, histograms: Sequence[Mapping[AnswerKey, int] | None]
+) -> Trend:
     return Trend(factor, label_vi, label_en, points(histograms))
 
 

@@ -82,7 +82,9 @@ class SchedulerConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def sender_for(db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig) -> OutboxSender:
+def sender_for(
+    db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig
+) -> OutboxSender:
     """The paced sender of one channel's outbox."""
     return OutboxSender(
         db,
@@ -272,7 +274,9 @@ class SchedulerService:
                     return None
 
             report.closed = await step("closing ended campaigns", reminders.close_ended(db, now)) or []
-            report.invitations = await step("invitations", reminders.queue_invitations(db, now, self.tz)) or 0
+            report.invitations = (
+                await step("invitations", reminders.queue_invitations(db, now, self.tz)) or 0
+            )
             report.reminders = await step("reminders", reminders.queue_reminders(db, now, self.tz)) or 0
             threshold = self.config.digest_alert_threshold
             report.digests = await step("digests", digests.queue_due_digests(db, now, self.tz, threshold)) or 0

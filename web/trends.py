@@ -139,7 +139,9 @@ async def ward_trends(ctx: WebContext, c: CampaignRecord, ward: int, user: WebUs
     return TrendTable([_wave(w) for w in waves], current, rows)
 
 
-async def trends_csv(ctx: WebContext, c: CampaignRecord, wards: Sequence[int] | None, user: WebUserRecord) -> str:
+async def trends_csv(
+    ctx: WebContext, c: CampaignRecord, wards: Sequence[int] | None, user: WebUserRecord
+) -> str:
     """Every ward of `wards` (None: all of `c`'s), factor and campaign of `c`'s survey as CSV
     (`reports.trends.CSV_HEADER`; first a `simulated` column for the demo), under the small-cell rules."""
     from storage.repo import stats

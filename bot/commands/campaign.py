@@ -631,7 +631,8 @@ async def _answers(host: str, port: int) -> bool:
 )
 def links(code: str, qr_dir: str | None, channel: str) -> None:
     """Print one line per ward: ward code, ward name and the link that opens the survey for that ward
-    (tab-separated; on Zalo: ward code, ward name, the code to send the bot, the bot's address). With --qr, also draw a poster per ward for the ward office's notice board.
+    (tab-separated; on Zalo: ward code, ward name, the code to send the bot, the bot's address). With --qr,
+    also draw a poster per ward for the ward office's notice board.
 
     Telegram links (the default) need the bot's username: TELEGRAM_BOT_USERNAME, or it is asked from Telegram
     with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) use PUBLIC_URL, the
@@ -653,9 +654,8 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
         from reports.links import deep_link, own_address, web_link, zalo_entry
-        from storage.repo import wards
-
         from reports.posters import PosterItem
+        from storage.repo import wards
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)

@@ -46,7 +46,9 @@ class HasMessageId(Protocol):
 class Sender(Protocol):
     """The Bot API calls the Presenter makes (aiogram's `Bot`; `bot.telegram.fastlane.LeanBot`)."""
 
-    async def send_message(self, chat_id: int | str, text: str, *, reply_markup: Any = None) -> HasMessageId: ...
+    async def send_message(
+        self, chat_id: int | str, text: str, *, reply_markup: Any = None
+    ) -> HasMessageId: ...
 
     async def edit_message_text(self, text: str, *, chat_id: int | str, message_id: int) -> Any: ...
 
@@ -72,7 +74,9 @@ class Pressed:
         return cls(message.message_id, text)
 
 
-def choice_labels(choices: tuple[CampaignChoice, ...], lang: str, tz: ZoneInfo) -> list[tuple[CampaignChoice, str]]:
+def choice_labels(
+    choices: tuple[CampaignChoice, ...], lang: str, tz: ZoneInfo
+) -> list[tuple[CampaignChoice, str]]:
     """Each open campaign's button label: its title, with its dates (in `tz`), then its number of wards, and
     last its code, added where titles alone would read the same."""
 

@@ -433,7 +433,9 @@ def optimistic_reply_program(
     return Applied(loaded=loaded, decision=decision, response_version=int(counts[3]))
 
 
-def new_person_args(campaign: CampaignState, key: str, channel: str, update_id: str, now: datetime) -> tuple[Any, ...]:
+def new_person_args(
+    campaign: CampaignState, key: str, channel: str, update_id: str, now: datetime
+) -> tuple[Any, ...]:
     """The first arguments of `start_new` and `begin_new`."""
     return (campaign.id, campaign.version, key, channel, update_id, now)
 

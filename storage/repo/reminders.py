@@ -217,19 +217,15 @@ async def sent_count(
     with no ward yet counts everywhere). Reminders are queued as "reminder:c<campaign>:r<response>:<n>"."""
     prefix = f"reminder:c{campaign_id}:r"
     keys = (
-        (
-            await conn.execute(
-                sa.select(outbox_message.c.dedupe_key).where(
-                    outbox_message.c.dedupe_key.startswith(prefix, autoescape=True),
-                    outbox_message.c.status == "sent",
-                    outbox_message.c.sent_at >= start,
-                    outbox_message.c.sent_at < end,
-                )
+        await conn.execute(
+            sa.select(outbox_message.c.dedupe_key).where(
+                outbox_message.c.dedupe_key.startswith(prefix, autoescape=True),
+                outbox_message.c.status == "sent",
+                outbox_message.c.sent_at >= start,
+                outbox_message.c.sent_at < end,
             )
         )
-        .scalars()
-        .all()
-    )
+    ).scalars().all()
     if wards is None:
         return len(keys)
     response_ids = [int(key[len(prefix) :].split(":", 1)[0]) for key in keys]

@@ -46,10 +46,8 @@ def test_every_simulated_response_is_a_valid_walk_of_the_questionnaire() -> None
     for r in responses:
         step = replay(r)
         assert step.state.answers == r.answers  # the engine keeps exactly these answers, in this order
-        assert (
-            r.completed
-            == any(isinstance(e, SurveyCompleted) for e in step.events)
-            == engine.is_complete(SURVEY, step.state)
+        assert r.completed == any(isinstance(e, SurveyCompleted) for e in step.events) == engine.is_complete(
+            SURVEY, step.state
         )
         assert START <= r.started_at <= r.last_activity_at < NOW
 

@@ -38,7 +38,6 @@ def executor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ConversationService, "fast", request.param == "fast")
     return str(request.param)
 
-
 ALICE = Who("telegram", "1001", address="1001", language="vi")
 _updates = itertools.count(1)
 
@@ -331,5 +330,5 @@ async def test_prompt_ids_from_two_processes_keep_the_newest_and_do_not_deadlock
     await first.set_prompt(ids[0], None)  # completed or /cancel: no question on screen
     await first.flush_prompts()
     async with db.read() as conn:
-        cleared = await conn.execute(sa.select(response.c.prompt_message_id).where(response.c.id == ids[0]))
+        cleared = (await conn.execute(sa.select(response.c.prompt_message_id).where(response.c.id == ids[0])))
         assert cleared.scalar_one() is None

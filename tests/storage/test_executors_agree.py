@@ -137,25 +137,22 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
     async with db.read() as conn:
         person = (
             await conn.execute(
-                sa.select(
-                    respondent.c.id, respondent.c.language, respondent.c.consent_at, respondent.c.invitations
-                ).where(respondent.c.key == key)
+                sa.select(respondent.c.id, respondent.c.language, respondent.c.consent_at, respondent.c.invitations)
+                .where(respondent.c.key == key)
             )
         ).first()
         if person is None:
             return {}
         addresses = (
             await conn.execute(
-                sa.select(channel_address.c.channel, channel_address.c.address, channel_address.c.unreachable).where(
-                    channel_address.c.respondent_id == person.id
-                )
+                sa.select(channel_address.c.channel, channel_address.c.address, channel_address.c.unreachable)
+                .where(channel_address.c.respondent_id == person.id)
             )
         ).all()
         rows = (
             await conn.execute(
                 sa.select(response.c.id, response.c.status, response.c.ward_code, response.c.fixed)
-                .where(response.c.respondent_id == person.id)
-                .order_by(response.c.id)
+                .where(response.c.respondent_id == person.id).order_by(response.c.id)
             )
         ).all()
         found = []
@@ -163,8 +160,7 @@ async def stored(db: Database, who: Who) -> dict[str, Any]:
             answers = (
                 await conn.execute(
                     sa.select(answer.c.question_id, answer.c.value, answer.c.value_num)
-                    .where(answer.c.response_id == r.id)
-                    .order_by(answer.c.id)
+                    .where(answer.c.response_id == r.id).order_by(answer.c.id)
                 )
             ).all()
             found.append((r.status, r.ward_code, tuple(r.fixed or ()), [tuple(a) for a in answers]))

@@ -32,9 +32,8 @@ def qr_shows(image: Image.Image, link: str, size: int) -> bool:
     )
 
 
-def test_zalo_links_give_the_code_to_send_and_the_bot_address(
-    env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("env")
+def test_zalo_links_give_the_code_to_send_and_the_bot_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     publish()
     create("hn-2026", "70,235,4")
     missing = cli("campaign", "links", "hn-2026", "--channel", "zalo")
