@@ -111,6 +111,7 @@ async def gather(
     completed_period = await stats.completed_count(conn, c.id, wards, window.start, window.end)
     started = (await stats.response_totals(conn, c.id, wards)).started
     reminded = await reminder_repo.sent_count(conn, c.id, wards, window.start, window.end)
+    channels = await stats.completed_by_channel(conn, c.id, wards, None, window.end)
     issues: dict[str, int] = {}
     if plan.issues is not None:
         chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
@@ -138,6 +139,7 @@ async def gather(
         alert_threshold=alert_threshold,
         on_demand=on_demand,
         reminders_sent=reminded,
+        channels=channels,
     )
 
 

@@ -2,9 +2,10 @@
 XLSX (responses, codebook and per-ward summary sheets).
 
 One row per response: a pseudonymous respondent key, ward code and name, status, timestamps (in the
-campaign's time zone), the channel the answers came through (telegram, zalo, web), then one column per question with the stored value (choice codes, 1-5 and "dk" for
-scales, numbers, texts); a multi-choice question has one column per option ("top_issues.waste": 1 chosen,
-0 not chosen, empty when the question was not answered). Empty cells: not asked (hidden by skip logic),
+campaign's time zone), the channel the answers came through (telegram, zalo, web), then one column per
+question with the stored value (choice codes, 1-5 and "dk" for scales, numbers, texts); a multi-choice
+question has one column per option ("top_issues.waste": 1 chosen, 0 not chosen, empty when the question was
+not answered). Empty cells: not asked (hidden by skip logic),
 skipped, or not reached yet.
 
 The file is written to a temporary file beside the target and renamed into place at the end, so a failed
