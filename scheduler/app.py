@@ -79,12 +79,13 @@ class SchedulerConfig:
     24 hours)."""
     limits: Mapping[str, Limits] = field(default_factory=dict)
     """Sending limits per channel (a channel not named gets `Limits()`)."""
+    windows: Mapping[str, timedelta] = field(default_factory=dict)
+    """Channels that may only write to a person within a window after their last message (Zalo): reminders
+    and invitations go only inside it. A channel not named has none."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def sender_for(
-    db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig
-) -> OutboxSender:
+def sender_for(db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig) -> OutboxSender:
     """The paced sender of one channel's outbox."""
     return OutboxSender(
         db,
@@ -275,9 +276,12 @@ class SchedulerService:
 
             report.closed = await step("closing ended campaigns", reminders.close_ended(db, now)) or []
             report.invitations = (
-                await step("invitations", reminders.queue_invitations(db, now, self.tz)) or 0
+                await step("invitations", reminders.queue_invitations(db, now, self.tz, windows=self.config.windows))
+                or 0
             )
-            report.reminders = await step("reminders", reminders.queue_reminders(db, now, self.tz)) or 0
+            report.reminders = (
+                await step("reminders", reminders.queue_reminders(db, now, self.tz, windows=self.config.windows)) or 0
+            )
             threshold = self.config.digest_alert_threshold
             report.digests = await step("digests", digests.queue_due_digests(db, now, self.tz, threshold)) or 0
             report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0

@@ -18,8 +18,10 @@ webhook address with the secret header, as the platform does, and returns the HT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -68,7 +70,8 @@ class FakeZaloAPI:
     webhook_secret: str = ""
 
     def __post_init__(self) -> None:
-        self._updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._updates: deque[dict[str, Any]] = deque()
+        self._arrived = asyncio.Event()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -125,7 +128,8 @@ class FakeZaloAPI:
 
     def push(self, update: Mapping[str, Any]) -> None:
         """Queue an update for getUpdates."""
-        self._updates.put_nowait(dict(update))
+        self._updates.append(dict(update))
+        self._arrived.set()
 
     def push_text(self, user_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
         update = self.update(user_id, text, **kwargs)
@@ -134,7 +138,7 @@ class FakeZaloAPI:
 
     @property
     def pending_updates(self) -> int:
-        return self._updates.qsize()
+        return len(self._updates)
 
     async def post_webhook(
         self,
@@ -179,9 +183,9 @@ class FakeZaloAPI:
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until every queued update has been taken by getUpdates."""
         deadline = time.monotonic() + timeout
-        while not self._updates.empty():
+        while self._updates:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self._updates.qsize()} updates not taken after {timeout} s")
+                raise AssertionError(f"{len(self._updates)} updates not taken after {timeout} s")
             await asyncio.sleep(0.01)
 
     # ---- the API ------------------------------------------------------------------------------------------
@@ -201,6 +205,9 @@ class FakeZaloAPI:
                 return self._answer(
                     method, payload, code, {"ok": False, "error_code": code, "description": description}
                 )
+        if method == "getUpdates":
+            status, body = await self._get_updates(payload, request)
+            return self._answer(method, payload, status, body)
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return self._answer(method, payload, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -229,15 +236,21 @@ class FakeZaloAPI:
             }
         )
 
-    async def _m_getUpdates(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _get_updates(self, payload: dict[str, Any], request: web.Request) -> tuple[int, dict[str, Any]]:
+        """One update, or 408 after `timeout` seconds. (A poller that went away before an update arrived
+        does not take it: the next poll gets it. The real platform may lose it then.)"""
         if self.webhook_url:
             return self._error(409, "Conflict: getUpdates is not available while a webhook is set")
-        timeout = float(payload.get("timeout") or 0)
-        try:
-            update = await asyncio.wait_for(self._updates.get(), timeout=max(timeout, 0.01))
-        except TimeoutError:
-            return self._error(408, "Request timeout")
-        return self._ok(update)
+        deadline = time.monotonic() + max(float(payload.get("timeout") or 0), 0.01)
+        while True:
+            if self._updates and request.transport is not None and not request.transport.is_closing():
+                return self._ok(self._updates.popleft())
+            left = deadline - time.monotonic()
+            if left <= 0 or request.transport is None:
+                return self._error(408, "Request timeout")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout=min(left, 0.05))
 
     async def _m_setWebhook(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         url, secret = payload.get("url"), payload.get("secret_token")
