@@ -192,7 +192,12 @@ class Application:
 
                 transports["telegram"] = TelegramTransport.without_retries(self.bot)
             if self.zalo is not None:
-                transports["zalo"] = ZaloTransport(self._zalo_client(zalo_token), owns_client=True)
+                from bot.zalo.groups import chart_publisher
+
+                charts = chart_publisher(
+                    self.db, self.ctx.clock, cfg.public_url, timedelta(days=cfg.published_image_days)
+                )
+                transports["zalo"] = ZaloTransport(self._zalo_client(zalo_token), charts, owns_client=True)
             scheduler = SchedulerService(self.db, self.ctx.clock, scheduler_config(cfg), transports)
             self.scheduler = scheduler
             self.ctx.wake_outbox = scheduler.wake
@@ -286,6 +291,11 @@ class Application:
             assert self.web_app is not None
             handler = webhook_handler(self.zalo_processor, cfg.zalo_webhook_secret.get_secret_value())
             self.web_app.router.add_post(cfg.zalo_webhook_path, handler)
+        if not cfg.public_url:
+            log.warning(
+                "PUBLIC_URL is not set: digests go to Zalo groups without their chart (Zalo fetches a picture from "
+                "an address it can reach: set PUBLIC_URL to this server's public https address to send charts)"
+            )
         log.info("zalo bot %s ready (%s)", me.account_name, cfg.zalo_mode)
 
     async def _run_zalo(self) -> None:

@@ -13,11 +13,6 @@ PATH = "/i/{name}"
 _NAME = re.compile(r"([A-Za-z0-9_-]{16,64})\.png")
 
 
-def url_of(base: str, token: str) -> str:
-    """The image's address under this server's public address."""
-    return f"{base.rstrip('/')}/i/{token}.png"
-
-
 def setup(app: web.Application, ctx: WebContext) -> None:
     async def image(request: web.Request) -> web.StreamResponse:
         from storage.repo import images

@@ -4,7 +4,8 @@ Zalo has plain text and no buttons: a message's HTML subset is taken out, and ea
 saying what to type ("resume": "Gõ “tiếp tục” để làm tiếp", which resumes the survey; "join": the campaign's
 code; "link": the address). Texts over 2,000 characters go in parts cut at line breaks (the first part's
 message id is returned). A chart (a PNG) needs an address Zalo can fetch: `photo_url` (a hook the
-application sets when this server can publish one) turns it into one; without it, only the caption goes.
+application sets when this server can publish one: `bot.zalo.groups.chart_publisher`) turns it into one;
+without it the picture is left out (a digest's text says everything the chart shows).
 
 Errors become `SendError`s the paced sender understands: refusals (403, a blocked or unknown chat) mark the
 recipient unreachable, 429 waits, 5xx and network errors are retried, other 4xx give up on the message.
@@ -77,15 +78,17 @@ class ZaloTransport:
         try:
             first: str | None = None
             text = text_of(message)
-            if message.photo is not None and self.photo_url is not None:
-                url = await self.photo_url(message.photo)
-                if url is not None:
-                    caption, rest = (split_text(text) or [""])[0], split_text(text)[1:]
-                    sent = await self.client.send_photo(chat, url, caption)
-                    first = sent.message_id
-                    for part in rest:
-                        await self.client.send_message(chat, part)
-                    return first
+            if message.photo is not None:
+                url = await self.photo_url(message.photo) if self.photo_url is not None else None
+                if url is None:  # no address Zalo could fetch it from (no PUBLIC_URL): the text alone goes
+                    log.info("zalo chat %s: a picture left out (it cannot be published without PUBLIC_URL)", chat)
+                    return ""
+                caption, rest = (split_text(text) or [""])[0], split_text(text)[1:]
+                sent = await self.client.send_photo(chat, url, caption)
+                first = sent.message_id
+                for part in rest:
+                    await self.client.send_message(chat, part)
+                return first
             parts = split_text(text)
             if not parts:
                 raise SendError("permanent", "nothing to send: the message has no text")

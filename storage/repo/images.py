@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.repo.sql import published_image
 
+PATH = "/i/{token}.png"
+"""Where the web server serves an image (`web.images`)."""
 TOKEN_BYTES = 24
 """192 random bits: the address cannot be guessed, so a chart is seen only by whom it was sent to."""
 
@@ -37,3 +39,8 @@ async def purge_expired(conn: AsyncConnection, now: datetime) -> int:
     """Delete the images whose time is up; how many."""
     result = await conn.execute(published_image.delete().where(published_image.c.expires_at <= now))
     return int(result.rowcount or 0)
+
+
+def url_of(base: str, token: str) -> str:
+    """The image's address under this server's public address."""
+    return base.rstrip("/") + PATH.format(token=token)
