@@ -100,7 +100,7 @@ class Digests:
 
         chat = str(form.get("chat", ""))
         channel, address = parse_chat_label(chat)
-        if not re.fullmatch(r"-?[A-Za-z0-9_.]{1,64}", address):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", address):
             return self.kit.error(request, viewer, 400, "Nhóm không hợp lệ.", "Not a group.")
         now = self.ctx.clock()
         response = see_other(f"{PREVIEW}?{urlencode({'chat': chat})}")
