@@ -218,3 +218,26 @@ async def test_the_application_wires_the_chart_publisher_when_public_url_is_set(
             assert app.scheduler is not None
             transport = app.scheduler.transports["zalo"]
             assert isinstance(transport, ZaloTransport) and (transport.photo_url is not None) is public
+
+
+async def test_a_group_that_refuses_the_bot_is_paused_and_its_queue_cancelled(
+    db: Database, fake: FakeZaloAPI, tmp_path: Path, clock: Clock
+) -> None:
+    c: Any = await create_live_campaign(db, clock(), wards=[70, 235, 4])
+    await seed(db, c.id, clock() - timedelta(minutes=30))
+    async with db.write() as conn:
+        code = await chats.issue_code(conn, scope=None, schedule="daily 08:00", language="vi", now=clock())
+        await chats.redeem(conn, code=code.code, chat_id=GROUP, title="", user_id=ADMIN, now=clock(), channel="zalo")
+    assert await digests.queue_digest_now(db, GROUP, clock(), TZ, 0.2, request_id="m1", channel="zalo") >= 2
+    fake.blocked.add(GROUP)  # the bot was removed from the group
+    cfg = zalo_settings(fake, str(db.url), tmp_path)
+    transport = ZaloTransport(fake.client(), None, owns_client=True)
+    try:
+        await sender_for(db, clock, transport, "zalo", scheduler_config(cfg)).drain()
+    finally:
+        await transport.close()
+    async with db.read() as conn:
+        chat = await chats.get(conn, GROUP, "zalo")
+        rows = await outbox.list_by_prefix(conn, f"digest-now:zalo:{GROUP}:")
+    assert chat is not None and not chat.active
+    assert {r.status for r in rows} <= {"unreachable", "cancelled"} and fake.messages(GROUP) == []
