@@ -285,3 +285,24 @@ async def test_a_long_reply_is_cut_at_line_breaks_into_messages_under_2000_chara
     lines = "\n".join(parts).splitlines()
     assert lines[1].startswith("1. ") and lines[-1].startswith("30. ")  # no line was cut
     assert all(line.startswith(f"{n}. ") for n, line in enumerate(lines[1:], start=1))
+
+
+async def test_a_forgotten_consent_screen_takes_words_not_a_bare_number(
+    db: Database, fake: FakeZaloAPI, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, now())
+    settings = zalo_settings(fake, db.url, tmp_path)
+    async with running(settings) as app:
+        new = Person(fake, app, "u-new")
+        assert "Bạn có đồng ý tham gia không?" in await new.say("1")  # a first "1" agrees to nothing unread
+        lan = Person(fake, app)
+        await lan.say("hn-2026_70")
+    async with running(settings) as again:  # the consent screen shown is forgotten
+        lan = Person(fake, again)
+        assert "Bạn có đồng ý tham gia không?" in await lan.say("1")
+    async with running(settings) as third:
+        lan = Person(fake, third)
+        first = await lan.say("Đồng ý")
+        assert "Câu 1" in first and "phường, xã" in first  # the open campaign; the code's ward is asked
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(respondent))).scalar_one() == 1
