@@ -128,3 +128,49 @@ async def test_long_outbox_texts_go_in_parts_under_2000_characters(fake: FakeZal
         await transport.close()
     parts = fake.texts("g-1")
     assert len(parts) == 4 and all(len(p) <= 2000 for p in parts) and "\n".join(parts) == text
+
+
+async def test_invitations_reach_zalo_people_only_within_the_window(
+    db: Database, clock: Clock, tmp_path: Path, fake: FakeZaloAPI
+) -> None:
+    from flows.loader import bundled_survey_path, load_survey
+    from storage.conversation import SetInvitations
+    from storage.records import ReminderPolicy
+    from storage.repo import campaigns, surveys
+
+    await create_live_campaign(db, clock())
+    app = context(db, clock, tmp_path)
+    responses = {}
+    for user in ("u-recent", "u-old"):
+        responses[user] = await begin(app, user)
+        await app.service.handle(Who("zalo", user, address=user), SetInvitations(True), f"{user}-invite")
+    async with db.write() as conn:
+        await conn.execute(
+            response.update()
+            .where(response.c.id == responses["u-old"])
+            .values(last_activity_at=clock() - timedelta(hours=47, minutes=30))
+        )
+        record, _ = await surveys.publish(conn, load_survey(bundled_survey_path()), clock())
+        await campaigns.create(
+            conn,
+            code="moi-truong",
+            survey_id=record.id,
+            title="Môi trường",
+            wards=[70],
+            starts_at=clock() + timedelta(hours=1),
+            ends_at=clock() + timedelta(days=10),
+            now=clock(),
+            reminder_policy=ReminderPolicy(invite=True),
+        )
+        await campaigns.launch(conn, "moi-truong", clock(), allow_overlap=True)
+    clock.advance(hours=1)  # u-old's window closed half an hour ago
+    transport = ZaloTransport(fake.client(), owns_client=True)
+    scheduler = SchedulerService(db, clock, scheduler_config(app.settings), {"zalo": transport})
+    try:
+        assert (await scheduler.tick()).invitations == 1
+        await scheduler.senders["zalo"].drain()
+    finally:
+        await transport.close()
+    (invitation,) = fake.texts("u-recent")
+    assert "Môi trường" in invitation and "“moi-truong”" in invitation
+    assert fake.texts("u-old") == []
