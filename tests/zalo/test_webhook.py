@@ -163,3 +163,10 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable(
         assert await lan.send(fake.update("u-lan", "hoan kiem")) == 200
     async with db.read() as conn:
         assert (await conn.execute(sa.select(channel_address.c.unreachable))).scalar_one() is True
+
+
+async def test_a_body_over_1_mb_gets_413(db: Database, fake: FakeZaloAPI, tmp_path: Path) -> None:
+    async with running(zalo_settings(fake, db.url, tmp_path, "webhook")):
+        big = json.dumps({**BARE, "message": {**BARE["message"], "text": "x" * 1_100_000}}).encode()
+        status, _ = await fake.post_webhook(fake.webhook_url, None, raw=big)
+    assert status == 413 and fake.sent == []
