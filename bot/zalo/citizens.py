@@ -127,8 +127,11 @@ BACK = _words("quay lại", "back", "trở lại")
 BACK_SIGNS = frozenset({"<", "<<", "◀", "⬅"})
 SKIP = _words("bỏ qua", "skip")
 MORE = _words("xem thêm", "more", "thêm", "next")
-AGREE = _words("1", "đồng ý", "tôi đồng ý", "agree", "i agree", "có", "yes", "ok")
-DECLINE = _words("2", "không đồng ý", "decline", "không", "no", "từ chối")
+AGREE_WORDS = _words("đồng ý", "tôi đồng ý", "agree", "i agree")
+DECLINE_WORDS = _words("không đồng ý", "tôi không đồng ý", "decline", "từ chối")
+AGREE = AGREE_WORDS | _words("1", "có", "yes", "ok")
+DECLINE = DECLINE_WORDS | _words("2", "không", "no")
+"""Answers to the consent screen just shown ("1" / "2" as it says, or the words)."""
 LANGUAGE_ARGS = {
     **dict.fromkeys(_words("vi", "tiếng việt", "vietnamese"), "vi"),
     **dict.fromkeys(_words("en", "english", "tiếng anh"), "en"),
@@ -144,12 +147,12 @@ def command_of(text: str) -> tuple[Command | None, str]:
     for command, phrases in COMMANDS.items():
         if key in phrases:
             return command, ""
-    if command_takes := [c for c in TAKES_ARGUMENT for p in COMMANDS[c] if key.startswith(p + " ")]:
-        command = command_takes[0]
-        phrase = next(p for p in COMMANDS[command] if key.startswith(p + " "))
-        words = len(phrase.split())
-        parts = body.split(maxsplit=words)
-        return command, parts[words].strip() if len(parts) > words else ""
+    for command in TAKES_ARGUMENT:
+        for phrase in COMMANDS[command]:
+            if key.startswith(phrase + " "):
+                words = len(phrase.split())
+                parts = body.split(maxsplit=words)
+                return command, parts[words].strip() if len(parts) > words else ""
     return None, ""
 
 
@@ -263,8 +266,10 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome) -> Acti
     if probe.kind is OutcomeKind.CHOOSE_CAMPAIGN and key.isdigit() and 1 <= int(key) <= len(probe.campaigns):
         return Start(probe.campaigns[int(key) - 1].code)
     consent_shown = any(isinstance(e, ConsentRequested) for e in probe.events)
-    if consent_shown and probe.campaign_code is not None and key in AGREE | DECLINE:
-        return GiveConsent(key in AGREE, probe.campaign_code, probe.ward_code)
+    if consent_shown and probe.campaign_code is not None and key in AGREE_WORDS | DECLINE_WORDS:
+        # the consent screen was shown but is forgotten (a restart, another worker): the open campaign's,
+        # agreed to in words (a bare "1" could be someone's first message, who has not read it)
+        return GiveConsent(key in AGREE_WORDS, probe.campaign_code, probe.ward_code)
     return Start()
 
 
@@ -465,6 +470,7 @@ class Presenter:
                 lines += [f"{n}. {o.label}" for n, o in listed.page_items()]
                 lines.append(t("ward_pick", lang))
             else:
+                self.app.memory.set_wards(self.user_id, None)  # a list shown before is off screen now
                 lines.append(t("ward_prompt", lang))
         elif numbered(event):
             lines += [f"{n}. {o.label}" for n, o in enumerate(event.options, start=1)]

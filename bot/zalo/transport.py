@@ -98,9 +98,11 @@ def webhook_handler(processor: ZaloProcessor, secret: str) -> Callable[[web.Requ
         if not expected or not hmac.compare_digest(given, expected):
             log.warning("zalo webhook call without the right secret from %s", request.remote)
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return web.json_response({"ok": False, "error": "body too large"}, status=413)
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(65536):
+            body += chunk
+            if len(body) > MAX_BODY:
+                return web.json_response({"ok": False, "error": "body too large"}, status=413)
         try:
             update = parse_update(json.loads(body))
         except (ValueError, UnicodeDecodeError, RecursionError) as e:

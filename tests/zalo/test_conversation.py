@@ -109,8 +109,9 @@ async def test_a_code_fixes_the_campaign_and_the_ward(db: Database, fake: FakeZa
         assert "nhóm tuổi" in await minh.say("1")
         nobody = Person(fake, app, "u-x")
         assert "không đúng" in await nobody.say("/start nope-2020")
-    stored = await answers_of(db)
-    assert stored == {"ward": 70} or sorted(stored) == ["ward"]
+    async with db.read() as conn:
+        rows = (await conn.execute(sa.select(answer.c.question_id, answer.c.value))).all()
+    assert sorted((r.question_id, r.value) for r in rows) == [("ward", 70), ("ward", 235)]
 
 
 async def test_two_open_campaigns_are_offered_by_number(db: Database, fake: FakeZaloAPI, tmp_path: Path) -> None:
@@ -187,8 +188,8 @@ async def test_help_and_language_commands_with_or_without_the_slash(
     await create_live_campaign(db, now())
     async with running(zalo_settings(fake, db.url, tmp_path)) as app:
         lan = Person(fake, app)
-        for command in ("/help", "trợ giúp", "Tro giup", "help"):
-            assert "“quay lại”" in await lan.say(command) or "“back”" in fake.texts("u-lan")[-1]
+        for command in ("/help", "trợ giúp", "Tro giup", "help", "/tro_giup"):
+            assert "“<” hoặc “quay lại” – về câu trước" in await lan.say(command)
         assert "english" in await lan.say("ngôn ngữ")
         await lan.say("hi")
         await lan.say("dong y")
@@ -264,3 +265,44 @@ async def test_a_command_in_a_group_gets_one_line_about_the_private_chat(
         (reply,) = fake.texts("g-1")
         assert "trò chuyện riêng" in reply and "private chat" in reply and "khaosat_test_bot" in reply
         assert fake.texts("u-lan") == []
+
+
+async def test_a_long_reply_is_cut_at_line_breaks_into_messages_under_2000_characters(
+    db: Database, fake: FakeZaloAPI, tmp_path: Path
+) -> None:
+    from storage.repo import wards as ward_repo
+
+    async with db.read() as conn:
+        codes = [w.code for w in await ward_repo.search(conn, province_code=1)][:30]
+    title = "Khảo sát về sự hài lòng của người dân đối với dịch vụ hành chính công tại phường, xã năm 2026"
+    for n, code in enumerate(codes):
+        await create_live_campaign(db, now(), code=f"hn-{n:02d}", wards=[code], title=f"{title} – đợt {n:02d}")
+    async with running(zalo_settings(fake, db.url, tmp_path)) as app:
+        lan = Person(fake, app)
+        await lan.say("xin chào")
+    parts = fake.texts("u-lan")
+    assert len(parts) >= 2 and all(len(p) <= 2000 for p in parts)
+    lines = "\n".join(parts).splitlines()
+    assert lines[1].startswith("1. ") and lines[-1].startswith("30. ")  # no line was cut
+    assert all(line.startswith(f"{n}. ") for n, line in enumerate(lines[1:], start=1))
+
+
+async def test_a_forgotten_consent_screen_takes_words_not_a_bare_number(
+    db: Database, fake: FakeZaloAPI, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, now())
+    settings = zalo_settings(fake, db.url, tmp_path)
+    async with running(settings) as app:
+        new = Person(fake, app, "u-new")
+        assert "Bạn có đồng ý tham gia không?" in await new.say("1")  # a first "1" agrees to nothing unread
+        lan = Person(fake, app)
+        await lan.say("hn-2026_70")
+    async with running(settings) as again:  # the consent screen shown is forgotten
+        lan = Person(fake, again)
+        assert "Bạn có đồng ý tham gia không?" in await lan.say("1")
+    async with running(settings) as third:
+        lan = Person(fake, third)
+        first = await lan.say("Đồng ý")
+        assert "Câu 1" in first and "phường, xã" in first  # the open campaign; the code's ward is asked
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(respondent))).scalar_one() == 1
