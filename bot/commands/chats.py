@@ -62,7 +62,8 @@ def parse_scope(value: str) -> list[int] | None:
 def code(scope: str | None, dimensions: str | None, schedule: str, language: str, days: int | None) -> None:
     """Issue a one-time code that subscribes a group chat to digests.
 
-    An official adds the bot to the group and sends /subscribe CODE there (group administrators only). With
+    An official adds the bot to the group (Telegram or Zalo) and sends /subscribe CODE there (on Telegram, group
+    administrators only; Zalo says nothing about administrators, so there the code is what counts). With
     --dimensions the group is a lead department's: its digest follows those dimensions in every ward of the
     scope (scores with their intervals, and the wards that need attention).
 
