@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 group_texts = Section("group")
 """The officials' group texts, shared with Telegram's groups."""
+CHANNEL = "zalo"
 
 
 class GroupCommand(Enum):
@@ -126,22 +127,31 @@ def _tz(app: ZaloApp) -> ZoneInfo:
 
 async def subscribe(app: ZaloApp, message: ZaloMessage, code: str) -> None:
     from reports import digests
-    from storage.repo import chats
+    from storage.repo import chats, updates
 
     if not code.strip():
         await _say_both(app, message, "usage")
         return
+    repeated = False
     try:
         async with app.ctx.db.write() as conn:
-            chat = await chats.redeem(
-                conn,
-                code=code,
-                chat_id=message.chat_id,
-                title="",
-                user_id=message.user_id,
-                now=app.ctx.clock(),
-                channel="zalo",
-            )
+            if not await updates.claim(conn, CHANNEL, message.message_id, app.ctx.clock()):
+                # delivered again (its reply may have been lost): say where the group stands, change nothing
+                repeated = True
+                found = await chats.get(conn, message.chat_id, CHANNEL)
+                if found is None or not found.active:
+                    return
+                chat = found
+            else:
+                chat = await chats.redeem(
+                    conn,
+                    code=code,
+                    chat_id=message.chat_id,
+                    title="",
+                    user_id=message.user_id,
+                    now=app.ctx.clock(),
+                    channel=CHANNEL,
+                )
     except chats.CodeRejected as e:
         log.info("zalo group %s: subscribe refused (%s)", message.chat_id, e.reason)
         if e.reason == "expired" and e.expires_at is not None:
@@ -149,18 +159,22 @@ async def subscribe(app: ZaloApp, message: ZaloMessage, code: str) -> None:
         else:
             await _say_both(app, message, e.reason)
         return
-    log.info("zalo group %s subscribed to digests: scope %s", chat.address, chat.scope or "all")
+    if not repeated:
+        log.info("zalo group %s subscribed to digests: scope %s", chat.address, chat.scope or "all")
     await _say(app, message, await digests.subscribed_message(app.ctx.db, chat, app.ctx.settings.tz))
 
 
 async def unsubscribe(app: ZaloApp, message: ZaloMessage) -> None:
-    from storage.repo import chats
+    from storage.repo import chats, updates
 
     async with app.ctx.db.write() as conn:
-        current = await chats.get(conn, message.chat_id, "zalo")
-        stopped = current is not None and current.active
-        if stopped:
-            await chats.set_active(conn, message.chat_id, False, "zalo")
+        current = await chats.get(conn, message.chat_id, CHANNEL)
+        if not await updates.claim(conn, CHANNEL, message.message_id, app.ctx.clock()):  # delivered again
+            stopped = current is not None and not current.active
+        else:
+            stopped = current is not None and current.active
+            if stopped:
+                await chats.set_active(conn, message.chat_id, False, CHANNEL)
     log.info("zalo group %s: unsubscribe (%s)", message.chat_id, "stopped" if stopped else "was not subscribed")
     await _say_both(app, message, "unsubscribed" if stopped else "not_subscribed")
 
@@ -177,7 +191,7 @@ async def digest_now(app: ZaloApp, message: ZaloMessage) -> None:
             _tz(app),
             settings.digest_alert_threshold / 100,
             request_id=message.message_id,
-            channel="zalo",
+            channel=CHANNEL,
         )
     except digests.DigestUnavailable as e:
         await _say_both(app, message, e.reason)

@@ -107,11 +107,12 @@ async def test_a_group_subscribes_gets_digests_with_the_chart_by_url_and_unsubsc
         assert "Mã không đúng" in await group.say("/subscribe ZZZZ-ZZZZ")
         assert await group.say("subscribe to the newsletter?") == ""  # talk, not a command
         code = await new_code(db, clock)
-        reply = await group.say(f"subscribe {code.lower()}")  # without the slash, in lower case
+        reply = await group.say(f"subscribe {code.lower()}", message_id="m-sub")  # no slash, lower case
         assert reply.startswith(
             "✅ Nhóm đã đăng ký nhận báo cáo khảo sát.\nPhạm vi: Phường Hoàn Kiếm, Phường Đống Đa\n"
         )
         assert "Lịch gửi: hằng ngày lúc 08:00 (Asia/Ho_Chi_Minh)" in reply and "This group now receives" in reply
+        assert await group.say(f"subscribe {code.lower()}", message_id="m-sub") == reply  # delivered again
         async with db.read() as conn:
             (chat,) = await chats.list_chats(conn)
             (spent,) = await chats.list_codes(conn)
@@ -178,12 +179,15 @@ async def test_a_group_subscribes_gets_digests_with_the_chart_by_url_and_unsubsc
         clock.now = FIRE + timedelta(days=3, minutes=1)
         assert (await fetch(photo.photo or ""))[0] == 404
 
-        assert await group.say("hủy đăng ký") == "\n".join(
+        stopped = await group.say("hủy đăng ký", message_id="m-unsub")
+        assert stopped == "\n".join(
             [
                 "Đã ngừng gửi báo cáo cho nhóm này. Muốn nhận lại, hãy xin mã mới.",
                 "Digests to this group have stopped. To receive them again, ask for a new code.",
             ]
         )
+        assert await group.say("hủy đăng ký", message_id="m-unsub") == stopped  # delivered again: the same
+        assert "chưa đăng ký" in await group.say("hủy đăng ký")  # a new message: nothing to stop
         async with db.read() as conn:
             assert not (await chats.get(conn, GROUP, "zalo")).active  # type: ignore[union-attr]
         assert "chưa đăng ký" in await group.say("/digest")
