@@ -1,5 +1,6 @@
-"""The running application: database, conversation service, Telegram bot (polling or webhook), the web
-server, and (when enabled) the scheduler, started and stopped together."""
+"""The running application: database, conversation service, Telegram bot and Zalo bot (each polling or by
+webhook, each when its token is set), the web server, and (when enabled) the scheduler, started and stopped
+together."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
 
     from bot.telegram.transport import UpdateProcessor
+    from bot.zalo.client import ZaloClient
+    from bot.zalo.context import ZaloApp
+    from bot.zalo.dispatch import ZaloProcessor
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,11 @@ def scheduler_config(cfg: Settings) -> SchedulerConfig:
         standby_seconds=cfg.scheduler_standby_seconds,
         digest_alert_threshold=cfg.digest_alert_threshold / 100,
         update_retention=timedelta(days=cfg.processed_update_retention_days),
-        limits={"telegram": Limits(cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min)},
+        limits={
+            "telegram": Limits(cfg.send_rate_global, cfg.send_rate_private, cfg.send_rate_group_per_min),
+            "zalo": Limits(cfg.zalo_send_rate_global, cfg.zalo_send_rate_private, cfg.send_rate_group_per_min),
+        },
+        windows={"zalo": timedelta(hours=cfg.zalo_reminder_window_hours)},
         retry=RetryPolicy(cfg.send_max_attempts, cfg.send_retry_base_seconds, cfg.send_retry_max_seconds),
     )
 
@@ -90,6 +98,8 @@ class Application:
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
         self.processor: UpdateProcessor | None = None
+        self.zalo: ZaloApp | None = None
+        self.zalo_processor: ZaloProcessor | None = None
         self.web_app: web.Application | None = None
         self.stopped = asyncio.Event()
         self._stop = asyncio.Event()
@@ -115,6 +125,9 @@ class Application:
             raise StartupError("TELEGRAM_MODE=webhook needs TELEGRAM_BOT_TOKEN (from @BotFather)")
         if cfg.telegram_mode == "webhook" and not (cfg.webhook_url and cfg.webhook_secret):
             raise StartupError("TELEGRAM_MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        zalo_token = cfg.zalo_bot_token.get_secret_value() if cfg.zalo_bot_token else ""
+        if zalo_token and cfg.zalo_mode == "webhook" and not (cfg.zalo_webhook_url and cfg.zalo_webhook_secret):
+            raise StartupError("ZALO_MODE=webhook needs ZALO_WEBHOOK_URL and ZALO_WEBHOOK_SECRET (8-256 characters)")
         worker = self.role == "worker"
         try:
             if not worker:  # workers start after the primary has prepared the database
@@ -147,6 +160,8 @@ class Application:
 
             assert self.processor is not None  # made by _start_telegram
             self.web_app.router.add_post(cfg.webhook_path, webhook_handler(self.processor, secret))
+        if zalo_token:
+            await self._start_zalo(zalo_token)
         self._runner = web.AppRunner(self.web_app, shutdown_timeout=30, access_log=None)
         await self._runner.setup()
         try:
@@ -166,13 +181,24 @@ class Application:
             done = await bootstrap.first_run(self.ctx)
             if done is not None:
                 bootstrap.announce(self.ctx, done, self.web_port)
-        if not token:
+        if not token and not zalo_token:
             return
-        assert self.bot is not None and self.dispatcher is not None and self.processor is not None  # with a token
         if cfg.scheduler_enabled:
-            from bot.telegram.sender import TelegramTransport
+            from bot.zalo.sender import ZaloTransport
+            from storage.outbox import Transport
 
-            transports = {"telegram": TelegramTransport.without_retries(self.bot)}
+            transports: dict[str, Transport] = {}
+            if self.bot is not None:
+                from bot.telegram.sender import TelegramTransport
+
+                transports["telegram"] = TelegramTransport.without_retries(self.bot)
+            if self.zalo is not None:
+                from bot.zalo.groups import chart_publisher
+
+                charts = chart_publisher(
+                    self.db, self.ctx.clock, cfg.public_url, timedelta(days=cfg.published_image_days)
+                )
+                transports["zalo"] = ZaloTransport(self._zalo_client(zalo_token), charts, owns_client=True)
             scheduler = SchedulerService(self.db, self.ctx.clock, scheduler_config(cfg), transports)
             self.scheduler = scheduler
             self.ctx.wake_outbox = scheduler.wake
@@ -181,6 +207,11 @@ class Application:
             await scheduler.start()
             self._on_stop.append(scheduler.stop)
             log.info("scheduler started (reminders, digests, the outbox sender)")
+        if self.zalo is not None:
+            await self._run_zalo()
+        if not token:
+            return
+        assert self.bot is not None and self.dispatcher is not None and self.processor is not None  # with a token
         allowed = self.dispatcher.resolve_used_update_types()
         if cfg.telegram_mode == "webhook":
             assert cfg.webhook_url is not None  # checked above
@@ -231,6 +262,64 @@ class Application:
         await set_operator_commands(self.bot, operator_ids)
         log.info("bot @%s ready", me.username)
 
+    def _zalo_client(self, token: str) -> ZaloClient:
+        from bot.zalo.client import ZaloClient
+
+        return ZaloClient(token, self.settings.zalo_api_base)
+
+    async def _start_zalo(self, token: str) -> None:
+        """The Zalo channel: its client (getMe checks the token), processor and, in webhook mode, its route."""
+        from bot.zalo.client import ZaloError
+        from bot.zalo.context import ZaloApp
+        from bot.zalo.dispatch import ZaloProcessor
+
+        cfg = self.settings
+        client = self._zalo_client(token)
+        try:
+            me = await client.get_me()
+        except ZaloError as e:
+            await client.close()
+            if e.error_code == 401:
+                raise StartupError("Zalo refused ZALO_BOT_TOKEN (401 Unauthorized): check the token") from None
+            raise StartupError(f"cannot reach Zalo at {cfg.zalo_api_base}: {e}") from None
+        self.zalo = ZaloApp(self.ctx, client, bot_name=me.account_name or None)
+        self.zalo_processor = ZaloProcessor(self.zalo)
+        self.web_ctx.channels.append(self.zalo_processor)  # for /metrics
+        if cfg.zalo_mode == "webhook":
+            from bot.zalo.transport import webhook_handler
+
+            assert cfg.zalo_webhook_secret is not None  # checked in start()
+            assert self.web_app is not None
+            handler = webhook_handler(self.zalo_processor, cfg.zalo_webhook_secret.get_secret_value())
+            self.web_app.router.add_post(cfg.zalo_webhook_path, handler)
+        if not cfg.public_url:
+            log.warning(
+                "PUBLIC_URL is not set: digests go to Zalo groups without their chart (Zalo fetches a picture from "
+                "an address it can reach: set PUBLIC_URL to this server's public https address to send charts)"
+            )
+        log.info("zalo bot %s ready (%s)", me.account_name, cfg.zalo_mode)
+
+    async def _run_zalo(self) -> None:
+        """Register the webhook, or start polling (the primary process only)."""
+        cfg = self.settings
+        assert self.zalo is not None and self.zalo_processor is not None
+        client = self.zalo.client
+        if cfg.zalo_mode == "webhook":
+            assert cfg.zalo_webhook_url is not None and cfg.zalo_webhook_secret is not None  # checked in start()
+            await client.set_webhook(cfg.zalo_webhook_url, cfg.zalo_webhook_secret.get_secret_value())
+            log.info("zalo webhook mode: Zalo posts to %s", cfg.zalo_webhook_url)
+            return
+        from bot.zalo.client import ZaloError
+        from bot.zalo.transport import poll
+
+        try:
+            await client.delete_webhook()  # getUpdates does not work while a webhook is set
+        except ZaloError as e:
+            log.info("zalo deleteWebhook failed (%s); polling anyway", e)
+        stop = self._stop
+        self._tasks.append(asyncio.create_task(poll(client, self.zalo_processor, stop, timeout=cfg.zalo_poll_timeout)))
+        log.info("zalo polling mode (an update Zalo hands over cannot be fetched again: use the webhook in production)")
+
     async def stop(self) -> None:
         """Stop taking updates, finish those in flight, then close everything."""
         self._stop.set()
@@ -247,6 +336,9 @@ class Application:
         if self.bot is not None:
             await self.bot.session.close()
             self.bot = None
+        if self.zalo is not None:
+            await self.zalo.client.close()
+            self.zalo = None
         await self.service.flush_prompts()
         await self.db.dispose()
         self.stopped.set()

@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     """Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; empty: none)."""
 
+    # Zalo (Zalo Bot Platform): a second messaging channel, run beside Telegram when the token is set
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base: str = "https://bot-api.zaloplatforms.com"
+    zalo_mode: Literal["polling", "webhook"] = "polling"
+    zalo_webhook_url: str | None = None
+    zalo_webhook_path: str = "/zalo/webhook"
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_poll_timeout: int = Field(default=30, ge=1, le=120)
+    zalo_reminder_window_hours: float = Field(default=48.0, ge=0, le=24 * 30)
+    zalo_send_rate_global: float = Field(default=5.0, gt=0, le=1000)
+    zalo_send_rate_private: float = Field(default=0.5, gt=0, le=100)
+    zalo_bot_link: str | None = None
+    """The address that opens a chat with the Zalo bot (posters' QR codes, `campaign links --channel zalo`)."""
+    published_image_days: float = Field(default=3.0, gt=0, le=90)
+    """How long a digest chart sent by URL (Zalo) stays at its address."""
+
     @field_validator("scheduler_lock_file", mode="before")
     @classmethod
     def _optional_path(cls, value: object) -> object:
@@ -125,12 +141,40 @@ class Settings(BaseSettings):
         parts = self.trusted_proxies.replace(" ", "").split(",")
         return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
 
-    @field_validator("webhook_path")
+    @field_validator("zalo_bot_link")
+    @classmethod
+    def _zalo_link(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+", value.strip()):
+            raise ValueError(f"{value!r} is not a web address (the bot's link from Zalo Bot Manager, https://...)")
+        return value.strip()
+
+    @field_validator("webhook_path", "zalo_webhook_path")
     @classmethod
     def _path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
         return value
+
+    @field_validator("zalo_bot_token", "zalo_webhook_secret", "zalo_webhook_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError(f"must be 8 to 256 characters (Zalo refuses others), not {len(value.get_secret_value())}")
+        return value
+
+    @field_validator("zalo_api_base")
+    @classmethod
+    def _zalo_base(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value.strip()):
+            raise ValueError(f"{value!r} is not a web address (e.g. https://bot-api.zaloplatforms.com)")
+        return value.strip().rstrip("/")
 
     @property
     def operator_id_list(self) -> list[int]:

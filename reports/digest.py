@@ -125,6 +125,8 @@ class DigestInput:
     on_demand: bool = False
     reminders_sent: int = 0
     """Reminders sent in the period to people of the scope."""
+    channels: Mapping[str, int] = field(default_factory=dict)
+    """Completed responses in total per channel they came through (telegram, zalo, web)."""
 
 
 # --- view --------------------------------------------------------------------------------------------------
@@ -194,6 +196,9 @@ class DigestView:
     responses_total: str
     reminders_sent: str
     completion: str
+    channels: str
+    """Completed responses in total per channel ("Telegram 120 · Zalo <10"), when answers came through more
+    than one; else ""."""
     overall: FactorLine | None
     factors: tuple[FactorLine, ...]
     dissatisfied: Dissatisfaction | None
@@ -305,6 +310,7 @@ def compute(data: DigestInput) -> DigestView:
         completion=fmt.rate(
             data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"
         ),
+        channels=_channels(data.channels, lang),
         overall=overall,
         factors=factors,
         dissatisfied=dissatisfied,
@@ -318,6 +324,12 @@ def compute(data: DigestInput) -> DigestView:
         threshold=data.alert_threshold,
         threshold_text=fmt.percent(data.alert_threshold),
     )
+
+
+def _channels(counts: Mapping[str, int], lang: Lang) -> str:
+    if len(counts) < 2:
+        return ""
+    return " · ".join(f"{fmt.channel_name(ch, lang)} {cell.text}" for ch, cell in fmt.breakdown(dict(counts), lang))
 
 
 def scope_label(ward_names: Sequence[str] | None, lang: str, shown: int = 3) -> str:
@@ -353,6 +365,12 @@ def visible_length(html_text: str) -> int:
     """Length of what Telegram shows (tags removed, entities decoded), in UTF-16 code units as it counts."""
     plain = html.unescape(_TAG.sub("", html_text)).strip()
     return len(plain.encode("utf-16-le")) // 2
+
+
+def to_plain(html_text: str) -> str:
+    """A message of this module's HTML subset as plain text (Zalo's): tags taken out, entities decoded. What a
+    respondent typed was escaped by the template, so it comes back as they typed it, never as markup."""
+    return html.unescape(_TAG.sub("", html_text)).strip()
 
 
 def render(view: DigestView, limit: int = MAX_MESSAGE) -> list[str]:
@@ -459,5 +477,6 @@ __all__ = [
     "pack",
     "render",
     "scope_label",
+    "to_plain",
     "visible_length",
 ]

@@ -7,12 +7,18 @@ before it [F_prevprev, F_prev). "Total" figures run from the campaign's start to
 period is the current one so far: [last F, now).
 
 One digest per (chat, campaign, period): its messages are queued under the dedupe keys
-"digest:<chat>:c<campaign>:<F as YYYYmmddTHHMMZ>:<part>" (parts 1, 2 ... and "chart"), all in one
+"digest:<chat>:c<campaign>:<F as YYYYmmddTHHMMZ>:<part>" (parts 1, 2 ... and "chart"; <chat> is the chat's
+label: a Telegram group's id, "zalo:<id>" for a Zalo group), all in one
 transaction, so a digest is queued at most once, even across restarts; the tick only builds a digest whose
 first key is not in the outbox yet. A digest reports on every launched campaign that ran during the period
 and covers a ward of the chat's scope (usually one); a chat gets nothing while no campaign runs. A lead
 department's chat (subscribed with PAPI dimensions) gets, instead, the digest of those dimensions
 (`reports.dimension_digest`) for each such campaign whose questionnaire measures one of them.
+
+Channels: a chat's messages go to its channel's outbox. Telegram gets HTML messages of <= 4096 characters;
+a plain-text channel (Zalo) gets the same sections packed into messages of at most its limit (2,000
+characters shown), which its transport turns into plain text (`reports.digest.to_plain`); the chart is queued
+as a PNG either way, and the Zalo transport publishes it at an expiring address for sendPhoto.
 """
 
 from __future__ import annotations
@@ -47,6 +53,14 @@ from storage.repo.outbox import NewMessage
 log = logging.getLogger(__name__)
 
 ON_DEMAND_COOLDOWN = timedelta(minutes=2)
+TEXT_LIMITS = {"telegram": content.MAX_MESSAGE, "zalo": 2000}
+"""The most characters a digest message may show on each channel."""
+PLAIN_CHANNELS = frozenset({"zalo"})
+"""Channels that show plain text: their messages are the HTML ones with the tags taken out."""
+
+
+def text_limit(channel: str) -> int:
+    return TEXT_LIMITS.get(channel, min(TEXT_LIMITS.values()))
 
 
 def _sum(histograms: Sequence[Mapping[int | str, int]]) -> dict[AnswerKey, int]:
@@ -97,6 +111,7 @@ async def gather(
     completed_period = await stats.completed_count(conn, c.id, wards, window.start, window.end)
     started = (await stats.response_totals(conn, c.id, wards)).started
     reminded = await reminder_repo.sent_count(conn, c.id, wards, window.start, window.end)
+    channels = await stats.completed_by_channel(conn, c.id, wards, None, window.end)
     issues: dict[str, int] = {}
     if plan.issues is not None:
         chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
@@ -124,13 +139,14 @@ async def gather(
         alert_threshold=alert_threshold,
         on_demand=on_demand,
         reminders_sent=reminded,
+        channels=channels,
     )
 
 
-async def build(data: content.DigestInput) -> list[Outgoing]:
-    """The digest's messages: the text (one or more messages of <= 4096 characters), then the chart."""
+async def build(data: content.DigestInput, channel: str = "telegram") -> list[Outgoing]:
+    """The digest's messages: the text (one or more messages of at most the channel's limit), then the chart."""
     view = content.compute(data)
-    messages = [Outgoing(text=part) for part in content.render(view)]
+    messages = [Outgoing(text=part) for part in content.render(view, text_limit(channel))]
     png = await asyncio.to_thread(content.chart_png, view)
     if png is not None:
         messages.append(Outgoing(photo=png, caption=content.caption(view)))
@@ -160,8 +176,8 @@ async def _department_campaigns(
     return found
 
 
-async def _department_messages(data: dimension_digest.DimensionDigestView) -> list[Outgoing]:
-    return [Outgoing(text=part) for part in dimension_digest.render(data)]
+async def _department_messages(data: dimension_digest.DimensionDigestView, channel: str) -> list[Outgoing]:
+    return [Outgoing(text=part) for part in dimension_digest.render(data, text_limit(channel))]
 
 
 async def _enqueue(
@@ -169,7 +185,8 @@ async def _enqueue(
 ) -> int:
     rows = [
         NewMessage(
-            recipient=str(chat.chat_id),
+            recipient=chat.address,
+            channel=chat.channel,
             recipient_kind="group",
             kind="digest",
             payload=message.to_payload(),
@@ -194,7 +211,7 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
         try:
             schedule = parse_schedule(chat.schedule)
         except ScheduleError as e:
-            log.error("official chat %s has an unusable schedule: %s", chat.chat_id, e)
+            log.error("official chat %s has an unusable schedule: %s", chat.label, e)
             continue
         fire = schedule.last_fire(now, tz)
         if fire is None or fire <= chat.subscribed_at:
@@ -208,7 +225,7 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
             if chat.dimensions is not None:
                 campaign_ids = await _department_campaigns(conn, campaign_ids, chat.dimensions)
         for campaign_id in campaign_ids:
-            prefix = f"digest:{chat.chat_id}:c{campaign_id}:{_stamp(fire)}"
+            prefix = f"digest:{chat.label}:c{campaign_id}:{_stamp(fire)}"
             async with db.read() as conn:
                 if await outbox.existing_keys(conn, [f"{prefix}:1"]):
                     continue
@@ -222,10 +239,12 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
                     data = await gather(
                         conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold
                     )
-            messages = await (_department_messages(view) if chat.dimensions is not None else build(data))
+            messages = await (
+                _department_messages(view, chat.channel) if chat.dimensions is not None else build(data, chat.channel)
+            )
             if await _enqueue(db, chat, prefix, messages, now, expires):
                 queued += 1
-                log.info("digest for chat %s, campaign %s, period ending %s queued", chat.chat_id, c.code, fire)
+                log.info("digest for chat %s, campaign %s, period ending %s queued", chat.label, c.code, fire)
     return queued
 
 
@@ -249,10 +268,16 @@ async def preview(
     tz: ZoneInfo,
     alert_threshold: float,
     dimensions: Sequence[int] | None = None,
+    channel: str = "telegram",
 ) -> list[tuple[CampaignRecord, list[str]]]:
     """What a chat with this scope, schedule and language (and PAPI dimensions, for a lead department's group)
     would receive now (the period so far), for each campaign in its scope: the digest's messages as they are
-    sent (Telegram HTML), without queueing them."""
+    sent (Telegram HTML; plain text on a plain-text channel such as Zalo), without queueing them."""
+    limit = text_limit(channel)
+
+    def shown(messages: list[str]) -> list[str]:
+        return [content.to_plain(m) for m in messages] if channel in PLAIN_CHANNELS else messages
+
     window, previous = current_window(schedule, now, tz)
     found: list[tuple[CampaignRecord, list[str]]] = []
     async with db.read() as conn:
@@ -268,11 +293,33 @@ async def preview(
                 view = await dimension_digest.gather(
                     conn, c, survey, scope, dimensions, window, previous, language, tz, on_demand=True
                 )
-                found.append((c, dimension_digest.render(view)))
+                found.append((c, shown(dimension_digest.render(view, limit))))
                 continue
             data = await gather(conn, c, survey, scope, window, previous, language, tz, alert_threshold, on_demand=True)
-            found.append((c, content.render(content.compute(data))))
+            found.append((c, shown(content.render(content.compute(data), limit))))
     return found
+
+
+async def subscribed_message(db: Database, chat: OfficialChatRecord, tz_name: str) -> str:
+    """What a group reads when it has subscribed, in Vietnamese and then English (its language is not known
+    before): the scope (and the PAPI dimensions of a lead department's group) and the schedule."""
+    from flows.i18n import LANGUAGES, Section, t
+    from reports.plan import dimension_label
+
+    group = Section("group")
+    names = None
+    if chat.scope is not None:
+        async with db.read() as conn:
+            names = [u.name for u in await ward_repo.get_many(conn, list(chat.scope))]
+    schedule = parse_schedule(chat.schedule)
+    texts = []
+    for language in LANGUAGES:
+        scope = content.scope_label(names, language, shown=5)
+        if chat.dimensions is not None:
+            led = ", ".join(f"{d}. {dimension_label(d, language)}" for d in chat.dimensions)
+            scope += f"; {t('digest.dimensions_label', language)}: {led}"
+        texts.append(group("subscribed", language, scope=scope, schedule=f"{schedule.describe(language)} ({tz_name})"))
+    return "\n\n".join(texts)
 
 
 class DigestUnavailable(Exception):
@@ -284,19 +331,27 @@ class DigestUnavailable(Exception):
 
 
 async def queue_digest_now(
-    db: Database, chat_id: int, now: datetime, tz: ZoneInfo, alert_threshold: float, request_id: str
+    db: Database,
+    chat_id: int | str,
+    now: datetime,
+    tz: ZoneInfo,
+    alert_threshold: float,
+    request_id: str,
+    channel: str = "telegram",
 ) -> int:
-    """/digest: queue the current period's digest so far, for each campaign in the chat's scope; `request_id`
-    (the command's message id) makes a redelivered command a no-op. Returns how many messages were queued."""
+    """/digest: queue the current period's digest so far, for each campaign in the chat's scope (`chat_id` on
+    `channel`); `request_id` (the command's message id) makes a redelivered command a no-op. Returns how many
+    messages were queued."""
     async with db.read() as conn:
-        chat = await chat_repo.get(conn, chat_id)
+        chat = await chat_repo.get(conn, chat_id, channel)
         if chat is None or not chat.active:
             raise DigestUnavailable("not_subscribed")
+        label = chat.label
         if await outbox.queued_since(
-            conn, f"digest-now:{chat_id}:{request_id}:", datetime.min.replace(tzinfo=now.tzinfo)
+            conn, f"digest-now:{label}:{request_id}:", datetime.min.replace(tzinfo=now.tzinfo)
         ):
             return 0  # the same command again (a redelivered update)
-        if await outbox.queued_since(conn, f"digest-now:{chat_id}:", now - ON_DEMAND_COOLDOWN):
+        if await outbox.queued_since(conn, f"digest-now:{label}:", now - ON_DEMAND_COOLDOWN):
             raise DigestUnavailable("too_soon")
     window, previous = current_window(chat.schedule, now, tz)
     async with db.read() as conn:
@@ -318,7 +373,9 @@ async def queue_digest_now(
                 data = await gather(
                     conn, c, survey, chat.scope, window, previous, chat.language, tz, alert_threshold, on_demand=True
                 )
-        messages = await (_department_messages(view) if chat.dimensions is not None else build(data))
-        prefix = f"digest-now:{chat_id}:{request_id}:c{campaign_id}"
+        messages = await (
+            _department_messages(view, chat.channel) if chat.dimensions is not None else build(data, chat.channel)
+        )
+        prefix = f"digest-now:{label}:{request_id}:c{campaign_id}"
         total += await _enqueue(db, chat, prefix, messages, now, now + timedelta(hours=1))
     return total

@@ -2,9 +2,10 @@
 XLSX (responses, codebook and per-ward summary sheets).
 
 One row per response: a pseudonymous respondent key, ward code and name, status, timestamps (in the
-campaign's time zone), then one column per question with the stored value (choice codes, 1-5 and "dk" for
-scales, numbers, texts); a multi-choice question has one column per option ("top_issues.waste": 1 chosen,
-0 not chosen, empty when the question was not answered). Empty cells: not asked (hidden by skip logic),
+campaign's time zone), the channel the answers came through (telegram, zalo, web), then one column per
+question with the stored value (choice codes, 1-5 and "dk" for scales, numbers, texts); a multi-choice
+question has one column per option ("top_issues.waste": 1 chosen, 0 not chosen, empty when the question was
+not answered). Empty cells: not asked (hidden by skip logic),
 skipped, or not reached yet.
 
 The file is written to a temporary file beside the target and renamed into place at the end, so a failed
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
     from storage.repo.exports import ResponseRow
 
 FORMATS = ("csv", "xlsx")
-BASE_COLUMNS = ("respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "quality_flags")
+BASE_COLUMNS = (
+    "respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "channel", "quality_flags",
+)  # fmt: skip
 SIMULATED_COLUMN = "simulated"
 """In the demo's exports only, first: 1 for a simulated response, 0 for one someone gave trying the survey."""
 SIMULATED_NOTE = (
@@ -114,6 +117,7 @@ def values(row: ResponseRow, cols: Sequence[Column], campaign_code: str, tz: Zon
         "status": row.status,
         "started_at": row.started_at.astimezone(tz),
         "completed_at": row.completed_at.astimezone(tz) if row.completed_at else None,
+        "channel": row.channel,
         "quality_flags": row.quality_flags or None,
     }
     return [base[col.name] if col.question_id is None else _value(col, row.answers) for col in cols]
@@ -246,6 +250,7 @@ _BASE_DESCRIPTIONS = {
     "status": "completed | in_progress | abandoned (in progress when the campaign closed)",
     "started_at": "When the respondent agreed and started (campaign time zone)",
     "completed_at": "When the last answer was given (campaign time zone); empty if not completed",
+    "channel": "Where the answers were given: telegram | zalo | web | simulated (the demo's made-up responses)",
     "quality_flags": "Data-quality flags of a completed response, comma-separated: too_fast (under 3 seconds per "
     "question shown), straightlining (the same answer to every 5-level question, at least 5), many_from_address "
     "(web: 10 or more completions from the same address within an hour); empty: none. Flagged responses are left "

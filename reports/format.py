@@ -63,6 +63,29 @@ def count_cell(n: int, lang: str = "vi", *, exact: bool = False) -> Cell:
     return Cell(count(n, lang, exact=exact), CellKind.HIDDEN.value if hidden(n, exact) else "plain")
 
 
+CHANNELS = ("telegram", "zalo", "web", "simulated")
+"""The channels answers come through, in the order they are listed."""
+
+
+def channel_name(channel: str, lang: str = "vi") -> str:
+    key = f"channel_{channel}"
+    return _T(key, lang) if key in _T else channel
+
+
+def breakdown(counts: dict[str, int], lang: str = "vi", *, exact: bool = False) -> list[tuple[str, Cell]]:
+    """Counts of people split into parts (responses by channel) whose total is shown elsewhere: each part under
+    the small-cell rule, and, when exactly one part is "<10", the smallest other part shown as "≥10" so that
+    the total minus the others does not give the hidden one away. Parts in `CHANNELS` order, then the rest."""
+    order = [c for c in CHANNELS if c in counts] + sorted(c for c in counts if c not in CHANNELS)
+    cells = {c: count_cell(counts[c], lang, exact=exact) for c in order}
+    suppressed = [c for c in order if cells[c].kind == CellKind.HIDDEN.value]
+    shown = [c for c in order if c not in suppressed]
+    if len(suppressed) == 1 and shown:
+        smallest = min(shown, key=lambda c: counts[c])
+        cells[smallest] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
+    return [(c, cells[c]) for c in order]
+
+
 def share(s: Share, lang: Lang = "vi", counted: str | None = None, *, exact: bool = False) -> str:
     """A share under the small-cell rules:
 

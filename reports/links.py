@@ -1,4 +1,5 @@
-"""Links that bring a citizen into a campaign: Telegram deep links (`/start <payload>`) and web links."""
+"""Links that bring a citizen into a campaign: Telegram deep links (`/start <payload>`), web links, and for
+Zalo (no deep links) the bot's address with the text to send it first (the same payload)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,9 @@ def web_link(public_url: str, campaign_code: str, ward_code: int | None = None) 
     base = public_url.rstrip("/")
     path = f"/s/{quote(campaign_code)}" + (f"/{ward_code}" if ward_code is not None else "")
     return base + path
+
+
+def zalo_entry(bot_link: str, campaign_code: str, ward_code: int | None = None) -> tuple[str, str]:
+    """(what the citizen sends the Zalo bot first, the address that opens the bot): Zalo links carry no
+    payload, so the campaign and the ward travel as the first message ("hn-2026_70")."""
+    return start_payload(campaign_code, ward_code), bot_link

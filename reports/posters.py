@@ -1,6 +1,9 @@
 """Posters for a ward office notice board: the QR code of a ward's deep link with the ward's name and the
 campaign title under it (A4 portrait PNG at 150 dpi), and an index page to print them all at once.
 
+A channel without deep links (Zalo) gets a poster whose QR code opens the bot, the same for every ward, with
+the code the citizen sends it first ("hn-2026_70": campaign and ward) in large letters under it.
+
 The index is HTML rather than CSV: an operator opens it in any browser by double-clicking, sees every
 poster with its ward and link, and prints them all (one A4 sheet per poster, checked by printing it to PDF
 in the browser tests) with Ctrl+P; a CSV with Vietnamese names
@@ -37,6 +40,8 @@ class PosterItem:
     ward_code: int
     ward_name: str
     link: str
+    code_to_type: str | None = None
+    """What the citizen sends the bot first, where the link cannot carry it (Zalo): shown in large letters."""
 
 
 def _font_path(bold: bool) -> Path:
@@ -102,31 +107,34 @@ def qr_matrix(link: str) -> list[list[bool]]:
     return [list(row) for row in code.get_matrix()]
 
 
-def qr_geometry(modules: int) -> tuple[int, int, int]:
+def qr_geometry(modules: int, qr_size: int = QR_SIZE) -> tuple[int, int, int]:
     """(left, top, module size in pixels) of the code's first module on the poster."""
-    box = QR_SIZE // (modules + 2 * QR_BORDER)
+    box = qr_size // (modules + 2 * QR_BORDER)
     size = box * (modules + 2 * QR_BORDER)
     left = (WIDTH - size) // 2 + box * QR_BORDER
-    top = QR_TOP + (QR_SIZE - size) // 2 + box * QR_BORDER
+    top = QR_TOP + (qr_size - size) // 2 + box * QR_BORDER
     return left, top, box
 
 
+TYPE_QR_SIZE = 640
+"""The QR code's size on a poster that also shows a code to type (there is less room)."""
+
+
 def render(item: PosterItem, campaign_title: str) -> Image.Image:
-    """One poster: a call to scan (Vietnamese, then English), the QR code, the ward, the campaign, the link."""
+    """One poster: a call to scan (Vietnamese, then English), the QR code, the code to send the bot (Zalo), the
+    ward, the campaign, the link."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     inner = WIDTH - 2 * MARGIN
-    y = _centred(
-        draw,
-        ["Quét mã QR để tham gia khảo sát"],
-        _fit(draw, "Quét mã QR để tham gia khảo sát", (60, 52, 44), inner, 1, True)[0],
-        80,
-        "black",
-    )
-    _centred(draw, ["Scan the QR code to take the survey"], _font(34), y, "#555555")
+    typed = item.code_to_type
+    call = "Quét mã QR để mở bot khảo sát trên Zalo" if typed else "Quét mã QR để tham gia khảo sát"
+    y = _centred(draw, [call], _fit(draw, call, (60, 52, 44), inner, 1, True)[0], 80, "black")
+    call_en = "Scan the QR code to open the survey bot in Zalo" if typed else "Scan the QR code to take the survey"
+    _centred(draw, [call_en], _font(34), y, "#555555")
 
+    size = TYPE_QR_SIZE if typed else QR_SIZE
     matrix = qr_matrix(item.link)
-    left, top, box = qr_geometry(len(matrix))
+    left, top, box = qr_geometry(len(matrix), size)
     for r, row in enumerate(matrix):
         for c, dark in enumerate(row):
             if dark:
@@ -134,7 +142,14 @@ def render(item: PosterItem, campaign_title: str) -> Image.Image:
                     (left + c * box, top + r * box, left + (c + 1) * box - 1, top + (r + 1) * box - 1), "black"
                 )
 
-    y = QR_TOP + QR_SIZE + 40
+    y = QR_TOP + size + 40
+    if typed:
+        y = _centred(draw, ["rồi nhắn cho bot mã này / then send the bot this code:"], _font(34), y, "#222222")
+        font, lines = _fit(draw, typed, (150, 130, 110, 92, 76, 64, 54, 46, 40, 34), inner - 60, 1, True)
+        box_top = y + 5
+        box_bottom = _centred(draw, lines, font, box_top + 30, "black") + 10
+        draw.rectangle((MARGIN, box_top, WIDTH - MARGIN, box_bottom), outline="black", width=6)
+        y = box_bottom + 30
     font, lines = _fit(draw, item.ward_name, (92, 80, 68, 56), inner, 2, True)
     y = _centred(draw, lines, font, y, "black")
     font, lines = _fit(draw, campaign_title, (46, 40, 34), inner, 3, False)
@@ -152,16 +167,26 @@ def filename(item: PosterItem) -> str:
 
 def _index_html(campaign_code: str, campaign_title: str, items: Sequence[PosterItem]) -> str:
     e = html.escape
+    typed = any(i.code_to_type for i in items)
+
+    def code_cell(i: PosterItem) -> str:
+        return f"<td><code>{e(i.code_to_type or '')}</code></td>" if typed else ""
+
+    def code_meta(i: PosterItem) -> str:
+        return f" · {e(i.code_to_type)}" if i.code_to_type else ""
+
     cards = "\n".join(
         f'<section class="poster"><img src="{e(filename(i))}" alt="QR {e(i.ward_name)}">'
-        f'<p class="meta">{i.ward_code} · {e(i.ward_name)} · <a href="{e(i.link)}">{e(i.link)}</a></p></section>'
+        f'<p class="meta">{i.ward_code} · {e(i.ward_name)}{code_meta(i)} · <a href="{e(i.link)}">{e(i.link)}</a>'
+        "</p></section>"
         for i in items
     )
     rows = "\n".join(
-        f'<tr><td>{i.ward_code}</td><td>{e(i.ward_name)}</td><td><a href="{e(filename(i))}">{e(filename(i))}</a>'
-        f'</td><td><a href="{e(i.link)}">{e(i.link)}</a></td></tr>'
+        f'<tr><td>{i.ward_code}</td><td>{e(i.ward_name)}</td>{code_cell(i)}<td><a href="{e(filename(i))}">'
+        f'{e(filename(i))}</a></td><td><a href="{e(i.link)}">{e(i.link)}</a></td></tr>'
         for i in items
     )
+    code_head = "<th>Mã để nhắn / Code to send</th>" if typed else ""
     return f"""<!doctype html>
 <html lang="vi">
 <head>
@@ -191,7 +216,7 @@ td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
 <p>Mã đợt khảo sát / Campaign: <b>{e(campaign_code)}</b> · {len(items)} phường, xã / wards.
 In tất cả áp phích: nhấn Ctrl+P (mỗi trang một áp phích). / Print every poster: press Ctrl+P (one per page).</p>
 <table>
-<tr><th>Mã / Code</th><th>Phường, xã / Ward</th><th>Tệp / File</th><th>Liên kết / Link</th></tr>
+<tr><th>Mã / Code</th><th>Phường, xã / Ward</th>{code_head}<th>Tệp / File</th><th>Liên kết / Link</th></tr>
 {rows}
 </table>
 </div>
@@ -237,6 +262,8 @@ def write_posters(
         for item in items:
             info = PngImagePlugin.PngInfo()
             info.add_text("Link", item.link)
+            if item.code_to_type:
+                info.add_text("Code", item.code_to_type)
             info.add_itxt("Title", f"{item.ward_name} · {campaign_title}")
             name = filename(item)
             render(item, campaign_title).save(staging / name, format="PNG", pnginfo=info, optimize=True)

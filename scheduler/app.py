@@ -14,7 +14,8 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
 5. cancels expired outbox messages, and wakes the sender;
-6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`);
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`),
+   and deletes published images (charts sent by URL) whose time is up;
 7. forgets web admissions (hashed client addresses) older than a day, and assesses the data-quality flags of
    completed responses left without (their process stopped between the completion and the assessment).
 
@@ -81,12 +82,13 @@ class SchedulerConfig:
     24 hours)."""
     limits: Mapping[str, Limits] = field(default_factory=dict)
     """Sending limits per channel (a channel not named gets `Limits()`)."""
+    windows: Mapping[str, timedelta] = field(default_factory=dict)
+    """Channels that may only write to a person within a window after their last message (Zalo): reminders
+    and invitations go only inside it. A channel not named has none."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def sender_for(
-    db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig
-) -> OutboxSender:
+def sender_for(db: Database, clock: Clock, transport: Transport, channel: str, config: SchedulerConfig) -> OutboxSender:
     """The paced sender of one channel's outbox."""
     return OutboxSender(
         db,
@@ -277,14 +279,18 @@ class SchedulerService:
 
             report.closed = await step("closing ended campaigns", reminders.close_ended(db, now)) or []
             report.invitations = (
-                await step("invitations", reminders.queue_invitations(db, now, self.tz)) or 0
+                await step("invitations", reminders.queue_invitations(db, now, self.tz, windows=self.config.windows))
+                or 0
             )
-            report.reminders = await step("reminders", reminders.queue_reminders(db, now, self.tz)) or 0
+            report.reminders = (
+                await step("reminders", reminders.queue_reminders(db, now, self.tz, windows=self.config.windows)) or 0
+            )
             threshold = self.config.digest_alert_threshold
             report.digests = await step("digests", digests.queue_due_digests(db, now, self.tz, threshold)) or 0
             report.expired = await step("expiring messages", _cancel_expired(db, now)) or 0
             cutoff = now - self.config.update_retention
             report.pruned = await step("forgetting old update ids", _prune_updates(db, cutoff)) or 0
+            await step("deleting expired images", _purge_images(db, now))
             report.assessed = await step("web admissions and quality flags", _web_quality(db, now)) or 0
             self.wake()
             self.last_tick = report
@@ -314,6 +320,13 @@ async def _web_quality(db: Database, now: datetime) -> int:
             return await quality.survey_of_campaign(conn, campaign_id)
 
         return await quality.assess_pending(conn, survey_of)
+
+
+async def _purge_images(db: Database, now: datetime) -> int:
+    from storage.repo import images
+
+    async with db.write() as conn:
+        return await images.purge_expired(conn, now)
 
 
 async def _cancel_expired(db: Database, now: datetime) -> int:

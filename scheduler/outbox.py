@@ -411,7 +411,7 @@ class OutboxSender:
         self, conn: AsyncConnection, recipient: str, kind: str, reason: str, now: datetime
     ) -> None:
         if kind == "group":
-            await chats.set_active(conn, int(recipient), False)
+            await chats.set_active(conn, recipient, False, self.channel)
             log.warning("official chat %s is unreachable (%s): digests paused", recipient, reason)
         else:
             await addresses.mark_unreachable(conn, self.channel, recipient, now)

@@ -3,10 +3,12 @@
 Reminders follow each campaign's policy (`ReminderPolicy`): delays after the respondent's last activity
 (default 24 h, then 72 h), at most `max_count`, none during quiet hours (default 21:00-07:00 in TZ: a
 reminder that falls due at night waits for the morning tick), none after the campaign ends (the outbox row
-expires with the campaign), none to people who opted out or blocked the bot, and only to people with a
-Telegram chat address. Each reminder is queued with the response's reminder count raised in the same
-transaction, under the dedupe key "reminder:c<campaign>:r<response>:<n>", so a tick that runs twice, or
-after a crash, queues nothing twice.
+expires with the campaign), none to people who opted out or blocked the bot, and only to people with a chat
+address, on the channel they answer on (its own outbox and paced sender). A channel may only write to a
+person within a window after their last message (`windows`; Zalo: ZALO_REMINDER_WINDOW_HOURS): its reminders
+and invitations go only inside it, and expire when it closes. Each reminder is queued with the response's
+reminder count raised in the same transaction, under the dedupe key "reminder:c<campaign>:r<response>:<n>",
+so a tick that runs twice, or after a crash, queues nothing twice.
 
 Just before sending, the sender asks `no_longer_wanted` whether a queued reminder or invitation should still go
 (the person may have answered, finished, opted out or deleted their data meanwhile).
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -85,8 +87,37 @@ def invitation_key(campaign_id: int, respondent_id: int) -> str:
     return f"invitation:c{campaign_id}:p{respondent_id}"
 
 
-async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: int = 1000) -> int:
-    """Queue the reminders due now in every open campaign, outside its quiet hours. Returns how many."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def window_closes(channel: str, last_activity: datetime | None, windows: Mapping[str, timedelta]) -> datetime | None:
+    """When `channel` stops letting us write to a person last active at `last_activity`: None for a channel
+    without a window; the epoch when their last activity is unknown (nothing may be sent)."""
+    window = windows.get(channel)
+    if window is None:
+        return None
+    if last_activity is None:
+        return EPOCH
+    if last_activity.tzinfo is None:  # read back from SQLite: UTC
+        last_activity = last_activity.replace(tzinfo=UTC)
+    return last_activity + window
+
+
+def _expiry(ends_at: datetime, closes: datetime | None) -> datetime:
+    return ends_at if closes is None else min(ends_at, closes)
+
+
+async def queue_reminders(
+    db: Database,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    limit: int = 1000,
+    windows: Mapping[str, timedelta] | None = None,
+) -> int:
+    """Queue the reminders due now in every open campaign, outside its quiet hours and inside each channel's
+    window. Returns how many."""
+    windows = windows or {}
     async with db.read() as conn:
         open_now = await campaign_repo.open_campaigns(conn, now)
     queued = 0
@@ -101,6 +132,9 @@ async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: i
             survey = await survey_repo.definition(conn, c.survey_id)
             messages: list[NewMessage] = []
             for d in due:
+                closes = window_closes(d.channel, d.last_activity_at, windows)
+                if closes is not None and closes <= now:
+                    continue  # the channel no longer lets us write to them: no reminder (not counted)
                 message = reminder_message(survey, c, d, tz)
                 if message is None or not await repo.count_sent(conn, d.response_id, d.reminders_sent):
                     continue
@@ -115,7 +149,8 @@ async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: i
                         kind="reminder",
                         payload=message.to_payload(quiet_hours=_quiet(c, tz), guard=guard),
                         dedupe_key=reminder_key(c.id, d.response_id, d.reminders_sent + 1),
-                        expires_at=c.ends_at,
+                        expires_at=_expiry(c.ends_at, closes),
+                        channel=d.channel,
                     )
                 )
             queued += await outbox.enqueue_many(conn, messages, now)
@@ -124,9 +159,13 @@ async def queue_reminders(db: Database, now: datetime, tz: ZoneInfo, *, limit: i
     return queued
 
 
-async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo) -> int:
+async def queue_invitations(
+    db: Database, now: datetime, tz: ZoneInfo, *, windows: Mapping[str, timedelta] | None = None
+) -> int:
     """When a campaign opens (its start time has passed), invite once the people who asked to hear about
-    new surveys, if its policy says so. Returns how many invitations were queued."""
+    new surveys, if its policy says so (on a channel with a window, only those still inside it). Returns how
+    many invitations were queued."""
+    windows = windows or {}
     queued = 0
     async with db.read() as conn:
         candidates = await repo.campaigns_to_invite(conn, now)
@@ -137,18 +176,23 @@ async def queue_invitations(db: Database, now: datetime, tz: ZoneInfo) -> int:
                 continue  # another tick got there first
             if not c.reminder_policy.invite:
                 continue
-            messages = [
-                NewMessage(
-                    recipient=person.address,
-                    kind="invitation",
-                    payload=invitation_message(c, person.language, tz).to_payload(
-                        quiet_hours=_quiet(c, tz), guard={"respondent_id": person.respondent_id}
-                    ),
-                    dedupe_key=invitation_key(c.id, person.respondent_id),
-                    expires_at=c.ends_at,
+            messages = []
+            for person in await repo.invitees(conn, c):
+                closes = window_closes(person.channel, person.last_activity_at, windows)
+                if closes is not None and closes <= now:
+                    continue
+                messages.append(
+                    NewMessage(
+                        recipient=person.address,
+                        kind="invitation",
+                        payload=invitation_message(c, person.language, tz).to_payload(
+                            quiet_hours=_quiet(c, tz), guard={"respondent_id": person.respondent_id}
+                        ),
+                        dedupe_key=invitation_key(c.id, person.respondent_id),
+                        expires_at=_expiry(c.ends_at, closes),
+                        channel=person.channel,
+                    )
                 )
-                for person in await repo.invitees(conn, c)
-            ]
             n = await outbox.enqueue_many(conn, messages, now)
         queued += n
         log.info("campaign %s opened: %d invitation(s) queued", c.code, n)

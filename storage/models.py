@@ -178,15 +178,17 @@ class OfficialChat(SQLModel, table=True):
     """A group chat of officials that receives digests for a scope of wards."""
 
     __tablename__ = "official_chat"
+    __table_args__ = (sa.UniqueConstraint("channel", "address", name="uq_official_chat_channel_address"),)
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(unique=True, sa_type=sa.BigInteger)
+    channel: str = Field(default="telegram", sa_column_kwargs={"server_default": "telegram"})
+    address: str  # the channel's chat id as text: a Telegram group's "-1001234567890", a Zalo group's id
     title: str = ""
     scope: list[int] | None = _json(nullable=True)  # ward codes; NULL means all wards
     schedule: str = "weekly mon 08:00"
     language: str = "vi"
     active: bool = True
     subscribed_at: datetime = _utc()
-    subscribed_by: int | None = Field(default=None, sa_type=sa.BigInteger)
+    subscribed_by: str | None = None  # the channel's user id of who subscribed it, as text
     dimensions: list[int] | None = _json(nullable=True)  # PAPI dimensions: a department's digest; NULL: the usual
 
 
@@ -201,8 +203,20 @@ class SubscriptionCode(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(nullable=True)
-    used_by_chat: int | None = Field(default=None, sa_type=sa.BigInteger)
+    used_by_channel: str | None = None
+    used_by_chat: str | None = None  # the address (chat id as text) of the chat it subscribed
     dimensions: list[int] | None = _json(nullable=True)
+
+
+class PublishedImage(SQLModel, table=True):
+    """A PNG (a digest's chart) served at an unguessable address until it expires, for channels that send
+    pictures by URL (Zalo's sendPhoto)."""
+
+    __tablename__ = "published_image"
+    token: str = Field(primary_key=True)
+    png: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc(index=True)
 
 
 class OutboxMessage(SQLModel, table=True):

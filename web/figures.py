@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -252,6 +252,8 @@ class Report:
     comments: list[CommentLine]
     has_chart: bool
     as_of: str | None = None
+    channels: list[tuple[str, str, Cell]] = field(default_factory=list)
+    """Completed responses per channel they came through: (name in Vietnamese, in English, count)."""
     """When the figures were counted, for a large campaign's figures kept up to a minute (None: just now)."""
 
     @property
@@ -380,6 +382,7 @@ async def report(
     async with ctx.db.read() as conn:
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
         scope_names = [u.name for u in await ward_repo.get_many(conn, wards)] if wards is not None else None
+        by_channel = await stats.completed_by_channel(conn, c.id, wards)
     p = plan(survey)
     counts = await counter(ctx).count(c, wards, questions_of(p), now, by_ward=by_ward)
     totals, found = counts.totals, counts.figures
@@ -441,6 +444,10 @@ async def report(
         comments=comments,
         has_chart=has_chart,
         as_of=_local(counts.at, c.timezone, "seconds") if counts.kept else None,
+        channels=[
+            (fmt.channel_name(channel, "vi"), fmt.channel_name(channel, "en"), cell)
+            for channel, cell in fmt.breakdown(by_channel)
+        ],
     )
 
 

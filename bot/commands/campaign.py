@@ -696,19 +696,25 @@ async def _answers(host: str, port: int) -> bool:
 )
 @click.option(
     "--channel",
-    type=click.Choice(["telegram", "web"]),
+    type=click.Choice(["telegram", "web", "zalo"]),
     default="telegram",
     show_default=True,
-    help="Where the links open the survey: the Telegram bot, or the web survey at PUBLIC_URL.",
+    help="Where the links open the survey: the Telegram bot, the web survey at PUBLIC_URL, or the Zalo bot "
+    "(ZALO_BOT_LINK, with the code to send it).",
 )
 def links(code: str, qr_dir: str | None, channel: str) -> None:
     """Print one line per ward: ward code, ward name and the link that opens the survey for that ward
-    (tab-separated). With --qr, also draw a poster per ward for the ward office's notice board.
+    (tab-separated; on Zalo: ward code, ward name, the code to send the bot, the bot's address). With --qr,
+    also draw a poster per ward for the ward office's notice board.
 
     Telegram links (the default) need the bot's username: TELEGRAM_BOT_USERNAME, or it is asked from Telegram
     with TELEGRAM_BOT_TOKEN. Web links (--channel web, for people without Telegram) use PUBLIC_URL, the
     address citizens reach this server at (e.g. https://khaosat.example.gov.vn/s/hn-2026/70); without it,
     this server's own address (WEB_HOST:WEB_PORT), with a warning, which is enough to try them out.
+
+    Zalo (--channel zalo) has no links that carry a ward: each line gives the code the citizen sends the bot
+    first (e.g. hn-2026_70, campaign and ward) and then the bot's address (ZALO_BOT_LINK); its posters show the
+    QR code that opens the bot and the code to send in large letters.
 
     \b
     Examples:
@@ -716,15 +722,19 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
       khaosat campaign links hn-2026 > links.tsv
       khaosat campaign links hn-2026 --qr posters-hn-2026
       khaosat campaign links hn-2026 --channel web --qr posters-web-hn-2026
+      khaosat campaign links hn-2026 --channel zalo --qr posters-zalo-hn-2026
     """
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
-        from reports.links import deep_link, own_address, web_link
+        from reports.links import deep_link, own_address, web_link, zalo_entry
+        from reports.posters import PosterItem
         from storage.repo import wards
 
         async with db.read() as conn:
             c = await get_campaign(conn, code)
             units = await wards.get_many(conn, list(c.ward_codes))
+        items: list[tuple[int, str, str]] = []
+        zalo_items: list[PosterItem] = []
         if c.status == "closed":
             raise click.ClickException(f"campaign {code!r} is closed: its links no longer open the survey")
         if channel == "web":
@@ -741,14 +751,24 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
                     err=True,
                 )
             items = [(u.code, u.name, web_link(base, c.code, u.code)) for u in units]
+        elif channel == "zalo":
+            if not cfg.zalo_bot_link:
+                raise click.ClickException(
+                    "Zalo links need the address that opens the bot, and none is set: put ZALO_BOT_LINK=<the link "
+                    "Zalo Bot Manager shows when you share your bot, e.g. https://zalo.me/...> in .env. Without a "
+                    f"Zalo bot, print web links instead: khaosat campaign links {code} --channel web"
+                )
+            entries = [(u, *zalo_entry(cfg.zalo_bot_link, c.code, u.code)) for u in units]
+            zalo_items = [PosterItem(u.code, u.name, link, typed) for u, typed, link in entries]
         else:
             username = await bot_username(cfg, code)
             items = [(u.code, u.name, deep_link(username, c.code, u.code)) for u in units]
         if qr_dir is not None:
             from pathlib import Path
 
-            from reports.posters import PosterItem, progress_bar, write_posters
+            from reports.posters import progress_bar, write_posters
 
+            posters = zalo_items if channel == "zalo" else [PosterItem(*i) for i in items]
             try:
                 with progress_bar(len(items), sys.stderr.isatty()) as bar:
                     task = bar.add_task("posters", total=len(items))
@@ -756,12 +776,15 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
                         Path(qr_dir),
                         c.code,
                         c.title,
-                        [PosterItem(*i) for i in items],
+                        posters,
                         drawn=lambda n: bar.update(task, completed=n),
                     )
             except OSError as e:
                 raise click.ClickException(f"cannot write the posters to {qr_dir}: {e.strerror or e}") from None
             log.arguments["posters"] = len(written) - 1
+        if channel == "zalo":
+            for item in zalo_items:
+                click.echo(f"{item.ward_code}\t{item.ward_name}\t{item.code_to_type}\t{item.link}")
         for ward_code, name, link in items:
             click.echo(f"{ward_code}\t{name}\t{link}")
         if qr_dir is not None:

@@ -62,7 +62,8 @@ def parse_scope(value: str) -> list[int] | None:
 def code(scope: str | None, dimensions: str | None, schedule: str, language: str, days: int | None) -> None:
     """Issue a one-time code that subscribes a group chat to digests.
 
-    An official adds the bot to the group and sends /subscribe CODE there (group administrators only). With
+    An official adds the bot to the group (Telegram or Zalo) and sends /subscribe CODE there (on Telegram, group
+    administrators only; Zalo says nothing about administrators, so there the code is what counts). With
     --dimensions the group is a lead department's: its digest follows those dimensions in every ward of the
     scope (scores with their intervals, and the wards that need attention).
 
@@ -139,7 +140,8 @@ def code(scope: str | None, dimensions: str | None, schedule: str, language: str
 @chats.command(name="list")
 @click.option("--codes", "show_codes", is_flag=True, help="List the subscription codes instead.")
 def list_(show_codes: bool) -> None:
-    """List subscribed group chats (tab-separated): chat id, state, schedule, language, scope, title.
+    """List subscribed group chats (tab-separated): chat id, channel (telegram, zalo), state, schedule, language,
+    scope, title.
 
     \b
     Examples:
@@ -164,7 +166,7 @@ def list_(show_codes: bool) -> None:
                 now = utc_now()
                 for c in codes:
                     if c.used_at is not None:
-                        state = f"used by {c.used_by_chat} {c.used_at.astimezone(tz):%Y-%m-%d %H:%M}"
+                        state = f"used by {c.used_by} {c.used_at.astimezone(tz):%Y-%m-%d %H:%M}"
                     elif c.expires_at <= now:
                         state = "expired"
                     else:
@@ -183,30 +185,40 @@ def list_(show_codes: bool) -> None:
             if chat.dimensions is not None:
                 scope += " dimensions " + ",".join(map(str, chat.dimensions))
             state = "active" if chat.active else "paused"
-            click.echo(f"{chat.chat_id}\t{state}\t{chat.schedule}\t{chat.language}\t{scope}\t{chat.title}")
+            click.echo(
+                f"{chat.address}\t{chat.channel}\t{state}\t{chat.schedule}\t{chat.language}\t{scope}\t{chat.title}"
+            )
 
     run(main)
 
 
 @chats.command(context_settings={"ignore_unknown_options": True})
-@click.argument("chat_id", type=int)
-def remove(chat_id: int) -> None:
-    """Stop digests to a group chat and forget it (what is still queued for it is cancelled).
+@click.argument("chat_id")
+def remove(chat_id: str) -> None:
+    """Stop digests to a group chat and forget it (what is still queued for it is cancelled). CHAT_ID as
+    'khaosat chats list' shows it; "zalo:ID" (or "telegram:ID") when the same id is on both channels.
 
     \b
     Examples:
       khaosat chats remove -1001234567890
+      khaosat chats remove zalo:5f1c2a9be0d34a7c
     """
 
     async def body(database: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import chats as repo
 
         async with database.write() as conn:
+            found = await repo.find(conn, chat_id)
+            if len(found) > 1:
+                named = " or ".join(f"{c.channel}:{c.address}" for c in found)
+                raise click.ClickException(f"{chat_id} is a chat on more than one channel: say which, {named}")
             try:
-                chat = await repo.remove(conn, chat_id)
+                if not found:
+                    raise repo.ChatError(f"no official chat with id {chat_id}; see 'khaosat chats list'")
+                chat = await repo.remove(conn, found[0].address, found[0].channel)
             except repo.ChatError as e:
                 raise click.ClickException(str(e)) from None
             await log.record(conn)
-        click.echo(f"removed group chat {chat.chat_id} ({chat.title or 'untitled'}); it gets no more digests")
+        click.echo(f"removed group chat {chat.label} ({chat.title or 'untitled'}); it gets no more digests")
 
     audited("chats.remove", {"chat_id": chat_id}, body)

@@ -19,7 +19,6 @@ from aiogram.types import Message
 from bot.context import AppContext
 from bot.telegram.filters import Magic
 from bot.telegram.texts import CITIZEN_COMMANDS, group_texts
-from flows.i18n import LANGUAGES
 from reports import format as fmt
 
 if TYPE_CHECKING:
@@ -48,19 +47,8 @@ async def _reply(message: Message, key: str, **params: Any) -> None:
     await message.answer(group_texts.both(key, **params), parse_mode=None)
 
 
-async def _scope_text(app: AppContext, scope: tuple[int, ...] | None, lang: str) -> str:
-    from reports.digest import scope_label
-    from storage.repo import wards
-
-    if scope is None:
-        return scope_label(None, lang)
-    async with app.db.read() as conn:
-        names = [u.name for u in await wards.get_many(conn, list(scope))]
-    return scope_label(names, lang, shown=5)
-
-
 async def subscribe(message: Message, command: CommandObject, app: AppContext, bot: Bot) -> None:
-    from reports.schedule import parse_schedule
+    from reports import digests
     from storage.repo import chats
 
     if message.chat.type not in GROUP_TYPES:
@@ -87,29 +75,8 @@ async def subscribe(message: Message, command: CommandObject, app: AppContext, b
         else:
             await _reply(message, e.reason)
         return
-    schedule = parse_schedule(chat.schedule)
-    log.info("group %s (%s) subscribed to digests: scope %s", chat.chat_id, chat.title, chat.scope or "all")
-    texts = [
-        group_texts(
-            "subscribed",
-            language,
-            scope=await _scope_text(app, chat.scope, language) + _dimensions_text(chat.dimensions, language),
-            schedule=f"{schedule.describe(language)} ({app.settings.tz})",
-        )
-        for language in LANGUAGES
-    ]
-    await message.answer("\n\n".join(texts), parse_mode=None)
-
-
-def _dimensions_text(dimensions: tuple[int, ...] | None, lang: str) -> str:
-    """ "; Lĩnh vực: 5. Thủ tục hành chính công, ..." for a lead department's group ("" otherwise)."""
-    if dimensions is None:
-        return ""
-    from flows.i18n import t
-    from reports.plan import dimension_label
-
-    names = ", ".join(f"{d}. {dimension_label(d, lang)}" for d in dimensions)
-    return f"; {t('digest.dimensions_label', lang)}: {names}"
+    log.info("group %s (%s) subscribed to digests: scope %s", chat.label, chat.title, chat.scope or "all")
+    await message.answer(await digests.subscribed_message(app.db, chat, app.settings.tz), parse_mode=None)
 
 
 async def unsubscribe(message: Message, app: AppContext, bot: Bot) -> None:

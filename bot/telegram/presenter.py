@@ -18,12 +18,12 @@ import aiohttp
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.context import AppContext
+from bot.context import AppContext, choice_labels
 from bot.telegram import render
 from bot.telegram.callbacks import CampaignCb, InviteCb
 from bot.telegram.texts import t
 from flows import engine
-from flows.conversation import CampaignChoice, Outcome, OutcomeKind
+from flows.conversation import Outcome, OutcomeKind
 from flows.events import (
     AnswerRecorded,
     AnswerRejected,
@@ -72,31 +72,6 @@ class Pressed:
             return None
         text = message.html_text if isinstance(message, Message) and message.text else ""  # not InaccessibleMessage
         return cls(message.message_id, text)
-
-
-def choice_labels(
-    choices: tuple[CampaignChoice, ...], lang: str, tz: ZoneInfo
-) -> list[tuple[CampaignChoice, str]]:
-    """Each open campaign's button label: its title, with its dates (in `tz`), then its number of wards, and
-    last its code, added where titles alone would read the same."""
-
-    def dates(c: CampaignChoice) -> str:
-        start, end = c.starts_at.astimezone(tz), c.ends_at.astimezone(tz)
-        return t("choice_dates", lang, start=start.strftime("%d/%m"), end=end.strftime("%d/%m/%Y"))
-
-    labels = [c.title for c in choices]
-    for detail in (
-        dates,
-        lambda c: t("choice_wards", lang, count=c.wards),
-        lambda c: c.code,
-    ):
-        if len(set(labels)) == len(labels):
-            break
-        labels = [
-            f"{label} · {detail(c)}" if labels.count(label) > 1 else label
-            for c, label in zip(choices, labels, strict=True)
-        ]
-    return list(zip(choices, labels, strict=True))
 
 
 class Presenter:

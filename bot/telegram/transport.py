@@ -16,11 +16,10 @@ import asyncio
 import hmac
 import json
 import logging
-import sqlite3
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -30,6 +29,7 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.context import KeyedLocks, transient_errors
 from bot.telegram.fastlane import FastLane, FastUpdate
 from bot.telegram.fastlane import parse as parse_fast
 from bot.telegram.texts import t
@@ -44,25 +44,7 @@ SenderKey = tuple[str, int]
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
-    import asyncpg
-    import sqlalchemy.exc
-
-    return (
-        OSError,
-        asyncio.TimeoutError,
-        sqlite3.OperationalError,
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
-        sqlalchemy.exc.DisconnectionError,
-        sqlalchemy.exc.TimeoutError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.TooManyConnectionsError,
-        TelegramNetworkError,
-        TelegramServerError,
-        TelegramRetryAfter,
-    )
+    return (*transient_errors(), TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -71,27 +53,6 @@ def is_transient(error: BaseException) -> bool:
         return True
     cause = error.__cause__ or error.__context__
     return cause is not None and cause is not error and isinstance(cause, _transient_errors())
-
-
-class KeyedLocks:
-    """An asyncio.Lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, asyncio.Lock] = {}
-        self._users: dict[Hashable, int] = defaultdict(int)
-
-    @asynccontextmanager
-    async def __call__(self, key: Hashable) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:
-                del self._users[key]
-                del self._locks[key]
 
 
 def private_chat_of(update: Update) -> tuple[int, str] | None:

@@ -39,9 +39,18 @@ class SubscriptionCodeRecord:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
-    used_by_chat: int | None
+    used_by_chat: str | None
+    """The address of the chat it subscribed (on `used_by_channel`)."""
     dimensions: tuple[int, ...] | None = None
     """PAPI dimensions: the chat it subscribes gets a department's digest of these; None: the usual digest."""
+    used_by_channel: str | None = None
+
+    @property
+    def used_by(self) -> str | None:
+        """The chat it subscribed, as `khaosat chats list` shows chats ("-100123", "zalo:abc")."""
+        if self.used_by_chat is None:
+            return None
+        return chat_label(self.used_by_channel or "telegram", self.used_by_chat)
 
     @property
     def display(self) -> str:
@@ -51,7 +60,10 @@ class SubscriptionCodeRecord:
 @dataclass(frozen=True)
 class OfficialChatRecord:
     id: int
-    chat_id: int
+    channel: str
+    """Where the chat is: "telegram" or "zalo"."""
+    address: str
+    """The channel's id of the chat, as text (a Telegram group's "-1001234567890")."""
     title: str
     scope: tuple[int, ...] | None
     """Ward codes; None means every ward."""
@@ -59,9 +71,29 @@ class OfficialChatRecord:
     language: str
     active: bool
     subscribed_at: datetime
-    subscribed_by: int | None
+    subscribed_by: str | None
     dimensions: tuple[int, ...] | None = None
     """PAPI dimensions whose digest (across the scope's wards) the chat gets; None: the usual digest."""
+
+    @property
+    def label(self) -> str:
+        """How people name the chat: a Telegram group's id alone ("-1001234567890"), others "zalo:<id>"."""
+        return chat_label(self.channel, self.address)
+
+
+def chat_label(channel: str, address: str) -> str:
+    return address if channel == "telegram" else f"{channel}:{address}"
+
+
+def parse_chat_label(text: str) -> tuple[str | None, str]:
+    """ "zalo:abc" -> ("zalo", "abc"); "-100123" -> (None, "-100123"): any channel."""
+    channel, sep, address = text.strip().partition(":")
+    if sep and channel in CHANNELS:
+        return channel, address
+    return None, text.strip()
+
+
+CHANNELS = ("telegram", "zalo")
 
 
 def format_code(code: str) -> str:
@@ -89,13 +121,15 @@ def _code_record(row: Any) -> SubscriptionCodeRecord:
         used_at=row.used_at,
         used_by_chat=row.used_by_chat,
         dimensions=_scope(row.dimensions),
+        used_by_channel=row.used_by_channel,
     )
 
 
 def _chat_record(row: Any) -> OfficialChatRecord:
     return OfficialChatRecord(
         id=row.id,
-        chat_id=row.chat_id,
+        channel=row.channel,
+        address=row.address,
         title=row.title,
         scope=_scope(row.scope),
         schedule=row.schedule,
@@ -172,12 +206,21 @@ async def list_codes(conn: AsyncConnection, *, unused_only: bool = False) -> lis
 
 
 async def redeem(
-    conn: AsyncConnection, *, code: str, chat_id: int, title: str, user_id: int | None, now: datetime
+    conn: AsyncConnection,
+    *,
+    code: str,
+    chat_id: int | str,
+    title: str,
+    user_id: int | str | None,
+    now: datetime,
+    channel: str = "telegram",
 ) -> OfficialChatRecord:
-    """Use a code for a group chat: subscribes the chat (or replaces its subscription) and spends the code.
+    """Use a code for a group chat (`chat_id`: the channel's id of it): subscribes the chat (or replaces its
+    subscription) and spends the code.
 
     Raises CodeRejected (unknown / used / expired); nothing changes then.
     """
+    address = str(chat_id)
     typed = normalise_code(code)
     q = sa.select(subscription_code).where(subscription_code.c.code == typed)
     if conn.dialect.name == "postgresql":
@@ -194,7 +237,7 @@ async def redeem(
     spent = await conn.execute(
         subscription_code.update()
         .where(subscription_code.c.code == typed, subscription_code.c.used_at.is_(None))
-        .values(used_at=now, used_by_chat=chat_id)
+        .values(used_at=now, used_by_chat=address, used_by_channel=channel)
     )
     if not spent.rowcount:  # pragma: no cover - a concurrent redeem of the same code (SQLite serialises writers)
         raise CodeRejected("used", f"code {format_code(typed)} was already used")
@@ -205,44 +248,61 @@ async def redeem(
         "language": row.language,
         "active": True,
         "subscribed_at": now,
-        "subscribed_by": user_id,
+        "subscribed_by": None if user_id is None else str(user_id),
         "dimensions": row.dimensions,
     }
-    stmt = insert(conn, official_chat).values(chat_id=chat_id, **values)
-    stmt = stmt.on_conflict_do_update(index_elements=["chat_id"], set_=values)
+    stmt = insert(conn, official_chat).values(channel=channel, address=address, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=["channel", "address"], set_=values)
     await conn.execute(stmt)
-    chat = await get(conn, chat_id)
+    chat = await get(conn, address, channel)
     assert chat is not None
     return chat
 
 
-async def get(conn: AsyncConnection, chat_id: int) -> OfficialChatRecord | None:
-    row = (await conn.execute(sa.select(official_chat).where(official_chat.c.chat_id == chat_id))).first()
+def _is(channel: str, chat_id: int | str) -> sa.ColumnElement[bool]:
+    return sa.and_(official_chat.c.channel == channel, official_chat.c.address == str(chat_id))
+
+
+async def get(conn: AsyncConnection, chat_id: int | str, channel: str = "telegram") -> OfficialChatRecord | None:
+    row = (await conn.execute(sa.select(official_chat).where(_is(channel, chat_id)))).first()
     return None if row is None else _chat_record(row)
 
 
-async def list_chats(conn: AsyncConnection, *, active_only: bool = False) -> list[OfficialChatRecord]:
+async def find(conn: AsyncConnection, label: str) -> list[OfficialChatRecord]:
+    """The chats a label names ("zalo:abc" on Zalo; a bare id on any channel), for the CLI."""
+    channel, address = parse_chat_label(label)
+    q = sa.select(official_chat).where(official_chat.c.address == address)
+    if channel is not None:
+        q = q.where(official_chat.c.channel == channel)
+    return [_chat_record(r) for r in (await conn.execute(q.order_by(official_chat.c.id))).all()]
+
+
+async def list_chats(
+    conn: AsyncConnection, *, active_only: bool = False, channel: str | None = None
+) -> list[OfficialChatRecord]:
     q = sa.select(official_chat).order_by(official_chat.c.subscribed_at, official_chat.c.id)
     if active_only:
         q = q.where(official_chat.c.active.is_(True))
+    if channel is not None:
+        q = q.where(official_chat.c.channel == channel)
     return [_chat_record(r) for r in (await conn.execute(q)).all()]
 
 
-async def set_active(conn: AsyncConnection, chat_id: int, active: bool) -> bool:
+async def set_active(conn: AsyncConnection, chat_id: int | str, active: bool, channel: str = "telegram") -> bool:
     """Pause or resume a chat's digests; False when the chat is not subscribed."""
-    result = await conn.execute(official_chat.update().where(official_chat.c.chat_id == chat_id).values(active=active))
+    result = await conn.execute(official_chat.update().where(_is(channel, chat_id)).values(active=active))
     return bool(result.rowcount)
 
 
-async def remove(conn: AsyncConnection, chat_id: int) -> OfficialChatRecord:
+async def remove(conn: AsyncConnection, chat_id: int | str, channel: str = "telegram") -> OfficialChatRecord:
     """Delete a chat's subscription (and cancel what is still queued for it)."""
     from storage.repo import outbox
 
-    chat = await get(conn, chat_id)
+    chat = await get(conn, chat_id, channel)
     if chat is None:
-        raise ChatError(f"no official chat with id {chat_id}; see 'khaosat chats list'")
-    await conn.execute(official_chat.delete().where(official_chat.c.chat_id == chat_id))
-    await outbox.cancel_pending_to(conn, str(chat_id), "chat removed")
+        raise ChatError(f"no official chat with id {chat_label(channel, str(chat_id))}; see 'khaosat chats list'")
+    await conn.execute(official_chat.delete().where(_is(channel, chat_id)))
+    await outbox.cancel_pending_to(conn, chat.address, "chat removed", channel)
     return chat
 
 

@@ -274,10 +274,13 @@ async def reroute_group(conn: AsyncConnection, old_chat: str, new_chat: str, cha
         .where(outbox.c.channel == channel, outbox.c.recipient == old_chat, outbox.c.status == "pending")
         .values(recipient=new_chat)
     )
-    taken = (await conn.execute(sa.select(official_chat.c.id).where(official_chat.c.chat_id == int(new_chat)))).first()
+    on_channel = official_chat.c.channel == channel
+    taken = (
+        await conn.execute(sa.select(official_chat.c.id).where(on_channel, official_chat.c.address == new_chat))
+    ).first()
     if taken is None:
         await conn.execute(
-            official_chat.update().where(official_chat.c.chat_id == int(old_chat)).values(chat_id=int(new_chat))
+            official_chat.update().where(on_channel, official_chat.c.address == old_chat).values(address=new_chat)
         )
 
 

@@ -2,8 +2,9 @@
 
 A reminder is due for a response that is still in progress in an open campaign when the time since the
 respondent's last activity has reached the policy's next delay (default 24 h for the first, 72 h for the
-second), fewer than `max_count` were sent, the person has not opted out, and they have a reachable Telegram
-chat address. Quiet hours are the job's business (`scheduler.reminders`), not this query's.
+second), fewer than `max_count` were sent, the person has not opted out, and they have a reachable chat
+address on the channel they answer on (Telegram, Zalo). Quiet hours and a channel's window after the person's
+last message are the job's business (`scheduler.reminders`), not this query's.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from flows.questions import JSONValue
 from storage.records import CampaignRecord
 from storage.repo.sql import answer, campaign, channel_address, outbox_message, respondent, response
 
-CHANNEL = "telegram"
-
 
 @dataclass(frozen=True)
 class DueReminder:
@@ -33,6 +32,8 @@ class DueReminder:
     last_activity_at: datetime
     fixed: tuple[str, ...]
     answers: tuple[tuple[str, JSONValue], ...] = ()
+    channel: str = "telegram"
+    """The channel of the address (a person is reached where they answer)."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,18 @@ class Invitee:
     respondent_id: int
     address: str
     language: str
+    channel: str = "telegram"
+    last_activity_at: datetime | None = None
+    """Their most recent activity in any response (for a channel that may only write within a window)."""
 
 
 def _reachable(q: sa.Select[Any]) -> sa.Select[Any]:
+    """Only people who have not opted out, with a reachable address (on any channel: a respondent's key is
+    made from one channel's user id, so they have an address on that channel only)."""
     return q.join(
         channel_address,
         sa.and_(
             channel_address.c.respondent_id == respondent.c.id,
-            channel_address.c.channel == CHANNEL,
             channel_address.c.unreachable.is_(False),
         ),
     ).where(respondent.c.opted_out.is_(False))
@@ -72,8 +77,9 @@ async def due(conn: AsyncConnection, c: CampaignRecord, now: datetime, limit: in
             response.c.fixed,
             respondent.c.language,
             channel_address.c.address,
+            channel_address.c.channel,
         ).join(respondent, respondent.c.id == response.c.respondent_id)
-    )
+    ).where(channel_address.c.channel == response.c.channel)
     q = (
         q.where(
             response.c.campaign_id == c.id,
@@ -105,6 +111,7 @@ async def due(conn: AsyncConnection, c: CampaignRecord, now: datetime, limit: in
             last_activity_at=r.last_activity_at,
             fixed=tuple(r.fixed or ()),
             answers=tuple(by_response[r.id]),
+            channel=r.channel,
         )
         for r in rows
     ]
@@ -123,11 +130,31 @@ async def count_sent(conn: AsyncConnection, response_id: int, expected: int) -> 
 async def invitees(conn: AsyncConnection, c: CampaignRecord) -> list[Invitee]:
     """People who agreed to hear about future surveys, reachable, and not already answering this campaign."""
     answering = sa.select(response.c.respondent_id).where(response.c.campaign_id == c.id)
-    q = _reachable(sa.select(respondent.c.id, respondent.c.language, channel_address.c.address)).where(
-        respondent.c.invitations.is_(True), respondent.c.id.not_in(answering)
+    last = (
+        sa.select(sa.func.max(response.c.last_activity_at))
+        .where(response.c.respondent_id == respondent.c.id)
+        .scalar_subquery()
     )
-    rows = (await conn.execute(q.order_by(respondent.c.id))).all()
-    return [Invitee(respondent_id=r.id, address=r.address, language=r.language) for r in rows]
+    q = _reachable(
+        sa.select(
+            respondent.c.id,
+            respondent.c.language,
+            channel_address.c.address,
+            channel_address.c.channel,
+            last.label("last_activity_at"),
+        )
+    ).where(respondent.c.invitations.is_(True), respondent.c.id.not_in(answering))
+    rows = (await conn.execute(q.order_by(respondent.c.id, channel_address.c.channel))).all()
+    return [
+        Invitee(
+            respondent_id=r.id,
+            address=r.address,
+            language=r.language,
+            channel=r.channel,
+            last_activity_at=r.last_activity_at,
+        )
+        for r in rows
+    ]
 
 
 async def campaigns_to_invite(conn: AsyncConnection, now: datetime) -> list[int]:
@@ -217,15 +244,19 @@ async def sent_count(
     with no ward yet counts everywhere). Reminders are queued as "reminder:c<campaign>:r<response>:<n>"."""
     prefix = f"reminder:c{campaign_id}:r"
     keys = (
-        await conn.execute(
-            sa.select(outbox_message.c.dedupe_key).where(
-                outbox_message.c.dedupe_key.startswith(prefix, autoescape=True),
-                outbox_message.c.status == "sent",
-                outbox_message.c.sent_at >= start,
-                outbox_message.c.sent_at < end,
+        (
+            await conn.execute(
+                sa.select(outbox_message.c.dedupe_key).where(
+                    outbox_message.c.dedupe_key.startswith(prefix, autoescape=True),
+                    outbox_message.c.status == "sent",
+                    outbox_message.c.sent_at >= start,
+                    outbox_message.c.sent_at < end,
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if wards is None:
         return len(keys)
     response_ids = [int(key[len(prefix) :].split(":", 1)[0]) for key in keys]

@@ -43,6 +43,7 @@ department = _table(models.Department)
 department_dimension = _table(models.DepartmentDimension)
 web_admission = _table(models.WebAdmission)
 invitation_code = _table(models.InvitationCode)
+published_image = _table(models.PublishedImage)
 
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:

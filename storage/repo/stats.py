@@ -192,6 +192,23 @@ async def completed_count(
     return int((await conn.execute(q)).scalar_one())
 
 
+async def completed_by_channel(
+    conn: AsyncConnection,
+    campaign_id: int,
+    wards: Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """Completed responses per channel (telegram, zalo, web, simulated) (in the window, when given); channels
+    without any are absent."""
+    q = (
+        sa.select(response.c.channel, sa.func.count())
+        .where(*_scope(campaign_id, wards, since, until))
+        .group_by(response.c.channel)
+    )
+    return {str(channel): int(n) for channel, n in (await conn.execute(q)).all()}
+
+
 async def scale_counts(
     conn: AsyncConnection,
     campaign_id: int,

@@ -32,6 +32,7 @@ async def add_response(
     started_at: datetime,
     completed_at: datetime | None = None,
     key: str | None = None,
+    channel: str = "telegram",
 ) -> int:
     """One respondent and one response with its answers, stored as the conversation service stores them."""
     key = key or f"k{next(_keys):06d}"
@@ -54,7 +55,7 @@ async def add_response(
                 respondent_id=respondent_id,
                 ward_code=ward,
                 status=status,
-                channel="telegram",
+                channel=channel,
                 fixed=[],
                 started_at=started_at,
                 completed_at=completed_at,

@@ -22,7 +22,10 @@ QUESTIONS = [
     "top_issues.waste", "top_issues.pollution", "top_issues.flooding", "top_issues.security", "top_issues.traffic",
     "top_issues.health", "top_issues.schools", "top_issues.procedures", "overall_satisfaction", "comment",
 ]  # fmt: skip
-HEADER = ["respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "quality_flags", *QUESTIONS]
+HEADER = [
+    "respondent", "ward_code", "ward_name", "status", "started_at", "completed_at", "channel", "quality_flags",
+    *QUESTIONS,
+]  # fmt: skip
 FORMULA = '=HYPERLINK("http://example.com","bấm vào đây")'
 
 
@@ -50,6 +53,7 @@ def fill(url: str) -> Any:
                  "environment": 2, "top_issues": ["flooding"], "overall_satisfaction": 2,
                  "comment": "Đường hay ngập,\ncần nạo vét cống\x01"},
                 started_at=T0 + timedelta(hours=2), completed_at=T0 + timedelta(hours=2, minutes=7), key="chi",
+                channel="zalo",
             )  # fmt: skip
             await add_response(conn, c.id, None, {}, status="abandoned", started_at=T0 + timedelta(hours=3), key="dan")
 
@@ -91,6 +95,7 @@ def test_export_csv(env: str, campaign: Any, tmp_path: Path) -> None:
         "",
     )
     assert (chi["visits"], chi["sat_result"], chi["comment"]) == ("3", "dk", "Đường hay ngập,\ncần nạo vét cống\x01")
+    assert [r["channel"] for r in (alice, bob, chi, dan)] == ["telegram", "telegram", "zalo", "telegram"]
     assert (dan["ward_code"], dan["ward_name"], dan["status"]) == ("", "", "abandoned")
 
     completed = tmp_path / "done.csv"
@@ -124,6 +129,7 @@ def test_export_xlsx(env: str, campaign: Any, tmp_path: Path) -> None:
     chi = dict(zip(HEADER, rows[3], strict=True))
     assert chi["comment"] == "Đường hay ngập,\ncần nạo vét cống"  # a control character XLSX cannot hold is dropped
     assert chi["completed_at"] == datetime(2026, 11, 26, 12, 7)
+    assert (alice["channel"], chi["channel"]) == ("telegram", "zalo")
 
     codebook = {row[0]: row for row in book["codebook"].iter_rows(min_row=2, values_only=True)}
     assert list(codebook) == HEADER

@@ -155,9 +155,9 @@ def test_list_and_remove(env: str) -> None:
             await conn.execute(
                 official_chat.insert(),
                 [
-                    {"chat_id": -1001, "title": "UBND Hoàn Kiếm", "scope": [70], "schedule": "daily 08:00",
+                    {"address": "-1001", "title": "UBND Hoàn Kiếm", "scope": [70], "schedule": "daily 08:00",
                      "language": "vi", "active": True, "subscribed_at": now},
-                    {"chat_id": -1002, "title": "", "scope": None, "schedule": "weekly mon 08:00",
+                    {"address": "-1002", "title": "", "scope": None, "schedule": "weekly mon 08:00",
                      "language": "en", "active": False, "subscribed_at": now + timedelta(seconds=1)},
                 ],
             )  # fmt: skip
@@ -165,12 +165,13 @@ def test_list_and_remove(env: str) -> None:
 
     in_db(env, add)
     assert cli("chats", "list").stdout == (
-        "-1001\tactive\tdaily 08:00\tvi\t70\tUBND Hoàn Kiếm\n-1002\tpaused\tweekly mon 08:00\ten\tall\t\n"
+        "-1001\ttelegram\tactive\tdaily 08:00\tvi\t70\tUBND Hoàn Kiếm\n"
+        "-1002\ttelegram\tpaused\tweekly mon 08:00\ten\tall\t\n"
     )
     removed = cli("chats", "remove", "-1001")
     assert removed.exit_code == 0
     assert removed.stdout == "removed group chat -1001 (UBND Hoàn Kiếm); it gets no more digests\n"
-    assert cli("chats", "list").stdout == "-1002\tpaused\tweekly mon 08:00\ten\tall\t\n"
+    assert cli("chats", "list").stdout == "-1002\ttelegram\tpaused\tweekly mon 08:00\ten\tall\t\n"
 
     async def status(db: Database) -> str | None:
         async with db.read() as conn:

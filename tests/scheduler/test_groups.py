@@ -90,7 +90,7 @@ async def test_subscribe_needs_an_admin_and_a_good_code(
     assert "Schedule: daily at 08:00 (Asia/Ho_Chi_Minh)" in reply
     async with db.read() as conn:
         chat = await chats.get(conn, GROUP)
-    assert chat is not None and chat.scope == (70, 235) and chat.active and chat.subscribed_by == ADMIN
+    assert chat is not None and chat.scope == (70, 235) and chat.active and chat.subscribed_by == str(ADMIN)
 
     other = Group(fake, bot, dispatcher, app, chat_id=-100300)
     other.offset = group.offset

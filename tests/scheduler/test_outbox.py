@@ -134,7 +134,7 @@ async def test_403_from_a_group_pauses_its_digests(
     async with db.write() as conn:
         await conn.execute(
             official_chat.insert().values(
-                chat_id=-100,
+                address="-100",
                 title="UBND",
                 scope=None,
                 schedule="daily 08:00",
@@ -220,7 +220,7 @@ async def test_migrated_group_follows_its_new_id(
     async with db.write() as conn:
         await conn.execute(
             official_chat.insert().values(
-                chat_id=-100,
+                address="-100",
                 title="UBND",
                 scope=None,
                 schedule="daily 08:00",
@@ -234,7 +234,7 @@ async def test_migrated_group_follows_its_new_id(
     await make_sender(app, bot).drain()
     assert fake.last_message(-1001234567890).plain_text == "Xin chào"
     async with db.read() as conn:
-        assert (await conn.execute(sa.select(official_chat.c.chat_id))).scalar_one() == -1001234567890
+        assert (await conn.execute(sa.select(official_chat.c.address))).scalar_one() == "-1001234567890"
 
 
 async def test_expired_and_quiet_hours(app: AppContext, db: Database, clock: Clock, fake: FakeBotAPI, bot: Any) -> None:

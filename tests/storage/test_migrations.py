@@ -147,3 +147,64 @@ async def test_queued_telegram_buttons_become_neutral_actions_and_back(fresh_url
         assert (await payloads())["pending"] == old
     finally:
         await db.dispose()
+
+
+async def test_telegram_chats_become_channel_and_address_and_back(fresh_url: str) -> None:
+    """0008: a subscribed Telegram group keeps its subscription as (telegram, "-100...") and its spent code
+    remembers it as text; a Zalo chat's string id fits; going back restores the integer ids (Zalo's go)."""
+    db = Database(fresh_url)
+    chat = sa.table(
+        "official_chat",
+        *(sa.column(n) for n in ("chat_id", "title", "schedule", "language", "active", "subscribed_by")),
+        sa.column("subscribed_at", sa.DateTime),
+    )
+    code = sa.table(
+        "subscription_code",
+        *(sa.column(n) for n in ("code", "schedule", "language", "used_by_chat")),
+        *(sa.column(n, sa.DateTime) for n in ("created_at", "expires_at", "used_at")),
+    )
+    try:
+        await migrate.upgrade(db, "0007_departments_dimensions")
+        async with db.write() as conn:
+            await conn.execute(
+                chat.insert().values(
+                    chat_id=-1001234567890, title="UBND", schedule="daily 08:00", language="vi", active=True,
+                    subscribed_by=42, subscribed_at=sa.func.now(),
+                )
+            )  # fmt: skip
+            await conn.execute(
+                code.insert().values(
+                    code="K7QPM2XD", schedule="daily 08:00", language="vi", used_by_chat=-1001234567890,
+                    created_at=sa.func.now(), expires_at=sa.func.now(), used_at=sa.func.now(),
+                )
+            )  # fmt: skip
+        await migrate.upgrade(db, "0009_zalo_chats")
+        async with db.write() as conn:
+            rows = (await conn.execute(sa.text("SELECT channel, address, subscribed_by FROM official_chat"))).all()
+            assert [tuple(r) for r in rows] == [("telegram", "-1001234567890", "42")]
+            used = (await conn.execute(sa.text("SELECT used_by_channel, used_by_chat FROM subscription_code"))).one()
+            assert tuple(used) == ("telegram", "-1001234567890")
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO official_chat (channel, address, title, schedule, language, active, subscribed_at)"
+                    " VALUES ('zalo', 'a1b2c3d4e5', 'Zalo', 'daily 08:00', 'vi', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            with pytest.raises(sa.exc.IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(
+                        sa.text(
+                            "INSERT INTO official_chat (channel, address, title, schedule, language, active,"
+                            " subscribed_at) VALUES ('telegram', '-1001234567890', '', 'daily 08:00', 'vi', true,"
+                            " CURRENT_TIMESTAMP)"
+                        )
+                    )
+        await migrate.downgrade(db, "0007_departments_dimensions")
+        async with db.read() as conn:
+            rows = (await conn.execute(sa.text("SELECT chat_id, subscribed_by FROM official_chat"))).all()
+            assert [tuple(r) for r in rows] == [(-1001234567890, 42)]
+            assert (await conn.execute(sa.text("SELECT used_by_chat FROM subscription_code"))).scalar_one() == (
+                -1001234567890
+            )
+    finally:
+        await db.dispose()

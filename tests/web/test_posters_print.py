@@ -56,3 +56,24 @@ def test_drawing_posters_reports_each_one_and_shows_a_bar_only_on_a_terminal(tmp
     assert progress_bar(126, show=True).disable is False
     assert progress_bar(126, show=False).disable is True  # stderr is not a terminal: quiet
     assert progress_bar(1, show=True).disable is True  # one poster: nothing to follow
+
+
+async def test_zalo_posters_with_the_code_to_send_print_one_a4_sheet_each(
+    browser: Any, tmp_path: Path, artifacts: Path
+) -> None:
+    bot = "https://zalo.me/2916420913417436125"
+    items = [PosterItem(i.ward_code, i.ward_name, bot, f"hn-2026_{i.ward_code}") for i in ITEMS]
+    folder = tmp_path / "posters-zalo"
+    write_posters(folder, "hn-2026", "Khảo sát sự hài lòng của người dân với chính quyền phường, xã", items)
+    page = await browser.new_page()
+    try:
+        await page.goto((folder / INDEX_NAME).as_uri())
+        await page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        assert await page.locator("td code").all_inner_texts() == ["hn-2026_70", "hn-2026_235", "hn-2026_9556"]
+        pdf = await page.pdf(prefer_css_page_size=True, print_background=True)
+    finally:
+        await page.close()
+    (artifacts / "posters-zalo.pdf").write_bytes(pdf)
+    sizes = pdf_pages(pdf)
+    assert len(sizes) == 3, f"{len(sizes)} sheets for 3 posters"
+    assert all(abs(w - A4_POINTS[0]) < 2 and abs(h - A4_POINTS[1]) < 2 for w, h in sizes), sizes

@@ -3,7 +3,10 @@ receive (the period so far, as it would be sent), and a test digest sent to a su
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -40,7 +43,7 @@ class Digests:
         schedule = "weekly mon 08:00"
         problem = None
         if "chat" in query:
-            chosen = next((c for c in subscribed if str(c.chat_id) == query["chat"]), None)
+            chosen = next((c for c in subscribed if c.label == query["chat"]), None)
             if chosen is None:
                 return self.kit.error(request, viewer, 404, "Không có nhóm đăng ký này.", "No such subscribed group.")
             scope = None if chosen.scope is None else list(chosen.scope)
@@ -69,7 +72,10 @@ class Digests:
                 ZoneInfo(self.ctx.tz),
                 self.ctx.digest_alert_threshold,
                 dimensions=dimensions,
+                channel=chosen.channel if chosen is not None else "telegram",
             )
+            if chosen is not None and chosen.channel in digests.PLAIN_CHANNELS:  # plain text: shown as typed
+                found = [(c, [html.escape(m) for m in messages]) for c, messages in found]
             previews = [{"campaign": c, "messages": messages} for c, messages in found]
         return self.kit.render(
             request,
@@ -90,19 +96,23 @@ class Digests:
         from reports import digests
 
         form = await request.post()
+        from storage.repo.chats import parse_chat_label
+
         chat = str(form.get("chat", ""))
-        if not (chat.lstrip("-").isascii() and chat.lstrip("-").isdigit() and len(chat) <= 20):
+        channel, address = parse_chat_label(chat)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", address):
             return self.kit.error(request, viewer, 400, "Nhóm không hợp lệ.", "Not a group.")
         now = self.ctx.clock()
-        response = see_other(f"{PREVIEW}?chat={chat}")
+        response = see_other(f"{PREVIEW}?{urlencode({'chat': chat})}")
         try:
             queued = await digests.queue_digest_now(
                 self.ctx.db,
-                int(chat),
+                address,
                 now,
                 ZoneInfo(self.ctx.tz),
                 self.ctx.digest_alert_threshold,
                 request_id=f"test-{secrets.token_hex(4)}",
+                channel=channel or "telegram",
             )
         except digests.DigestUnavailable as e:
             await self.kit.record(viewer.actor, "digest.test", {"chat": chat, "error": e.reason}, "error")
