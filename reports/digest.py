@@ -127,6 +127,10 @@ class DigestInput:
     """Reminders sent in the period to people of the scope."""
     channels: Mapping[str, int] = field(default_factory=dict)
     """Completed responses in total per channel they came through (telegram, zalo, web)."""
+    flagged: int = 0
+    """Completed responses in total with data-quality flags (`flows.quality`)."""
+    flagged_included: bool = False
+    """Whether the campaign counts flagged responses in its indices (by default they are left out)."""
 
 
 # --- view --------------------------------------------------------------------------------------------------
@@ -199,6 +203,8 @@ class DigestView:
     channels: str
     """Completed responses in total per channel ("Telegram 120 · Zalo <10"), when answers came through more
     than one; else ""."""
+    flagged: str
+    """How many completed responses carry quality flags and whether the indices count them; "" when none do."""
     overall: FactorLine | None
     factors: tuple[FactorLine, ...]
     dissatisfied: Dissatisfaction | None
@@ -311,6 +317,7 @@ def compute(data: DigestInput) -> DigestView:
             data.responses_total, max(data.started_total, data.responses_total), lang, "completion_of"
         ),
         channels=_channels(data.channels, lang),
+        flagged=_flagged(data, lang),
         overall=overall,
         factors=factors,
         dissatisfied=dissatisfied,
@@ -324,6 +331,13 @@ def compute(data: DigestInput) -> DigestView:
         threshold=data.alert_threshold,
         threshold_text=fmt.percent(data.alert_threshold),
     )
+
+
+def _flagged(data: DigestInput, lang: Lang) -> str:
+    if data.flagged <= 0:
+        return ""
+    key = "flagged_included" if data.flagged_included else "flagged_left_out"
+    return t(key, lang, n=fmt.count(data.flagged, lang))
 
 
 def _channels(counts: Mapping[str, int], lang: Lang) -> str:

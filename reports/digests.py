@@ -44,6 +44,7 @@ from storage.records import CampaignRecord
 from storage.repo import campaigns as campaign_repo
 from storage.repo import chats as chat_repo
 from storage.repo import outbox, stats
+from storage.repo import quality as quality_repo
 from storage.repo import reminders as reminder_repo
 from storage.repo import surveys as survey_repo
 from storage.repo import wards as ward_repo
@@ -112,6 +113,7 @@ async def gather(
     started = (await stats.response_totals(conn, c.id, wards)).started
     reminded = await reminder_repo.sent_count(conn, c.id, wards, window.start, window.end)
     channels = await stats.completed_by_channel(conn, c.id, wards, None, window.end)
+    flagged = (await quality_repo.flag_counts(conn, c.id, wards))["any"]
     issues: dict[str, int] = {}
     if plan.issues is not None:
         chosen = await stats.choice_counts(conn, c.id, plan.issues, wards, None, window.end)
@@ -140,6 +142,8 @@ async def gather(
         on_demand=on_demand,
         reminders_sent=reminded,
         channels=channels,
+        flagged=flagged,
+        flagged_included=c.include_flagged,
     )
 
 

@@ -120,6 +120,9 @@ async def test_flagged_responses_stay_out_of_the_figures_unless_the_operator_inc
         await conn.execute(response.update().where(response.c.quality_flags.is_(None)).values(quality_flags=""))
     left_out, histogram_out = await _figures(web_app)
     assert left_out == 50 - 12 and histogram_out[5] == 28 + 9 + 3 - 12
+    assert "many from one address): 12, left out of the indices" in await _digest(web_app, None)
+    assert "một địa chỉ): 12, không tính vào chỉ số" in await _digest(web_app, [70], "vi")
+    assert "gắn cờ" not in await _digest(web_app, [235], "vi")  # no flagged response in that ward: no line
 
     async with Client(web_app) as client:
         await client.login("op")
@@ -135,6 +138,7 @@ async def test_flagged_responses_stay_out_of_the_figures_unless_the_operator_inc
         assert "The figures below <strong>include</strong> flagged responses." in page.text
         included, histogram_in = await _figures(web_app)
         assert included == 50 and histogram_in[5] == 28 + 9 + 3
+        assert "many from one address): 12, included in the indices" in await _digest(web_app, None)
 
         exported = await client.get("/dashboard/campaigns/hn-2026/export.csv?status=completed")
         table = list(csv.DictReader(io.StringIO(exported.body.decode("utf-8-sig"))))
@@ -162,3 +166,14 @@ async def test_the_scheduler_assesses_responses_left_without_flags(web_app: Appl
     assert await _flags(web_app) == [None]  # a process stopped between the completion and the assessment
     assert await _web_quality(web_app.db, now) == 1
     assert await _flags(web_app) == ["straightlining"]
+
+
+async def _digest(app: Application, scope: list[int] | None, language: str = "en") -> str:
+    """The digest a group with this scope would receive now, as text (the officials' view: small counts as <10)."""
+    from zoneinfo import ZoneInfo
+
+    from reports import digests
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    found = await digests.preview(app.db, scope, "daily 08:00", language, datetime.now(UTC), tz, 0.2)
+    return "\n".join(part for _, messages in found for part in messages)
