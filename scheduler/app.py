@@ -14,7 +14,8 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
 5. cancels expired outbox messages, and wakes the sender;
-6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`).
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`), and what
+   chats remember between messages (`chat_state`) untouched as long.
 
 Per-person reminders are rows in the database, found by the tick's queries, never one APScheduler job per
 person (APScheduler's job stores cannot be shared between processes anyway). All job logic takes the time
@@ -41,7 +42,7 @@ from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
 from storage.db import Database
 from storage.outbox import Transport
-from storage.repo import outbox, updates
+from storage.repo import chat_state, outbox, updates
 
 Clock = Callable[[], datetime]
 
@@ -292,13 +293,15 @@ class SchedulerService:
 
 
 async def _prune_updates(db: Database, before: datetime, batch: int = 5000, batches: int = 20) -> int:
-    """Forget processed update ids older than the retention, a batch per transaction (never a long lock)."""
+    """Forget processed update ids, and what chats remember (`chat_state`), older than the retention, a batch of
+    each per transaction (never a long lock)."""
     total = 0
     for _ in range(batches):
         async with db.write() as conn:
             n = await updates.prune(conn, before, batch)
-        total += n
-        if n < batch:
+            m = await chat_state.prune(conn, before, batch)
+        total += n + m
+        if n < batch and m < batch:
             break
     return total
 
