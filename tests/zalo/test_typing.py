@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.zalo.citizens import Command, answer_by_numbers, command_of, marker, start_action
+from bot.zalo.citizens import Command, answer_by_numbers, command_of, start_action
 from flows import engine
 from flows.conversation import Start
 from flows.events import QuestionAsked
@@ -62,8 +62,3 @@ def test_numbers_pick_the_numbered_options() -> None:
     assert answer_by_numbers(likert, "1") == engine.Answer(5, "q")  # the position shown, not the value
     rating = question("rating", tuple(Option(i, str(i)) for i in range(11)))
     assert answer_by_numbers(rating, "0") is None  # a rating's number is its value (the engine reads it)
-
-
-def test_the_marker_of_a_message_is_a_positive_32_bit_number() -> None:
-    values = {marker(f"m{i}") for i in range(1000)}
-    assert len(values) == 1000 and all(0 < v <= 0x7FFFFFFF for v in values)
