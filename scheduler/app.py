@@ -14,8 +14,9 @@ Only the leader runs jobs (see `scheduler.leader`). While leading, APScheduler r
 3. queues the reminders due now (per campaign policy; nothing during quiet hours);
 4. queues the digests whose schedule has fired;
 5. cancels expired outbox messages, and wakes the sender;
-6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`),
-   and deletes published images (charts sent by URL) whose time is up;
+6. forgets the ids of updates processed longer ago than the retention (`PROCESSED_UPDATE_RETENTION_DAYS`) and
+   what chats remember between messages (`chat_state`) untouched as long, and deletes published images
+   (charts sent by URL) whose time is up;
 7. forgets web admissions (hashed client addresses) older than a day, and assesses the data-quality flags of
    completed responses left without (their process stopped between the completion and the assessment).
 
@@ -44,7 +45,7 @@ from scheduler.outbox import OutboxSender, RetryPolicy
 from scheduler.pacing import Limits
 from storage.db import Database
 from storage.outbox import Transport
-from storage.repo import outbox, updates
+from storage.repo import chat_state, outbox, updates
 
 Clock = Callable[[], datetime]
 
@@ -298,13 +299,15 @@ class SchedulerService:
 
 
 async def _prune_updates(db: Database, before: datetime, batch: int = 5000, batches: int = 20) -> int:
-    """Forget processed update ids older than the retention, a batch per transaction (never a long lock)."""
+    """Forget processed update ids, and what chats remember (`chat_state`), older than the retention, a batch of
+    each per transaction (never a long lock)."""
     total = 0
     for _ in range(batches):
         async with db.write() as conn:
             n = await updates.prune(conn, before, batch)
-        total += n
-        if n < batch:
+            m = await chat_state.prune(conn, before, batch)
+        total += n + m
+        if n < batch and m < batch:
             break
     return total
 

@@ -156,6 +156,19 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = _utc(index=True)
 
 
+class ChatState(SQLModel, table=True):
+    """What a text-only channel remembers between a person's messages in one chat (Zalo has no buttons to carry
+    it): the consent screen shown, the numbered list on screen, a pending confirmation, and the last message
+    whose reply was shown (a redelivery is shown once). Any process reads it; old rows are pruned."""
+
+    __tablename__ = "chat_state"
+    channel: str = Field(primary_key=True)
+    chat_id: str = Field(primary_key=True)
+    data: dict[str, Any] = _json()
+    replied_message_id: str | None = None
+    updated_at: datetime = _utc(index=True)
+
+
 class Operator(SQLModel, table=True):
     __tablename__ = "operator"
     telegram_user_id: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})

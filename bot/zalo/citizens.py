@@ -13,16 +13,18 @@ outcome becomes plain texts under 2,000 characters (`Presenter`, an exhaustive `
   engine without diacritics, "<"/"quay lại"/"back" goes back (never "0": a rating can be 0), "bỏ qua"/"skip"
   skips an optional question; the ward question takes a name, lists the matches by number, "xem thêm"/"more"
   shows the next ones.
-- A repeated message (same message_id) changes nothing; the person is shown where they are once: the
-  response's prompt marker (`marker`) records which message was last answered.
+- What a chat must remember between messages (the consent screen shown, the ward list on screen, a confirmation
+  asked) is stored per chat (`bot.zalo.memory`, `storage.repo.chat_state`), written before the reply is sent:
+  any process, after any restart, reads it at the next message.
+- A repeated message (same message_id) changes nothing; the person is shown where they are once: the chat's
+  state records the last message whose reply was shown.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import assert_never
 from zoneinfo import ZoneInfo
@@ -30,7 +32,7 @@ from zoneinfo import ZoneInfo
 from bot.context import choice_labels
 from bot.zalo.client import ZaloError
 from bot.zalo.context import ZaloApp
-from bot.zalo.memory import WARDS_PER_PAGE, PendingConsent, WardList
+from bot.zalo.memory import WARDS_PER_PAGE, PendingConsent, Remembered, WardList
 from bot.zalo.text import split_text
 from bot.zalo.texts import t
 from bot.zalo.updates import ZaloMessage
@@ -63,6 +65,7 @@ from flows.events import (
 from flows.questions import Option
 from flows.text import fold
 from reports.links import parse_start_payload
+from storage.repo import chat_state
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +77,6 @@ MAX_TYPED = 1000
 def who(message: ZaloMessage) -> Who:
     """The person in a private chat, for the conversation service (respondent key: HMAC of "zalo:<user id>")."""
     return Who(CHANNEL, message.user_id, address=message.chat_id)
-
-
-def marker(message_id: str) -> int:
-    """The prompt marker of a person's message: which message the bot last answered for a response (Zalo's
-    message ids are strings and not ordered, so the marker is an equality check, not "newer than")."""
-    return (zlib.crc32(message_id.encode()) & 0x7FFFFFFF) or 1
 
 
 # --- what people type ---------------------------------------------------------------------------------------
@@ -216,8 +213,8 @@ def answer_by_numbers(event: QuestionAsked, text: str) -> engine.Answer | None:
     return engine.Answer(values[0], event.question_id)
 
 
-async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome) -> Action | Local:
-    """What a typed message means, given what the person sees now (`view`)."""
+async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome, memory: Remembered) -> Action | Local:
+    """What a typed message means, given what the person sees now (`view`) and what the chat remembers."""
     command, args = command_of(text)
     key = fold(text)
     match command:
@@ -235,13 +232,13 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome) -> Acti
         case Command.RESTART:
             return Local.CONFIRM_RESTART
         case Command.CONFIRM_RESTART:
-            return Restart()
+            return Restart() if memory.confirm == "restart" else Local.CONFIRM_RESTART  # asked first
         case Command.CANCEL:
             return Pause()
         case Command.DELETE:
             return Local.CONFIRM_DELETE
         case Command.CONFIRM_DELETE:
-            return DeleteMyData()
+            return DeleteMyData() if memory.confirm == "delete" else Local.CONFIRM_DELETE  # asked first
         case Command.INVITE_ON | Command.INVITE_OFF:
             return SetInvitations(command is Command.INVITE_ON)
         case None:
@@ -253,9 +250,9 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome) -> Acti
         return Local.UNKNOWN_COMMAND
     asked = asked_in(view)
     if asked is not None:
-        return _at_question(app, person, asked, text, key, payload)
+        return _at_question(memory, asked, text, key, payload)
     # nothing under way: a consent screen shown, a code, a campaign's number, or anything (start)
-    pending = app.memory.consent(person.user_id)
+    pending = memory.consent
     if pending is not None and key in AGREE | DECLINE:
         return GiveConsent(key in AGREE, pending.campaign_code, pending.ward_code)
     if payload is not None:
@@ -267,14 +264,14 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome) -> Acti
         return Start(probe.campaigns[int(key) - 1].code)
     consent_shown = any(isinstance(e, ConsentRequested) for e in probe.events)
     if consent_shown and probe.campaign_code is not None and key in AGREE_WORDS | DECLINE_WORDS:
-        # the consent screen was shown but is forgotten (a restart, another worker): the open campaign's,
-        # agreed to in words (a bare "1" could be someone's first message, who has not read it)
+        # a consent screen shown but forgotten (long ago: pruned): the open campaign's, agreed to in words (a
+        # bare "1" could be someone's first message, who has not read it)
         return GiveConsent(key in AGREE_WORDS, probe.campaign_code, probe.ward_code)
     return Start()
 
 
 def _at_question(
-    app: ZaloApp, person: Who, asked: Asked, text: str, key: str, payload: tuple[str, int | None] | None
+    memory: Remembered, asked: Asked, text: str, key: str, payload: tuple[str, int | None] | None
 ) -> Action | Local:
     event = asked.event
     qid = event.question_id
@@ -283,7 +280,7 @@ def _at_question(
     if key in SKIP:
         return Reply(engine.Skip(qid))
     if event.type == "ward":
-        wards = app.memory.wards(person.user_id, asked.response_id, qid)
+        wards = memory.wards_of(asked.response_id, qid)
         if key in MORE:
             return Local.MORE_WARDS
         if wards is not None and key.isdigit():
@@ -303,36 +300,63 @@ def _at_question(
 
 
 class Presenter:
-    """Shows outcomes in a private chat as plain texts of at most 2,000 characters."""
+    """Shows outcomes in a private chat as plain texts of at most 2,000 characters.
 
-    def __init__(self, app: ZaloApp, message: ZaloMessage) -> None:
+    The texts are gathered (`say`) while the chat's new state is worked out (`memory`), then `finish` stores
+    the state, sends the texts, and records that this message's reply was shown."""
+
+    def __init__(self, app: ZaloApp, message: ZaloMessage, memory: Remembered, replied: str | None) -> None:
         self.app = app
         self.chat_id = message.chat_id
         self.user_id = message.user_id
-        self.marker = marker(message.message_id)
+        self.message_id = message.message_id
+        self.remembered = memory
+        self.memory = replace(memory, confirm=None)
+        """The chat's state after this message: a confirmation asked is put away by any other message."""
+        self.shown_already = replied == message.message_id
+        """This message's reply was shown (it is a redelivery)."""
+        self.erased = False
+        self.texts: list[str] = []
         self.reachable = True
 
     async def say(self, text: str) -> None:
-        """Send a text, in parts cut at line breaks; a refusal marks the chat unreachable."""
-        for part in split_text(text):
-            if not self.reachable:
-                return
-            try:
-                await self.app.client.send_message(self.chat_id, part)
-            except ZaloError as e:
-                if e.kind != "unreachable":
-                    raise
-                self.reachable = False
-                log.info("zalo chat %s refuses messages: %s", self.chat_id, e.description)
-                await self.app.ctx.service.mark_unreachable(CHANNEL, self.chat_id)
+        """A text to send (in parts cut at line breaks), once the state is stored."""
+        self.texts.append(text)
+
+    async def finish(self) -> None:
+        """Store what the chat remembers now (before the reply, so that the next message, in any process, reads
+        it), send the texts, then record that this message's reply was shown. Erasure leaves nothing stored."""
+        db = self.app.ctx.db
+        now = self.app.ctx.service.clock()
+        if self.erased:
+            async with db.write() as conn:
+                await chat_state.delete(conn, CHANNEL, self.chat_id)
+        elif self.memory.to_data() != self.remembered.to_data():
+            async with db.write() as conn:
+                await chat_state.put(conn, CHANNEL, self.chat_id, self.memory.to_data(), now)
+        if not self.texts:
+            return
+        for text in self.texts:
+            for part in split_text(text):
+                if not self.reachable:
+                    break
+                try:
+                    await self.app.client.send_message(self.chat_id, part)
+                except ZaloError as e:
+                    if e.kind != "unreachable":
+                        raise
+                    self.reachable = False
+                    log.info("zalo chat %s refuses messages: %s", self.chat_id, e.description)
+                    await self.app.ctx.service.mark_unreachable(CHANNEL, self.chat_id)
+        if not self.erased:
+            async with db.write() as conn:
+                await chat_state.replied(conn, CHANNEL, self.chat_id, self.message_id, now)
 
     async def show(self, outcome: Outcome) -> None:
         """Render an outcome; a repeated message whose reply was shown already shows nothing."""
-        if outcome.duplicate and outcome.prompt_message_id == self.marker:
+        if outcome.duplicate and self.shown_already:
             return
         await self._show(outcome)
-        if outcome.response_id is not None and outcome.kind is not OutcomeKind.DELETED:
-            await self.app.ctx.service.set_prompt(outcome.response_id, self.marker)
 
     async def _show(self, outcome: Outcome) -> None:
         lang = outcome.language
@@ -354,7 +378,8 @@ class Presenter:
                 await self.say(t(outcome.kind.value, lang, title=title))
                 return
             case OutcomeKind.DELETED:
-                self.app.memory.forget(self.user_id)
+                self.memory = Remembered()
+                self.erased = True
                 await self.say(t("deleted", lang))
                 return
             case OutcomeKind.CHOOSE_CAMPAIGN:
@@ -364,7 +389,7 @@ class Presenter:
                 await self.say("\n".join(lines))
                 return
             case OutcomeKind.DECLINED:
-                self.app.memory.set_consent(self.user_id, None)
+                self.memory = self.memory.with_consent(None)
                 await self.say(t("declined", lang))
                 return
             case OutcomeKind.LANGUAGE_SET:
@@ -387,10 +412,10 @@ class Presenter:
             if isinstance(event, ConsentRequested):
                 await self.say(self._consent(outcome, event))
             elif isinstance(event, ConsentDeclined):
-                self.app.memory.set_consent(self.user_id, None)
+                self.memory = self.memory.with_consent(None)
                 await self.say(t("declined", lang))
             elif isinstance(event, AnswerRecorded):
-                self.app.memory.set_wards(self.user_id, None)
+                self.memory = self.memory.with_wards(None)
                 before = t("recorded", lang, value=event.display)
             elif isinstance(event, AnswerRemoved):
                 pass  # the question gone back to comes next, with its previous answer
@@ -399,7 +424,7 @@ class Presenter:
                     wards = WardList(
                         outcome.response_id, event.question_id, event.candidates, 0, str(event.params.get("text", ""))
                     )
-                    self.app.memory.set_wards(self.user_id, wards)
+                    self.memory = self.memory.with_wards(wards)
                     await self.say(self.ward_page(wards, lang))
                 else:
                     await self._again(outcome, event.text)
@@ -415,7 +440,7 @@ class Presenter:
                 await self.say(self.question(outcome, event, outcome.response_id, before))
                 before = ""
             elif isinstance(event, SurveyCompleted):
-                self.app.memory.set_wards(self.user_id, None)
+                self.memory = self.memory.with_wards(None)
                 lines = [before, ""] if before else []
                 lines += [t("completed", lang, text=event.text), "", t("invite_question", lang)]
                 await self.say("\n".join(lines))
@@ -438,8 +463,7 @@ class Presenter:
         assert outcome.survey is not None
         survey = outcome.survey
         if outcome.campaign_code is not None:
-            pending = PendingConsent(outcome.campaign_code, outcome.ward_code)
-            self.app.memory.set_consent(self.user_id, pending)
+            self.memory = self.memory.with_consent(PendingConsent(outcome.campaign_code, outcome.ward_code))
         title = survey.text(survey.title, lang)
         lines = [title]
         if outcome.campaign_title and outcome.campaign_title != title:
@@ -466,11 +490,11 @@ class Presenter:
             wards = outcome.ctx.wards if outcome.ctx is not None else ()
             if 0 < len(wards) <= WARDS_PER_PAGE:
                 listed = WardList(response_id, event.question_id, tuple(Option(w.code, w.name) for w in wards))
-                self.app.memory.set_wards(self.user_id, listed)
+                self.memory = self.memory.with_wards(listed)
                 lines += [f"{n}. {o.label}" for n, o in listed.page_items()]
                 lines.append(t("ward_pick", lang))
             else:
-                self.app.memory.set_wards(self.user_id, None)  # a list shown before is off screen now
+                self.memory = self.memory.with_wards(None)  # a list shown before is off screen now
                 lines.append(t("ward_prompt", lang))
         elif numbered(event):
             lines += [f"{n}. {o.label}" for n, o in enumerate(event.options, start=1)]
@@ -508,8 +532,9 @@ class Presenter:
         lines.append(t("ward_pick", lang))
         return "\n".join(lines)
 
-    async def local(self, reply: Local, view: Outcome, text: str) -> None:
-        """A reply that changes nothing stored."""
+    async def local(self, reply: Local, view: Outcome, text: str, again: bool = False) -> None:
+        """A reply that changes nothing stored but the chat's state (`again`: a redelivery whose reply was not
+        shown: "xem thêm" shows the page on screen, not the next one)."""
         lang = view.language
         match reply:
             case Local.HELP:
@@ -517,25 +542,26 @@ class Presenter:
             case Local.CHOOSE_LANGUAGE:
                 await self.say(t("choose_language", lang))
             case Local.CONFIRM_RESTART:
-                await self.say(t("confirm_restart" if asked_in(view) else "nothing_to_restart", lang))
+                if asked_in(view):
+                    self.memory = replace(self.memory, confirm="restart")
+                    await self.say(t("confirm_restart", lang))
+                else:
+                    await self.say(t("nothing_to_restart", lang))
             case Local.CONFIRM_DELETE:
+                self.memory = replace(self.memory, confirm="delete")
                 await self.say(t("confirm_delete", lang))
             case Local.MORE_WARDS | Local.WARD_LIST_AGAIN:
                 asked = asked_in(view)
-                wards = (
-                    self.app.memory.wards(self.user_id, asked.response_id, asked.event.question_id)
-                    if asked is not None
-                    else None
-                )
+                wards = self.memory.wards_of(asked.response_id, asked.event.question_id) if asked else None
                 if wards is None:
                     await self.say(t("no_list", lang))
                     return
-                if reply is Local.MORE_WARDS:
+                if reply is Local.MORE_WARDS and not again:
                     if wards.page + 1 >= wards.pages:
                         await self.say(t("ward_no_more", lang))
                         return
                     wards = WardList(wards.response_id, wards.question_id, wards.options, wards.page + 1, wards.text)
-                    self.app.memory.set_wards(self.user_id, wards)
+                    self.memory = self.memory.with_wards(wards)
                 await self.say(self.ward_page(wards, lang))
             case Local.UNKNOWN_COMMAND:
                 await self.say(t("unknown_command", lang, command=text.strip().split()[0][:64]))
@@ -549,24 +575,33 @@ async def handle_private(app: ZaloApp, message: ZaloMessage) -> None:
     """A message in a private chat: the citizen's conversation. Raises when something fails (the caller
     tells the person and logs it)."""
     person = who(message)
-    presenter = Presenter(app, message)
     service = app.ctx.service
+    async with app.ctx.db.read() as conn:
+        stored = await chat_state.get(conn, CHANNEL, message.chat_id)
+    presenter = Presenter(app, message, Remembered.from_data(stored.data), stored.replied_message_id)
     text = message.text
     if text is None or not text.strip():  # a sticker, an image, ...
         outcome = await service.handle(person, View(), message.message_id)
-        if not outcome.duplicate:
-            await presenter.say(t("not_text", outcome.language))
+        if outcome.duplicate and presenter.shown_already:
+            return
+        await presenter.say(t("not_text", outcome.language))
+        await presenter.finish()
         return
     view = await service.view(person)
-    step = await interpret(app, person, text, view)
+    step = await interpret(app, person, text, view, presenter.remembered)
     if isinstance(step, Local):
-        claimed = await service.handle(person, View(), message.message_id)  # recorded: a repeat says nothing
-        if not claimed.duplicate:
-            await presenter.local(step, view, text)
+        claimed = await service.handle(person, View(), message.message_id)  # recorded: a repeat changes nothing
+        if claimed.duplicate and presenter.shown_already:
+            return
+        await presenter.local(step, view, text, again=claimed.duplicate)
+        await presenter.finish()
         return
     if isinstance(step, GiveConsent):
-        app.memory.set_consent(person.user_id, None)
+        presenter.memory = presenter.memory.with_consent(None)
     outcome = await service.handle(person, step, message.message_id)
+    if outcome.duplicate and presenter.shown_already:
+        return
     await presenter.show(outcome)
     if isinstance(step, SetInvitations) and not outcome.duplicate:
         await presenter.say(t("invite_on" if step.yes else "invite_off", outcome.language))
+    await presenter.finish()

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.context import AppContext
 from bot.zalo.client import ZaloClient
-from bot.zalo.memory import Memory
 
 
 @dataclass
 class ZaloApp:
-    """The application's context, the Zalo API client, and what this process remembers between messages."""
+    """The application's context and the Zalo API client (what a chat remembers is in the database:
+    `bot.zalo.memory`)."""
 
     ctx: AppContext
     client: ZaloClient
-    memory: Memory = field(default_factory=Memory)
     bot_name: str | None = None
     """The bot's account name (getMe), for the texts that name it."""

@@ -1,25 +1,30 @@
-"""What this process remembers between a person's messages, where the platform has no buttons to carry it.
+"""What the Zalo channel remembers between a person's messages, where the platform has no buttons to carry it.
 
-Two things, both only conveniences with a fallback when forgotten (a restart, another worker process):
+Stored in the database (`chat_state`, per chat), so any process, after any restart, continues where the last
+message left the person; read at each message, written before its reply is sent:
 - the consent screen shown (its campaign and the ward of the code typed): "1" / "đồng ý" agrees to it;
-  forgotten, "đồng ý" agrees to the campaign that is open (the ward is then asked);
-- the numbered list of wards shown for the ward question (after a name search, or a short list of all):
-  "2" picks its second ward, "xem thêm" shows the next page; forgotten, the number is read as the engine
-  reads a typed ward (a ward code), and "xem thêm" says there is no list.
+- the numbered list of wards shown for the ward question (after a name search, or a short list of all), and the
+  page on screen: "2" picks its second ward, "xem thêm" shows the next page;
+- a confirmation asked ("làm lại" / "xoá dữ liệu"): only then does "xác nhận làm lại" / "xác nhận xoá" act;
+  any other message puts it away;
+- apart from these (`storage.repo.chat_state`), the last message whose reply was shown: a redelivered message
+  is shown once.
 
-Nothing here is stored: before consent nothing about a person is kept, and the answers are the state.
+Nothing of a person's answers is kept here; erasure deletes it, and the scheduler forgets what was untouched
+longer than `PROCESSED_UPDATE_RETENTION_DAYS`.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Any
 
 from flows.questions import Option
 
 WARDS_PER_PAGE = 8
 """Wards a numbered list shows at a time."""
+
+CONFIRMATIONS = ("restart", "delete")
 
 
 @dataclass(frozen=True)
@@ -56,58 +61,63 @@ class WardList:
         return shown[number - 1] if 1 <= number <= len(shown) else None
 
 
-@dataclass
-class _Entry:
-    at: float
+@dataclass(frozen=True)
+class Remembered:
+    """One chat's state: what its last reply showed."""
+
     consent: PendingConsent | None = None
     wards: WardList | None = None
+    confirm: str | None = None
+    """The confirmation asked ("restart" or "delete"), if the last reply asked one."""
 
-
-@dataclass
-class Memory:
-    """Per person (Zalo user id), for at most `ttl` seconds and `size` people (the oldest forgotten first)."""
-
-    ttl: float = 24 * 3600
-    size: int = 50_000
-    _entries: OrderedDict[str, _Entry] = field(default_factory=OrderedDict)
-
-    def _get(self, user_id: str) -> _Entry | None:
-        entry = self._entries.get(user_id)
-        if entry is not None and time.monotonic() - entry.at > self.ttl:
-            del self._entries[user_id]
-            return None
-        return entry
-
-    def _put(self, user_id: str) -> _Entry:
-        entry = self._get(user_id) or _Entry(time.monotonic())
-        entry.at = time.monotonic()
-        self._entries[user_id] = entry
-        self._entries.move_to_end(user_id)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return entry
-
-    def consent(self, user_id: str) -> PendingConsent | None:
-        entry = self._get(user_id)
-        return entry.consent if entry is not None else None
-
-    def set_consent(self, user_id: str, pending: PendingConsent | None) -> None:
-        if pending is None and self._get(user_id) is None:
-            return
-        self._put(user_id).consent = pending
-
-    def wards(self, user_id: str, response_id: int | None, question_id: str | None) -> WardList | None:
+    def wards_of(self, response_id: int | None, question_id: str | None) -> WardList | None:
         """The ward list shown for this question of this response, if any."""
-        entry = self._get(user_id)
-        found = entry.wards if entry is not None else None
+        found = self.wards
         if found is None or found.response_id != response_id or found.question_id != question_id:
             return None
         return found
 
-    def set_wards(self, user_id: str, wards: WardList | None) -> None:
-        if wards is None and self._get(user_id) is None:
-            return
-        self._put(user_id).wards = wards
+    def with_consent(self, consent: PendingConsent | None) -> Remembered:
+        return replace(self, consent=consent)
 
-    def forget(self, user_id: str) -> None:
-        self._entries.pop(user_id, None)
+    def with_wards(self, wards: WardList | None) -> Remembered:
+        return replace(self, wards=wards)
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.consent is not None:
+            data["consent"] = {"campaign": self.consent.campaign_code, "ward": self.consent.ward_code}
+        if self.wards is not None:
+            w = self.wards
+            data["wards"] = {
+                "response": w.response_id,
+                "question": w.question_id,
+                "options": [[o.value, o.label] for o in w.options],
+                "page": w.page,
+                "text": w.text,
+            }
+        if self.confirm is not None:
+            data["confirm"] = self.confirm
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Remembered:
+        """Read back what `to_data` wrote; anything unreadable (an older shape) is forgotten, not an error."""
+        consent = wards = confirm = None
+        try:
+            c = data.get("consent")
+            if isinstance(c, dict) and isinstance(c.get("campaign"), str):
+                ward = c.get("ward")
+                consent = PendingConsent(c["campaign"], ward if isinstance(ward, int) else None)
+        except (TypeError, ValueError):
+            consent = None
+        try:
+            w = data.get("wards")
+            if isinstance(w, dict):
+                options = tuple(Option(value, str(label)) for value, label in w["options"])
+                wards = WardList(int(w["response"]), str(w["question"]), options, int(w["page"]), str(w["text"]))
+        except (KeyError, TypeError, ValueError):
+            wards = None
+        if data.get("confirm") in CONFIRMATIONS:
+            confirm = data["confirm"]
+        return cls(consent, wards, confirm)

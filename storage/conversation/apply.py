@@ -27,6 +27,7 @@ from flows.conversation import (
     UpdatePerson,
     Write,
 )
+from storage.repo import chat_state
 from storage.repo.sql import answer, channel_address, insert, respondent, response
 from storage.types import numeric
 
@@ -139,6 +140,7 @@ async def _write(
             touched["completed_at"] = now
         await conn.execute(response.update().where(response.c.id == w.response_id).values(**touched))
     elif isinstance(w, DropAddresses):
+        await chat_state.delete_of_respondent(conn, person_id)  # what its chats remember goes with them
         await conn.execute(channel_address.delete().where(channel_address.c.respondent_id == person_id))
     elif isinstance(w, SetPaused):
         paused_at = now if w.paused else None

@@ -234,6 +234,27 @@ async def test_the_tick_forgets_update_ids_older_than_the_retention_in_batches(
     assert report.pruned == 1 and report.errors == []
 
 
+async def test_the_tick_forgets_chat_states_untouched_longer_than_the_retention(
+    app: AppContext, db: Database, clock: Clock, bot: Any
+) -> None:
+    from scheduler import app as scheduler_app
+    from storage.repo import chat_state as repo
+    from storage.repo.sql import chat_state
+
+    now = clock()
+    async with db.write() as conn:
+        for n in range(12):
+            await repo.put(conn, "zalo", f"old-{n}", {"confirm": "restart"}, now - timedelta(days=8))
+        await repo.replied(conn, "zalo", "new", "m1", now - timedelta(days=6))
+    assert await scheduler_app._prune_updates(db, now - timedelta(days=7), batch=5) == 12  # three batches
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(chat_state.c.chat_id))).scalars().all() == ["new"]
+        assert (await repo.get(conn, "zalo", "new")).replied_message_id == "m1"
+    clock.advance(days=2)
+    report = await make_scheduler(app, TelegramTransport(bot)).tick()
+    assert report.pruned == 1 and report.errors == []
+
+
 async def test_the_digest_counts_the_reminders_sent_in_its_period_and_scope(
     app: AppContext, db: Database, clock: Clock, bot: Any
 ) -> None:

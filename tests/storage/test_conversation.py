@@ -25,7 +25,7 @@ from storage.conversation import (
     respondent_key,
 )
 from storage.db import Database
-from storage.repo import campaigns
+from storage.repo import campaigns, chat_state
 from storage.repo.sql import answer, channel_address, processed_update, respondent, response
 from tests.conftest import Clock, create_live_campaign
 
@@ -303,8 +303,14 @@ async def test_language_restart_and_delete_my_data(db: Database, clock: Clock) -
             inp = engine.Text("2", q.question_id)
         done = await service.handle(ALICE, Reply(inp, done.response_id), uid())
     key = respondent_key(SECRET, "telegram", "1001")
+    async with db.write() as conn:  # what the person's chat remembers (a text channel's), and another chat's
+        await chat_state.put(conn, "telegram", "1001", {"confirm": "delete"}, clock())
+        await chat_state.put(conn, "telegram", "1002", {"confirm": "delete"}, clock())
     deleted = await service.handle(ALICE, DeleteMyData(), uid())
     assert deleted.kind is OutcomeKind.DELETED
+    async with db.read() as conn:  # erased in the same transaction
+        assert (await chat_state.get(conn, "telegram", "1001")).data == {}
+        assert (await chat_state.get(conn, "telegram", "1002")).data == {"confirm": "delete"}
     assert await count(db, respondent, respondent.c.key == key) == 0
     assert await count(db, channel_address) == 0
     assert await count(db, response, response.c.status == "in_progress") == 0

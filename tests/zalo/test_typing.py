@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.zalo.citizens import Command, answer_by_numbers, command_of, marker, start_action
+from bot.zalo.citizens import Command, answer_by_numbers, command_of, start_action
 from flows import engine
 from flows.conversation import Start
 from flows.events import QuestionAsked
@@ -64,6 +64,14 @@ def test_numbers_pick_the_numbered_options() -> None:
     assert answer_by_numbers(rating, "0") is None  # a rating's number is its value (the engine reads it)
 
 
-def test_the_marker_of_a_message_is_a_positive_32_bit_number() -> None:
-    values = {marker(f"m{i}") for i in range(1000)}
-    assert len(values) == 1000 and all(0 < v <= 0x7FFFFFFF for v in values)
+def test_what_a_chat_remembers_reads_back_and_an_unreadable_shape_is_forgotten() -> None:
+    from bot.zalo.memory import PendingConsent, Remembered, WardList
+    from flows.questions import Option
+
+    wards = WardList(7, "ward", (Option(70, "Phường Hoàn Kiếm"), Option(235, "Phường Đống Đa")), 1, "phuong")
+    full = Remembered(PendingConsent("hn-2026", 70), wards, "restart")
+    assert Remembered.from_data(full.to_data()) == full
+    assert Remembered.from_data(Remembered().to_data()) == Remembered() and Remembered().to_data() == {}
+    garbage = {"consent": {"campaign": 5}, "wards": {"options": "x"}, "confirm": "format c:"}
+    assert Remembered.from_data(garbage) == Remembered()
+    assert full.wards_of(7, "ward") == wards and full.wards_of(8, "ward") is None
