@@ -196,6 +196,7 @@ def _figure(current: Estimate, previous: Estimate | None, rank: Rank | None, lan
     return Figure(current, fmt.estimate(current, lang), fmt.value(current, lang), change, arrow, rank)
 
 
+@fmt.officials_view
 def annual_table(
     data: YearData, previous: YearData | None, leads: Mapping[int, DepartmentRecord], lang: Lang = "vi"
 ) -> AnnualTable:
@@ -277,6 +278,7 @@ def _notes(table: AnnualTable, language: str) -> tuple[str, ...]:
     return tuple(notes)
 
 
+@fmt.officials_view_async
 async def build(
     conn: AsyncConnection, year: int, tz: str, leads: Mapping[int, DepartmentRecord], lang: Lang = "vi"
 ) -> AnnualTable:

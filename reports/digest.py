@@ -131,6 +131,8 @@ class DigestInput:
     """Completed responses in total with data-quality flags (`flows.quality`)."""
     flagged_included: bool = False
     """Whether the campaign counts flagged responses in its indices (by default they are left out)."""
+    simulated: bool = False
+    """The first-start demo's campaign: its figures are made up, and the digest says so first."""
 
 
 # --- view --------------------------------------------------------------------------------------------------
@@ -216,6 +218,9 @@ class DigestView:
     """Fewer than 10 completed responses: which issues were chosen would point at individual answers."""
     comments_count: str
     comments: tuple[CommentLine, ...]
+    comments_hidden: bool
+    """Fewer than 10 completed responses in the scope: a comment could be told apart as someone's."""
+    simulated: bool
     threshold: float
     threshold_text: str
 
@@ -260,6 +265,7 @@ def _factor_line(counts: FactorCounts, lang: Lang) -> FactorLine:
     )
 
 
+@fmt.officials_view
 def compute(data: DigestInput) -> DigestView:
     lang = data.language
     tz = ZoneInfo(data.timezone)
@@ -299,7 +305,8 @@ def compute(data: DigestInput) -> DigestView:
                 for label, s in top_choices(data.issues, base, TOP_ISSUES)
             )
 
-    comments = tuple(
+    comments_hidden = data.responses_total < MIN_SHOWN and data.comments_count > 0
+    comments = () if comments_hidden else tuple(
         CommentLine(ward, _short(text, COMMENT_CHARS)) for ward, text in list(data.comments)[:MAX_COMMENTS]
     )
     return DigestView(
@@ -328,6 +335,8 @@ def compute(data: DigestInput) -> DigestView:
         issues_hidden=issues_hidden,
         comments_count=fmt.count(data.comments_count, lang),
         comments=comments,
+        comments_hidden=comments_hidden,
+        simulated=data.simulated,
         threshold=data.alert_threshold,
         threshold_text=fmt.percent(data.alert_threshold),
     )
@@ -387,6 +396,7 @@ def to_plain(html_text: str) -> str:
     return html.unescape(_TAG.sub("", html_text)).strip()
 
 
+@fmt.officials_view
 def render(view: DigestView, limit: int = MAX_MESSAGE) -> list[str]:
     """The digest as Telegram HTML messages, each at most `limit` visible characters: whole sections are packed
     together; a section too long on its own is split between lines (a line never holds an open tag)."""
@@ -442,6 +452,7 @@ def caption(view: DigestView) -> str:
     return text if visible_length(text) <= MAX_CAPTION else text[: MAX_CAPTION - 1] + "…"
 
 
+@fmt.officials_view
 def chart_png(view: DigestView) -> bytes | None:
     """A horizontal bar chart of the factor indices (total) with 95% interval bars; None when no factor has the
     30 answers needed to show a percentage."""

@@ -144,6 +144,7 @@ async def gather(
         channels=channels,
         flagged=flagged,
         flagged_included=c.include_flagged,
+        simulated=c.simulated,
     )
 
 
@@ -225,7 +226,8 @@ async def queue_due_digests(db: Database, now: datetime, tz: ZoneInfo, alert_thr
         previous = content.Window(schedule.previous_fire(start, tz), start)
         expires = schedule.next_fire(fire, tz)
         async with db.read() as conn:
-            campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, start, fire)
+            # the demo's made-up figures are never sent on a schedule (a preview or /digest shows them, marked)
+            campaign_ids = await chat_repo.campaigns_for(conn, chat.scope, start, fire, simulated=False)
             if chat.dimensions is not None:
                 campaign_ids = await _department_campaigns(conn, campaign_ids, chat.dimensions)
         for campaign_id in campaign_ids:

@@ -76,6 +76,7 @@ def _arrow(previous: Estimate, current: Estimate, lang: Lang) -> str:
     return fmt.difference(previous, current, lang)[1]
 
 
+@fmt.officials_view_async
 async def gather(
     conn: AsyncConnection,
     c: CampaignRecord,
@@ -139,6 +140,7 @@ async def gather(
     )
 
 
+@fmt.officials_view
 def render(view: DimensionDigestView, limit: int = content.MAX_MESSAGE) -> list[str]:
     """The digest as Telegram HTML messages of at most `limit` visible characters (sections kept whole)."""
     lang = view.language

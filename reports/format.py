@@ -7,13 +7,21 @@ k) below `MIN_SHOWN` (10) shows as "<10", wherever it appears, also inside a rat
 complement a rate would give away. A share of fewer than 10 valid answers shows "<10"; of 10-29, counts only
 ("24/25"); of 30-59, a percentage marked unstable; from 60, a percentage with its 95% interval.
 
-`exact=True` shows counts as they are (operators, who can export the raw data anyway; see the README).
+`exact=True`, or `exact_figures()` around a whole page or command, shows counts as they are: for operators, who
+can export the raw data anyway (the dashboard for an operator's login, the CLI, the Telegram operators'
+commands; see the README). Officials and monitors never; digests and the annual report never (what they
+render is what officials read, whoever asks for it: they wrap themselves in `exact_figures(False)`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.i18n import LANGUAGES, Section
@@ -22,6 +30,50 @@ from reports.stats import MIN_SHOWN, CellKind, Estimate, Lang, Share, cell_kind,
 _T = Section("digest")
 
 HIDDEN = f"<{MIN_SHOWN}"
+
+_EXACT: ContextVar[bool] = ContextVar("exact_figures", default=False)
+
+
+@contextmanager
+def exact_figures(on: bool = True) -> Iterator[None]:
+    """Within this block (this task and what it awaits), figures are exact (`on`) or under the small-cell
+    rules (`on=False`, whatever an outer block said)."""
+    token = _EXACT.set(on)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
+
+
+def _exact(exact: bool) -> bool:
+    return exact or _EXACT.get()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def officials_view(fn: Callable[P, R]) -> Callable[P, R]:
+    """What `fn` formats is what officials read (a digest, the annual ranking), under the small-cell rules even
+    when an operator's page or command asks for it."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exact_figures(False):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+def officials_view_async(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """`officials_view` for a coroutine function."""
+
+    @functools.wraps(fn)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exact_figures(False):
+            return await fn(*args, **kwargs)
+
+    return wrapped
 
 
 @dataclass(frozen=True)
@@ -51,7 +103,7 @@ def hidden(n: int, exact: bool = False) -> bool:
     """Whether a count is shown as "<10"."""
     if n < 0:
         raise ValueError(f"a count is >= 0, got {n}")
-    return not exact and n < MIN_SHOWN
+    return not _exact(exact) and n < MIN_SHOWN
 
 
 def count(n: int, lang: str = "vi", *, exact: bool = False) -> str:
@@ -97,6 +149,9 @@ def share(s: Share, lang: Lang = "vi", counted: str | None = None, *, exact: boo
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; expected one of {sorted(LANGUAGES)}")
+    exact = _exact(exact)
+    if exact and s.n == 0:
+        return "–"  # no answer yet (officials see "<10", as for any count under 10)
     kind = s.kind
     if kind is CellKind.HIDDEN and not exact:
         return HIDDEN
@@ -125,6 +180,7 @@ def rate(k: int, n: int, lang: str = "vi", words: str | None = None, *, exact: b
     {k} and {n}, says what they are ("18/25 phiếu đã bắt đầu")."""
     if n < k:
         raise ValueError(f"a rate's k ({k}) is at most its n ({n})")
+    exact = _exact(exact)
     kind = cell_kind(n)
     if kind is CellKind.HIDDEN and not exact:
         return HIDDEN
@@ -168,6 +224,7 @@ def estimate(e: Estimate, lang: Lang = "vi", *, exact: bool = False) -> str:
     * a score, of fewer than 10: "<10"; of 10-29: its count only, "n=24"; of 30-59: "6,42 (6,10–6,74) ⚠ ít
       phản hồi (n=45)"; from 60: "6,42 (6,10–6,74)" (two decimals; a total of eight dimensions likewise)
     """
+    exact = _exact(exact)
     if e.method == "share":
         assert e.share is not None
         return share(e.share, lang, "satisfied", exact=exact)

@@ -18,8 +18,8 @@ NOTES = (
     "'don't know' is excluded. In brackets: 95% Wilson interval.",
     "Respondents chose to take part (opt-in): the interval shows how much the figure could move with a few "
     "answers more or less, it is not a margin of sampling error.",
-    "Small cells: <10 = fewer than 10 answers (nothing shown); k/n = 10-29 answers (counts only); "
-    "⚠ = 30-59 answers (unstable). Wards are ranked only from 30 answers.",
+    "Counts are exact here, for operators (officials' digests and dashboard show fewer than 10 as <10). "
+    "k/n = under 30 answers (counts only); ⚠ = 30-59 answers (unstable). Wards are ranked only from 30 answers.",
 )
 
 FLAGGED_OUT = "Responses with data-quality flags are left out ('campaign edit --include-flagged' counts them)."
@@ -51,8 +51,8 @@ def shown(share: object) -> str:
 def stats(code: str, question_id: str | None) -> None:
     """Show, per ward: responses, completed responses, and the satisfaction index with its 95% interval.
 
-    Follows the reporting rules: fewer than 10 answers show "<10"; 10-29 show counts only; 30-59 are marked
-    unstable; wards are ranked only from 30 answers.
+    For operators: counts are exact (officials see fewer than 10 as "<10"); under 30 answers show counts
+    only; 30-59 are marked unstable; wards are ranked only from 30 answers.
 
     \b
     Examples:
@@ -93,27 +93,28 @@ def stats(code: str, question_id: str | None) -> None:
         total = pure.index_from_counts(overall).satisfied
         if c.simulated:
             click.echo(SIMULATED)
-        click.echo(f"{c.title} ({c.code}), {c.status}")
-        click.echo(f"Question {qid}: {survey.text(survey.question(qid).label, 'vi')}")
-        print_table(
-            ["Code", "Ward", "Responses", "Completed", "Valid answers", "Satisfied (95% interval)"],
-            [
-                (p.code, p.name, p.started, p.completed, fmt.count(indices[p.code].n, "en"), shown(indices[p.code]))
-                for p in progress
-            ],
-            right=(0, 2, 3, 4),
-            footer=("", "All wards", totals.started, totals.completed, fmt.count(total.n, "en"), shown(total)),
-        )
-        ranked = pure.lowest([(p.name, indices[p.code]) for p in progress], k=3)
-        if ranked:
-            click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {fmt.percent(s.p)}" for name, s in ranked))
-        for note in NOTES:
-            click.echo(note)
-        if c.include_flagged:
-            click.echo(FLAGGED_IN)
-        else:
-            click.echo(FLAGGED_OUT)
-        if c.simulated:
-            click.echo(SIMULATED)
+        with fmt.exact_figures():  # an operator's command: they can export the raw data anyway
+            click.echo(f"{c.title} ({c.code}), {c.status}")
+            click.echo(f"Question {qid}: {survey.text(survey.question(qid).label, 'vi')}")
+            print_table(
+                ["Code", "Ward", "Responses", "Completed", "Valid answers", "Satisfied (95% interval)"],
+                [
+                    (p.code, p.name, p.started, p.completed, fmt.count(indices[p.code].n, "en"), shown(indices[p.code]))
+                    for p in progress
+                ],
+                right=(0, 2, 3, 4),
+                footer=("", "All wards", totals.started, totals.completed, fmt.count(total.n, "en"), shown(total)),
+            )
+            ranked = pure.lowest([(p.name, indices[p.code]) for p in progress], k=3)
+            if ranked:
+                click.echo("Lowest (30+ answers): " + "; ".join(f"{name} {fmt.percent(s.p)}" for name, s in ranked))
+            for note in NOTES:
+                click.echo(note)
+            if c.include_flagged:
+                click.echo(FLAGGED_IN)
+            else:
+                click.echo(FLAGGED_OUT)
+            if c.simulated:
+                click.echo(SIMULATED)
 
     audited("stats", {"code": code, "question": question_id}, body)

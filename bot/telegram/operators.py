@@ -239,11 +239,12 @@ async def stats_command(message: Message, command: CommandObject, app: AppContex
     if c.simulated:  # the first-start demo: made-up answers, said everywhere they show
         lines.insert(0, f"<b>⚠ {html.escape(operator_texts.both('simulated', ' / '))}</b>")
     if qid:
-        lines.append(f"{_both('overall')}: {_share(pure.index_from_counts(overall).satisfied)}")
-        lines += ["", f"<b>{_both('by_ward')}</b>"]
-        for p in progress:
-            share = pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied
-            lines.append(f"• {html.escape(p.name)}: {p.completed} · {_share(share)}")
+        with fmt.exact_figures():  # an operator's command: exact counts, as in their dashboard and CLI
+            lines.append(f"{_both('overall')}: {_share(pure.index_from_counts(overall).satisfied)}")
+            lines += ["", f"<b>{_both('by_ward')}</b>"]
+            for p in progress:
+                share = pure.index_from_counts(by_ward.get((qid, p.code), {})).satisfied
+                lines.append(f"• {html.escape(p.name)}: {p.completed} · {_share(share)}")
         lines += ["", f"<i>{html.escape(operator_texts.both('note'))}</i>"]
     await _send(message, lines)
 

@@ -307,10 +307,11 @@ async def remove(conn: AsyncConnection, chat_id: int | str, channel: str = "tele
 
 
 async def campaigns_for(
-    conn: AsyncConnection, scope: Sequence[int] | None, start: datetime, end: datetime
+    conn: AsyncConnection, scope: Sequence[int] | None, start: datetime, end: datetime, simulated: bool = True
 ) -> list[int]:
     """Ids of the launched campaigns running at some point in [start, end) that cover a ward of the scope
-    (any ward when scope is None), oldest first: the campaigns a digest for that period reports on."""
+    (any ward when scope is None), oldest first: the campaigns a digest for that period reports on (with the
+    demo's simulated campaign only if `simulated`)."""
     from storage.repo.sql import campaign, campaign_ward
 
     finished = sa.func.coalesce(campaign.c.closed_at, campaign.c.ends_at)
@@ -320,6 +321,8 @@ async def campaigns_for(
         campaign.c.starts_at < end,
         finished > start,
     )
+    if not simulated:
+        q = q.where(campaign.c.simulated == sa.false())
     if scope is not None:
         covered = sa.select(campaign_ward.c.campaign_id).where(campaign_ward.c.ward_code.in_(list(scope)))
         q = q.where(campaign.c.id.in_(covered))

@@ -169,10 +169,10 @@ def test_stats_table(env: str) -> None:
     assert set(lines[3]) == {"─"} and set(lines[9]) <= {"─", " "}  # rules under the header and above the total
     assert rows[:1] + rows[2:7] == [
         ["Code", "Ward", "Responses", "Completed", "Valid answers", "Satisfied (95% interval)"],
-        ["4", "Phường Ba Đình", "12", "12", "12", "<10/12 satisfied"],
-        ["8", "Phường Ngọc Hà", "5", "5", "<10", "<10"],
+        ["4", "Phường Ba Đình", "12", "12", "12", "9/12 satisfied"],  # exact for operators: counts only under 30
+        ["8", "Phường Ngọc Hà", "5", "5", "5", "3/5 satisfied"],
         ["70", "Phường Hoàn Kiếm", "62", "60", "60", "80% (68–88%)"],
-        ["73", "Phường Cửa Nam", "0", "0", "<10", "<10"],
+        ["73", "Phường Cửa Nam", "0", "0", "0", "–"],
         ["235", "Phường Đống Đa", "35", "35", "35", "57% (41–72%) ⚠ few responses (n=35)"],
     ]
     assert [cell.strip() for cell in lines[10].split("   ") if cell.strip()] == [

@@ -221,3 +221,19 @@ def test_issues_are_hidden_below_ten_completed_responses() -> None:
     assert [i.label for i in enough.issues] == ["Thu gom rác thải"] and not enough.issues_hidden
     empty = compute(data(issues={}, issues_base=0))
     assert not empty.issues_hidden and "Chưa có câu trả lời." in "\n".join(render(empty))
+
+
+def test_comments_are_hidden_while_the_scope_has_fewer_than_ten_completed_responses() -> None:
+    few = compute(data(responses_total=7, responses_period=7, comments_count=2))
+    assert few.comments == () and few.comments_hidden  # with 7 people a comment could be told apart as someone's
+    text = "\n".join(render(few))
+    assert "cây xanh" not in text and "Nội dung góp ý chưa hiển thị khi phạm vi có dưới 10 phiếu hoàn thành" in text
+    assert "<b>Góp ý mới trong kỳ</b>: &lt;10" in text
+    enough = compute(data(responses_total=10, comments_count=2))
+    assert not enough.comments_hidden and "cây xanh" in "\n".join(render(enough))
+
+
+def test_a_simulated_campaigns_digest_says_so_first() -> None:
+    text = "\n".join(render(compute(data(simulated=True))))
+    assert text.splitlines()[1].startswith("<b>🧪 DỮ LIỆU MÔ PHỎNG: các con số dưới đây do phần mềm tạo ra")
+    assert "MÔ PHỎNG" not in "\n".join(render(compute(data())))

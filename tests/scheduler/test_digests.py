@@ -12,6 +12,7 @@ from bot.telegram.sender import TelegramTransport
 from reports import digests
 from storage.db import Database
 from storage.repo import chats
+from storage.repo.sql import campaign as campaign_table
 from tests.conftest import Clock, create_live_campaign
 from tests.fakebot import FakeBotAPI, parse_html
 from tests.scheduler.conftest import add_completed, make_scheduler, make_sender, outbox_rows
@@ -126,6 +127,19 @@ async def test_no_digest_without_a_campaign_in_scope_or_when_paused(
     clock.now = FIRE
     assert await digests.queue_due_digests(db, clock(), TZ, 0.2) == 0
     assert await outbox_rows(db) == []
+
+
+async def test_the_demos_simulated_campaign_is_never_sent_on_a_schedule(
+    app: AppContext, db: Database, clock: Clock
+) -> None:
+    await create_live_campaign(db, clock(), wards=[70])
+    async with db.write() as conn:
+        await conn.execute(campaign_table.update().values(simulated=True))
+    await subscribe(db, clock, chat_id=-3, scope=[70])
+    clock.now = FIRE
+    assert await digests.queue_due_digests(db, clock(), TZ, 0.2) == 0
+    found = await digests.preview(db, [70], "daily 08:00", "vi", clock(), TZ, 0.2)  # a preview shows it, marked
+    assert len(found) == 1 and "DỮ LIỆU MÔ PHỎNG" in found[0][1][0]
 
 
 async def test_one_pass_histograms_match_the_per_window_queries(app: AppContext, db: Database, clock: Clock) -> None:

@@ -349,9 +349,19 @@ async def test_an_official_sees_only_their_wards(web_app: Application) -> None:
 
 async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: Application) -> None:
     await add_accounts(web_app.db)
+    await add_user(web_app.db, "city", "official", None)  # an official of every ward: the small-cell rules
     await add_responses(web_app.db)
     async with Client(web_app) as client:
-        await client.login("op")
+        await client.login("op")  # an operator sees exact counts (they can export the raw data anyway)
+        page = await client.get("/dashboard/campaigns/hn-2026")
+        exact = {ward: page.text.split(f'data-ward="{ward}"')[1].split("</tr>")[0] for ward in (235, 4)}
+        assert "9/12" in exact[235] and "&lt;10" not in exact[235]
+        assert ">3<" in exact[4] and "&lt;10" not in exact[4].split("</a>")[1]
+        preview = await client.get("/dashboard/digests?scope=4")  # what officials will receive: their rules
+        assert preview.status == 200 and "Hoàn thành trong kỳ" in preview.text
+        assert "&lt;10" in preview.text
+    async with Client(web_app) as client:
+        await client.login("city")
         page = await client.get("/dashboard/campaigns/hn-2026")
         assert page.status == 200
         text = page.text

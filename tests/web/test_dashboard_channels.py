@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bot.app import Application
 from storage.repo.sql import response
-from tests.web.dashboard_support import Client, add_accounts, add_responses
+from tests.web.dashboard_support import Client, add_accounts, add_responses, add_user
 
 
 def channels_line(html: str) -> str:
@@ -35,7 +35,12 @@ async def test_completed_responses_are_counted_per_channel(web_app: Application)
         in_4 = [i for i, ward in ids if ward == 4]
         await conn.execute(response.update().where(response.c.id.in_(in_4)).values(channel="web"))
     async with Client(web_app) as client:
-        await client.login("op")
+        await client.login("op")  # an operator sees exact counts
+        page = await client.get("/dashboard/campaigns/hn-2026")
+        assert channels_line(page.text).endswith(": Telegram 35 · Zalo 12 · Trang web Web 3")
+    await add_user(web_app.db, "city", "official", None)
+    async with Client(web_app) as client:
+        await client.login("city")  # an official of every ward: the small-cell rules
         page = await client.get("/dashboard/campaigns/hn-2026")
         assert page.status == 200
         # 35 Telegram, 12 Zalo, 3 web: the 3 are "<10", so Zalo's 12 is "≥10" (50 − 35 − 12 would tell)
