@@ -250,6 +250,8 @@ class Report:
     """Fewer than 10 completed responses: which issues were chosen would point at individual answers."""
     comments_count: Cell
     comments: list[CommentLine]
+    comments_hidden: bool
+    """Fewer than 10 completed responses (to an official): the comments' texts are not shown."""
     has_chart: bool
     as_of: str | None = None
     channels: list[tuple[str, str, Cell]] = field(default_factory=list)
@@ -422,6 +424,9 @@ async def report(
             issues.append(IssueLine(vi, en, share_cell(s)))
 
     comments = [CommentLine(cm.ward_name, _local(cm.completed_at, c.timezone, "date"), cm.text) for cm in counts.recent]
+    comments_hidden = bool(comments) and fmt.hidden(completed)  # under 10 people: a comment could be told apart
+    if comments_hidden:
+        comments = []
     has_chart = any(line.n_valid >= MIN_PERCENT for line in ([overall] if overall else []) + factors)
     return Report(
         wards=wards,
@@ -442,6 +447,7 @@ async def report(
         issues_hidden=issues_hidden,
         comments_count=count_cell(found.comments),
         comments=comments,
+        comments_hidden=comments_hidden,
         has_chart=has_chart,
         as_of=_local(counts.at, c.timezone, "seconds") if counts.kept else None,
         channels=[

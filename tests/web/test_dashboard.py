@@ -357,6 +357,8 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         exact = {ward: page.text.split(f'data-ward="{ward}"')[1].split("</tr>")[0] for ward in (235, 4)}
         assert "9/12" in exact[235] and "&lt;10" not in exact[235]
         assert ">3<" in exact[4] and "&lt;10" not in exact[4].split("</a>")[1]
+        few = await client.get("/dashboard/campaigns/hn-2026/wards/4")
+        assert "Góp ý số 0 của phường 4" in few.text and 'data-testid="comments-hidden"' not in few.text
         preview = await client.get("/dashboard/digests?scope=4")  # what officials will receive: their rules
         assert preview.status == 200 and "Hoàn thành trong kỳ" in preview.text
         assert "&lt;10" in preview.text
@@ -394,6 +396,8 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         assert 'data-testid="chart"' not in ward.text and "/s/hn-2026/235" in ward.text
         ward = await client.get("/dashboard/campaigns/hn-2026/wards/4")
         assert 'data-testid="completed">&lt;10<' in ward.text
+        # 3 people: their comments could be told apart, so an official reads none of them
+        assert 'data-testid="comments-hidden"' in ward.text and "của phường 4" not in ward.text
         # 3 responses: which issues were chosen would single people out, so none is listed
         assert 'data-testid="issues-hidden"' in ward.text and 'data-testid="issues"' not in ward.text
         ward = await client.get("/dashboard/campaigns/hn-2026/wards/235")
