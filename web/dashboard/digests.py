@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from web.dashboard.kit import Kit, Viewer, see_other
+from web.params import whole_number, whole_numbers
 
 PREVIEW = "/dashboard/digests"
 
@@ -48,15 +49,14 @@ class Digests:
             language, schedule = chosen.language, chosen.schedule
         elif "scope" in query:
             text = query["scope"].strip()
-            parts = [p.strip() for p in text.split(",") if p.strip()]
-            valid = bool(parts) and all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts)
-            if text.lower() != "all" and not valid:
+            codes = whole_numbers(text, 0, 999_999_999)
+            if text.lower() != "all" and codes is None:
                 problem = (
                     "Phạm vi: “all” hoặc mã phường, xã cách nhau bởi dấu phẩy (vd. 70,235). / "
                     "Scope: 'all' or ward codes separated by commas (e.g. 70,235)."
                 )
             elif text.lower() != "all":
-                scope = [int(p) for p in parts]
+                scope = codes
         previews = []
         if (chosen is not None or "scope" in query) and problem is None:
             now = self.ctx.clock()
@@ -91,14 +91,15 @@ class Digests:
 
         form = await request.post()
         chat = str(form.get("chat", ""))
-        if not (chat.lstrip("-").isascii() and chat.lstrip("-").isdigit() and len(chat) <= 20):
+        chat_id = whole_number(chat, -(2**63), 2**63 - 1)
+        if chat_id is None:
             return self.kit.error(request, viewer, 400, "Nhóm không hợp lệ.", "Not a group.")
         now = self.ctx.clock()
         response = see_other(f"{PREVIEW}?chat={chat}")
         try:
             queued = await digests.queue_digest_now(
                 self.ctx.db,
-                int(chat),
+                chat_id,
                 now,
                 ZoneInfo(self.ctx.tz),
                 self.ctx.digest_alert_threshold,
