@@ -16,6 +16,7 @@ Headers = list[tuple[bytes, bytes]]
 @dataclass
 class RawReply:
     status: int
+    """0 when the connection was closed without a reply."""
     headers: dict[str, str]
     """Lower-case names; a repeated header keeps its last value."""
     set_cookies: list[str]
@@ -56,6 +57,8 @@ async def send(
         data = await asyncio.wait_for(reader.read(), timeout)
     finally:
         writer.close()
+    if not data:  # the server closed the connection without answering
+        return RawReply(0, {}, [], b"")
     raw_head, _, payload = data.partition(b"\r\n\r\n")
     lines = raw_head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ")[1])

@@ -5,18 +5,12 @@ digits, control characters in the login's `next`, and JSON nested 100,000 deep o
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from bot.app import Application
-from tests.conftest import create_live_campaign
-from tests.fakebot import FakeBotAPI
-from tests.telegram.harness import WEBHOOK_SECRET, bot_settings, running
+from tests.telegram.harness import WEBHOOK_SECRET
 from tests.web.dashboard_support import PASSWORD, Client, add_accounts, csrf_of
 from tests.web.raw_http import Headers, RawReply, cookie_value, errors_logged, send
 
@@ -174,15 +168,6 @@ def safe_next_of(value: str) -> str:
     from web.dashboard import safe_next
 
     return safe_next(value)
-
-
-@pytest.fixture
-async def webhook_app(db: Any, db_url: str, tmp_path: Path) -> AsyncIterator[Application]:
-    """The application in webhook mode against the fake Bot API, with the live campaign."""
-    async with FakeBotAPI() as fake:
-        await create_live_campaign(db, datetime.now(UTC))
-        async with running(bot_settings(fake, db_url, tmp_path, mode="webhook")) as app:
-            yield app
 
 
 async def test_json_nested_100000_deep_on_the_webhook_is_a_400(
