@@ -102,8 +102,8 @@ class Codes:
         days = whole_number(values["days"], 1, 365)
         if days is None:
             problem = problem or "Số ngày hiệu lực: 1-365. / Days valid: 1-365."
-        if problem is not None:
-            return await self._codes_page(request, viewer, 400, problem, values)
+        if problem is not None or days is None:
+            return await self._codes_page(request, viewer, 400, problem or "", values)
         now = self.ctx.clock()
         arguments: dict[str, object] = {
             "scope": scope or "all",
