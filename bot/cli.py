@@ -22,9 +22,25 @@ from bot.commands import (
     users,
     wards,
 )
+from bot.commands.common import output_closed, quiet_exit_on_closed_output
+
+
+class Khaosat(click.Group):
+    """The top command: output cut by a closed pipe (`khaosat campaign show X | head -1`) ends the command
+    quietly, as Unix tools do (exit status `PIPE_CLOSED`, 141), instead of click's exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            if not output_closed():
+                raise
+            quiet_exit_on_closed_output(ctx)
+            raise  # not reached: ctx.exit raises
 
 
 @click.group(
+    cls=Khaosat,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Run 'khaosat COMMAND --help' for examples of each command.",
 )
