@@ -22,6 +22,8 @@ from tests.fakebot import FakeBotAPI
 from tests.telegram.harness import User, bot_settings, running
 
 ROOT = Path(__file__).resolve().parents[2]
+SAFETY_NET = 300.0
+"""Seconds before a wait for an event gives up: only for a process that is stuck, never part of the test."""
 
 
 @pytest.fixture
@@ -30,7 +32,42 @@ async def fake() -> Any:
         yield api
 
 
+class Output:
+    """A process's output, read as it comes (so the pipe never fills), with a wait for a line."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[bytes] = []
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.lines.append(line)
+            self._changed.set()
+        self._changed.set()
+
+    async def wait_for(self, text: bytes, timeout: float = SAFETY_NET) -> None:
+        """Until a line contains `text` (the timeout is a safety net: the test waits on the line itself)."""
+        async with asyncio.timeout(timeout):
+            while not any(text in line for line in self.lines):
+                if self._task.done():
+                    raise AssertionError(f"the process ended without {text!r}:\n{self.text}")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def close(self) -> None:
+        await self._task
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.lines).decode(errors="replace")
+
+
+@pytest.mark.slow
 async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path: Path) -> None:
+    """Every step waits for an event (a call reaching the fake Bot API, a line in the log), never for a time:
+    the reply is held by the fake until the process has logged that it is stopping, so the update is surely
+    in flight when SIGTERM is handled."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"
     db = Database(db_url)
     from storage import migrate
@@ -57,21 +94,27 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert proc.stdout is not None
+    output = Output(proc.stdout)
     try:
-        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=90)
-        fake.delay("sendMessage", 1.5)  # the reply is slow: the update is in flight when SIGTERM arrives
+        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=SAFETY_NET)  # it polls
+        fake.hold("sendMessage")  # the reply waits at the fake until released
         update = fake.push_message(601, "/start hn-2026_70")
-        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=60)
+        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=SAFETY_NET)  # the update is in flight
         proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), 90)
+        await output.wait_for(b"stopping: finishing updates in flight")  # SIGTERM handled, the reply still held
+        fake.release("sendMessage")
+        async with asyncio.timeout(SAFETY_NET):
+            await proc.wait()
+        await output.close()
     finally:
+        fake.release("sendMessage")
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.returncode == 0, output.decode()
+    assert proc.returncode == 0, output.text
     assert fake.messages(601) and "Tôi đồng ý" in str(fake.buttons(fake.messages(601)[-1]))
     assert update in fake.confirmed  # acknowledged before exiting: a restart does not get it again
-    assert b"stopping: finishing updates in flight" in output
 
 
 async def test_429_waits_and_403_marks_unreachable(fake: FakeBotAPI, tmp_path: Path) -> None:

@@ -129,6 +129,7 @@ def order(route: web.AbstractRoute) -> tuple[int, str]:
     return (1 if path.endswith(("/logout", "/close")) else 0, path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_no_route_answers_5xx_or_logs_an_error_for_garbage(
     webhook_app: Application, caplog: pytest.LogCaptureFixture
