@@ -148,7 +148,9 @@ def run_into_a_closed_pipe(*args: str) -> tuple[int, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
-    "args", [("campaign", "show", "hn-2026"), ("wards", "list"), ("campaign", "launch", "hn-2026")], ids=" ".join
+    "args",
+    [("campaign", "show", "hn-2026"), ("wards", "list"), ("campaign", "launch", "hn-2026"), ("--help",)],
+    ids=" ".join,
 )
 def test_output_cut_by_a_closed_pipe_ends_quietly_with_status_141(env: str, args: tuple[str, ...]) -> None:
     publish()
