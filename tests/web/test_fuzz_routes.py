@@ -61,13 +61,15 @@ QUERY_VALUES = [
     "%00%0d%0aX-Injected:%201",
     quote("/dashboard/\r\n\t\x7f"),
 ]
+ORDINARY = {"code": "hn-2026", "ward": "70", "fmt": "xlsx"}
 COOKIES = ["khaosat_r", "khaosat_back", "khaosat_session", "khaosat_login", "khaosat_flash"]
 FORM = "application/x-www-form-urlencoded"
 
 
 def route_paths(route: web.AbstractRoute) -> list[str]:
-    """Request targets (percent-encoded) that reach `route`: its path, with each placeholder filled by
-    ordinary and odd values that its pattern accepts."""
+    """Request targets (percent-encoded) that reach `route`: first its path with ordinary values (the live
+    campaign, ward 70: the route's own page, where the garbage goes), then with odd values that its pattern
+    accepts (other scripts' digits, bytes that are not UTF-8, control characters)."""
     info = route.resource.get_info() if route.resource is not None else {}
     if "path" in info:
         return [info["path"]]
@@ -76,13 +78,15 @@ def route_paths(route: web.AbstractRoute) -> list[str]:
     formatter, pattern = info["formatter"], info["pattern"]
     names = re.findall(r"{(\w+)}", formatter)
     found: list[str] = []
-    for values in itertools.product(PATH_VALUES, repeat=len(names)):
+    choices = [sorted(PATH_VALUES, key=lambda v, n=n: v != ORDINARY.get(n)) for n in names]
+    for values in itertools.product(*choices):
         decoded = formatter.format(
             **{n: v.replace("%ff", "\udcff").replace("%01", "\x01") for n, v in zip(names, values, strict=True)}
         )
         if pattern.fullmatch(decoded):
             found.append(formatter.format(**{n: quote(v, safe="%") for n, v in zip(names, values, strict=True)}))
-    return found[:4]
+    odd = [f for f in found[1:] if any(v in f for v in ("%D9", "%ff", "%01", "%C3"))]
+    return [*found[:1], *odd[:3]]
 
 
 def queries() -> list[str]:
