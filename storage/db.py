@@ -286,10 +286,11 @@ async def _init_asyncpg(conn: asyncpg.Connection[asyncpg.Record]) -> None:
 def _create_private(path: str | None) -> None:
     """Create a new SQLite database file readable by its owner only (0600), before SQLite creates it with
     0644. SQLite gives the -wal and -shm files the database file's mode, so they are 0600 too. An existing
-    file keeps its mode; an in-memory database, a URI or a missing folder are left to SQLite."""
+    file keeps its mode; an in-memory database, a URI, a missing or read-only folder are left to SQLite (which
+    says what is wrong when it connects)."""
     if not path or path == ":memory:" or path.startswith("file:"):
         return
-    with suppress(FileExistsError, FileNotFoundError):
+    with suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
