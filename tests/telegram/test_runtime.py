@@ -8,8 +8,9 @@ import datetime
 import os
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +20,10 @@ from storage.db import Database
 from storage.repo.sql import answer, channel_address
 from tests.conftest import create_live_campaign
 from tests.fakebot import FakeBotAPI
-from tests.telegram.harness import User, bot_settings, running
+from tests.telegram.harness import User, bot_settings, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 SAFETY_NET = 300.0
 """Seconds before a wait for an event gives up: only for a process that is stuck, never part of the test."""
 
@@ -33,23 +35,24 @@ async def fake() -> Any:
 
 
 class Output:
-    """A process's output, read as it comes (so the pipe never fills), with a wait for a line."""
+    """A process's output, read as it comes (so the pipe never fills, whatever the length of its lines), with
+    a wait for a text in it."""
 
     def __init__(self, stream: asyncio.StreamReader) -> None:
-        self.lines: list[bytes] = []
+        self.data = bytearray()
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._read(stream))
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            self.lines.append(line)
+        while chunk := await stream.read(65536):
+            self.data += chunk
             self._changed.set()
         self._changed.set()
 
     async def wait_for(self, text: bytes, timeout: float = SAFETY_NET) -> None:
-        """Until a line contains `text` (the timeout is a safety net: the test waits on the line itself)."""
+        """Until the output holds `text` (the timeout is a safety net: the test waits for the text itself)."""
         async with asyncio.timeout(timeout):
-            while not any(text in line for line in self.lines):
+            while text not in self.data:
                 if self._task.done():
                     raise AssertionError(f"the process ended without {text!r}:\n{self.text}")
                 self._changed.clear()
@@ -58,9 +61,22 @@ class Output:
     async def close(self) -> None:
         await self._task
 
+    async def unless_it_ends(self, proc: asyncio.subprocess.Process, awaitable: Awaitable[T]) -> T:
+        """`awaitable`'s result, or a failure with the output at once if the process ends first (it could not
+        start, for example), rather than at the safety net's timeout."""
+        waiting = asyncio.ensure_future(awaitable)
+        ended = asyncio.ensure_future(proc.wait())
+        await asyncio.wait({waiting, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+            await self.close()
+            raise AssertionError(f"the process ended (status {proc.returncode}) first:\n{self.text}")
+        ended.cancel()
+        return waiting.result()
+
     @property
     def text(self) -> str:
-        return b"".join(self.lines).decode(errors="replace")
+        return self.data.decode(errors="replace")
 
 
 @pytest.mark.slow
@@ -82,6 +98,7 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
         "TELEGRAM_BOT_TOKEN": "123456:TEST",
         "TELEGRAM_API_BASE": fake.base_url,
         "TELEGRAM_MODE": "polling",
+        "WEB_PORT": str(free_port()),  # not 8080, which anything else on the machine may hold
         "PYTHONPATH": str(ROOT),
     }
     proc = await asyncio.create_subprocess_exec(
@@ -97,10 +114,12 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
     assert proc.stdout is not None
     output = Output(proc.stdout)
     try:
-        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=SAFETY_NET)  # it polls
+        polling = fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=SAFETY_NET)
+        await output.unless_it_ends(proc, polling)  # it started and polls
         fake.hold("sendMessage")  # the reply waits at the fake until released
         update = fake.push_message(601, "/start hn-2026_70")
-        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=SAFETY_NET)  # the update is in flight
+        replying = fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=SAFETY_NET)
+        await output.unless_it_ends(proc, replying)  # the update is in flight: its reply is held
         proc.send_signal(signal.SIGTERM)
         await output.wait_for(b"stopping: finishing updates in flight")  # SIGTERM handled, the reply still held
         fake.release("sendMessage")
