@@ -69,6 +69,7 @@ def web_context(cfg: Settings, db: Database, service: ConversationService, clock
         trusted_proxies=cfg.trusted_proxy_networks,
         subscription_code_days=cfg.subscription_code_days,
         digest_alert_threshold=cfg.digest_alert_threshold / 100,
+        metrics_token=cfg.metrics_token.get_secret_value() if cfg.metrics_token else None,
     )
 
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     web_workers: int = Field(default=1, ge=1, le=64)
+    metrics_token: SecretStr | None = None
+    """/metrics wants `Authorization: Bearer <token>` when set; empty: open (keep it to the monitoring system
+    with the reverse proxy's rules)."""
     operator_ids: str = ""
 
     # scheduler: reminders, invitations, digests and the paced outbox sender

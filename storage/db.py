@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Generator
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +89,7 @@ class Database:
         self.background_checkpoints = background_checkpoints and self.dialect == "sqlite"
         """SQLite: no checkpoint inside a commit; `checkpoint_loop()` copies the WAL back in the background."""
         if self.dialect == "sqlite":
+            _create_private(make_url(self.url).database)
             _configure_sqlite(self.engine, self.background_checkpoints)
 
     async def run_program(
@@ -279,6 +281,17 @@ async def _init_asyncpg(conn: asyncpg.Connection[asyncpg.Record]) -> None:
 
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite database file readable by its owner only (0600), before SQLite creates it with
+    0644. SQLite gives the -wal and -shm files the database file's mode, so they are 0600 too. An existing
+    file keeps its mode; an in-memory database, a URI, a missing or read-only folder are left to SQLite (which
+    says what is wrong when it connects)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: AsyncEngine, background_checkpoints: bool = False) -> None:

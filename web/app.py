@@ -8,8 +8,9 @@ from web.context import WebContext
 
 
 def setup_web(app: web.Application, ctx: WebContext) -> None:
-    from web import dashboard, health, images, survey
+    from web import dashboard, errors, health, images, survey
 
+    errors.install(app)
     health.setup(app, ctx)
     images.setup(app, ctx)
     survey.setup(app, ctx)

@@ -75,6 +75,8 @@ class WebContext:
     subscription_code_days: int = 7
     digest_alert_threshold: float = 0.2
     """The dissatisfied share (0-1) at which a digest raises an alert."""
+    metrics_token: str | None = None
+    """/metrics answers only `Authorization: Bearer <this>` (None or empty: anyone who reaches it)."""
     wake_outbox: Callable[[], None] = _nothing
     """Tell the outbox senders something was queued (set when the scheduler runs in this process)."""
     channels: list[ChannelCounters] = field(default_factory=list)

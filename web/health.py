@@ -22,12 +22,14 @@ in tests, and the database counts are read at scrape time):
 
 The channels' counters come from `WebContext.channels`, the senders' from `WebContext.senders`; they are left
 out while those are not running. Put /metrics behind the reverse proxy's access rules: it is meant for the
-monitoring system, not the public.
+monitoring system, not the public. With METRICS_TOKEN set (`WebContext.metrics_token`) it also wants
+`Authorization: Bearer <token>` (compared in constant time) and answers 401 without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -188,6 +190,16 @@ def exposition(snap: Snapshot) -> bytes:
     return generate_latest(registry)
 
 
+def authorised(request: web.Request, token: str | None) -> bool:
+    """True without a token, or when the request carries `Authorization: Bearer <token>` (constant time)."""
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    expected = token.encode("utf-8", "surrogateescape")
+    ok = hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), expected)
+    return ok and scheme.lower() == "bearer"
+
+
 def setup(app: web.Application, ctx: WebContext) -> None:
     async def healthz(request: web.Request) -> web.Response:
         ok = await ctx.db.ping()
@@ -195,6 +207,12 @@ def setup(app: web.Application, ctx: WebContext) -> None:
         return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
     async def metrics(request: web.Request) -> web.Response:
+        if not authorised(request, ctx.metrics_token):
+            return web.Response(
+                status=401,
+                text="401: a bearer token is needed (METRICS_TOKEN)\n",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
+            )
         body = exposition(await snapshot(ctx))
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 

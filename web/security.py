@@ -22,12 +22,13 @@ class Signer:
         return self._serializer.dumps(value, salt=purpose)
 
     def unsign(self, token: str | None, purpose: str, max_age: int | None = None) -> Any | None:
-        """The signed value, or None for a missing, tampered, expired or other-purpose token."""
+        """The signed value, or None for a missing, tampered, expired or other-purpose token (and for one that
+        is not even UTF-8: aiohttp gives a cookie's stray bytes as surrogates, which cannot be encoded)."""
         if not token:
             return None
         try:
             return self._serializer.loads(token, salt=purpose, max_age=max_age)
-        except (BadSignature, SignatureExpired):
+        except (BadSignature, SignatureExpired, UnicodeError):
             return None
 
     def csrf_token(self, session_id: str) -> str:

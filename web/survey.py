@@ -61,6 +61,7 @@ from reports import format as fmt
 from storage.records import CampaignRecord
 from web import errors, survey_texts
 from web.context import SurveyStats, WebContext
+from web.params import whole_number
 from web.security import Signer, new_id
 from web.survey_texts import LANGUAGES
 from web.templating import render
@@ -545,11 +546,12 @@ class SurveySite:
         return wrapped
 
     async def error_page(self, request: web.Request, status: int) -> web.StreamResponse:
-        """404 or 405 under /s/ (see `web.errors`): both languages, and a link to the campaign if the path has one."""
+        """404, 405 or 400 under /s/ (see `web.errors`): both languages, and a link to the campaign if the path has
+        one."""
         visitor = self.visitor(request)
         parts = request.path.split("/")
         link = f"/s/{parts[2]}" if len(parts) > 2 and _CODE.match(parts[2]) else "/s"
-        kind = "wrong_method" if status == 405 else "page_not_found"
+        kind = {400: "bad_request", 405: "wrong_method"}.get(status, "page_not_found")
         return self.notice(request, visitor, Notice(kind), link=link, status=status)
 
     async def campaigns(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -846,10 +848,7 @@ def _ward_order(ward: WardOption) -> tuple[tuple[tuple[int, ...], tuple[int, ...
 
 
 def _int(text: str | None) -> int | None:
-    if text is None or not text.isascii() or not text.isdigit():
-        return None
-    value = int(text)
-    return value if 0 < value <= _INT32 else None
+    return whole_number(text, 1, _INT32)
 
 
 def _input(action: str, form: Mapping[str, Any], question_id: str | None) -> tuple[engine.Input, dict[str, Any]]:

@@ -29,7 +29,13 @@ def upgrade() -> None:
     """
 
     async def main(database: Database, cfg: Settings) -> None:
+        from bot.commands.ops import Audit
+        from storage import migrate
+
+        before = await migrate.current_revision(database)
         head = await ensure_schema(database, cfg, auto=False)
+        async with database.write() as conn:  # the audit table exists now (a new database has just been made)
+            await Audit("db.upgrade", {"from": before, "to": head}).record(conn)
         click.echo(f"database at revision {head} ({database.dialect})")
 
     run(main)

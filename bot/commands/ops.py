@@ -70,6 +70,10 @@ def audited(action: str, arguments: dict[str, Any], body: Callable[[Database, Se
             log.arguments["error"] = e.format_message()
             await _record_alone(db, log, "error")
             raise
+        except BrokenPipeError:  # the output was cut ("| head"), the change (if any) is made: record it
+            if not log.recorded:
+                await _record_alone(db, log, "ok")
+            raise
         if not log.recorded:
             await _record_alone(db, log, "ok")
         return result

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.commands.common import ensure_schema, run
+from bot.commands.ops import Audit, audited
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -29,20 +30,23 @@ def import_(province: int) -> None:
       khaosat wards import --province 79
     """
 
-    async def main(database: Database, cfg: Settings) -> None:
-        from storage.admin_units import UnknownProvince, province_name
+    from storage.admin_units import UnknownProvince, province_name
+
+    try:
+        name = province_name(province)
+    except UnknownProvince:
+        raise click.BadParameter(f"no province with code {province}", param_hint="--province") from None
+
+    async def body(database: Database, cfg: Settings, log: Audit) -> None:
         from storage.repo import wards as repo
 
-        try:
-            name = province_name(province)
-        except UnknownProvince:
-            raise click.BadParameter(f"no province with code {province}", param_hint="--province") from None
-        await ensure_schema(database, cfg, auto=True)
         async with database.write() as conn:
             n = await repo.import_province(conn, province)
+            log.arguments["units"] = n
+            await log.record(conn)
         click.echo(f"imported {n} units of {name} (province {province})")
 
-    run(main)
+    audited("wards.import", {"province": province}, body)
 
 
 @wards.command(name="list")

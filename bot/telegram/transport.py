@@ -266,7 +266,7 @@ def webhook_handler(
             fast = parse_fast(data) if processor.lane is not None else None
             if fast is None:
                 update = Update.model_validate(data, context={"bot": processor.bot})
-        except (ValueError, ValidationError, UnicodeDecodeError):
+        except (ValueError, ValidationError, RecursionError):  # RecursionError: JSON nested too deep to read
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
         reply: dict[str, Any] | None
         if fast is not None:

@@ -34,6 +34,8 @@ from tests.conftest import create_live_campaign
 from tests.fakebot import FakeBotAPI
 from tests.telegram.harness import WEBHOOK_SECRET, bot_settings
 
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
+
 USERS = [9001, 9002, 9003]
 
 

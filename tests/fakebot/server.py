@@ -724,6 +724,7 @@ class FakeBotAPI:
         self._faults: list[_Fault] = []
         self._blocked: dict[int, str] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, asyncio.Event] = {}
 
         # server
         self._runner: web.AppRunner | None = None
@@ -1244,6 +1245,16 @@ class FakeBotAPI:
         else:
             self._delays.pop(method.lower(), None)
 
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` are recorded, then wait until ``release(method)`` before being handled."""
+        self._holds.setdefault(method.lower(), asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Let the held calls of ``method`` (and later ones) through."""
+        event = self._holds.pop(method.lower(), None)
+        if event is not None:
+            event.set()
+
     def revoke(self, token: str) -> None:
         self.revoked_tokens.add(token)
 
@@ -1251,6 +1262,8 @@ class FakeBotAPI:
         self._faults.clear()
         self._blocked.clear()
         self._delays.clear()
+        for method in list(self._holds):
+            self.release(method)
 
     # ----------------------------------------------------------------------------------------------------------
     # HTTP
@@ -1295,6 +1308,8 @@ class FakeBotAPI:
                 raise ApiError(404, "Not Found: method not found")
             if name in self._delays:
                 await asyncio.sleep(self._delays[name])
+            if name in self._holds:
+                await self._holds[name].wait()
             self._check_faults(name, params)
             result = handler(params)
             if inspect.isawaitable(result):

@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from bot.telegram.sender import TelegramTransport
@@ -19,6 +20,8 @@ from storage.repo import outbox
 from storage.repo.outbox import NewMessage
 from storage.repo.sql import outbox_message
 from tests.fakebot import FakeBotAPI
+
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
 
 COUNT = 300
 FIRST_CHAT = 5_000_000

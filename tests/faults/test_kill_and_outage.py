@@ -24,6 +24,8 @@ from storage.conversation import respondent_key
 from storage.db import Database
 from storage.repo.sql import answer, respondent, response
 
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
+
 CITIZENS = 24
 
 

@@ -17,6 +17,8 @@ from bench.load import BotProcess, Stats, khaosat_process, prepare_khaosat
 from tests.conftest import PgDatabases
 from tests.faults.test_kill_and_outage import CITIZENS, check_nothing_lost, run_walkers
 
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
+
 
 class RoundRobin:
     """An HTTP proxy that sends each request to the next instance in turn (and says 502 if it is down)."""

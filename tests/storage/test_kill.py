@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from flows.events import QuestionAsked
@@ -17,6 +18,8 @@ from storage.db import Database
 from storage.repo.sql import answer
 from tests.conftest import Clock, create_live_campaign
 from tests.storage.kill_worker import ANSWERS
+
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
 
 ROOT = Path(__file__).resolve().parents[2]
 

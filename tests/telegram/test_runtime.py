@@ -8,8 +8,9 @@ import datetime
 import os
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +20,12 @@ from storage.db import Database
 from storage.repo.sql import answer, channel_address
 from tests.conftest import create_live_campaign
 from tests.fakebot import FakeBotAPI
-from tests.telegram.harness import User, bot_settings, running
+from tests.telegram.harness import User, bot_settings, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+SAFETY_NET = 300.0
+"""Seconds before a wait for an event gives up: only for a process that is stuck, never part of the test."""
 
 
 @pytest.fixture
@@ -30,7 +34,56 @@ async def fake() -> Any:
         yield api
 
 
+class Output:
+    """A process's output, read as it comes (so the pipe never fills, whatever the length of its lines), with
+    a wait for a text in it."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.data = bytearray()
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.data += chunk
+            self._changed.set()
+        self._changed.set()
+
+    async def wait_for(self, text: bytes, timeout: float = SAFETY_NET) -> None:
+        """Until the output holds `text` (the timeout is a safety net: the test waits for the text itself)."""
+        async with asyncio.timeout(timeout):
+            while text not in self.data:
+                if self._task.done():
+                    raise AssertionError(f"the process ended without {text!r}:\n{self.text}")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def close(self) -> None:
+        await self._task
+
+    async def unless_it_ends(self, proc: asyncio.subprocess.Process, awaitable: Awaitable[T]) -> T:
+        """`awaitable`'s result, or a failure with the output at once if the process ends first (it could not
+        start, for example), rather than at the safety net's timeout."""
+        waiting = asyncio.ensure_future(awaitable)
+        ended = asyncio.ensure_future(proc.wait())
+        await asyncio.wait({waiting, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+            await self.close()
+            raise AssertionError(f"the process ended (status {proc.returncode}) first:\n{self.text}")
+        ended.cancel()
+        return waiting.result()
+
+    @property
+    def text(self) -> str:
+        return self.data.decode(errors="replace")
+
+
+@pytest.mark.slow
 async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path: Path) -> None:
+    """Every step waits for an event (a call reaching the fake Bot API, a line in the log), never for a time:
+    the reply is held by the fake until the process has logged that it is stopping, so the update is surely
+    in flight when SIGTERM is handled."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"
     db = Database(db_url)
     from storage import migrate
@@ -45,6 +98,7 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
         "TELEGRAM_BOT_TOKEN": "123456:TEST",
         "TELEGRAM_API_BASE": fake.base_url,
         "TELEGRAM_MODE": "polling",
+        "WEB_PORT": str(free_port()),  # not 8080, which anything else on the machine may hold
         "PYTHONPATH": str(ROOT),
     }
     proc = await asyncio.create_subprocess_exec(
@@ -57,21 +111,29 @@ async def test_sigterm_finishes_the_update_in_flight(fake: FakeBotAPI, tmp_path:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert proc.stdout is not None
+    output = Output(proc.stdout)
     try:
-        await fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=90)
-        fake.delay("sendMessage", 1.5)  # the reply is slow: the update is in flight when SIGTERM arrives
+        polling = fake.wait_for(lambda: fake.calls_of("getUpdates"), timeout=SAFETY_NET)
+        await output.unless_it_ends(proc, polling)  # it started and polls
+        fake.hold("sendMessage")  # the reply waits at the fake until released
         update = fake.push_message(601, "/start hn-2026_70")
-        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=60)
+        replying = fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=SAFETY_NET)
+        await output.unless_it_ends(proc, replying)  # the update is in flight: its reply is held
         proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), 90)
+        await output.wait_for(b"stopping: finishing updates in flight")  # SIGTERM handled, the reply still held
+        fake.release("sendMessage")
+        async with asyncio.timeout(SAFETY_NET):
+            await proc.wait()
+        await output.close()
     finally:
+        fake.release("sendMessage")
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.returncode == 0, output.decode()
+    assert proc.returncode == 0, output.text
     assert fake.messages(601) and "Tôi đồng ý" in str(fake.buttons(fake.messages(601)[-1]))
     assert update in fake.confirmed  # acknowledged before exiting: a restart does not get it again
-    assert b"stopping: finishing updates in flight" in output
 
 
 async def test_429_waits_and_403_marks_unreachable(fake: FakeBotAPI, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 from bot.app import Application
 from bot.settings import Settings
 from tests.conftest import create_live_campaign
-from tests.telegram.harness import free_port
+from tests.fakebot import FakeBotAPI
+from tests.telegram.harness import bot_settings, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -47,6 +48,16 @@ async def web_app(db: Any, db_url: str, tmp_path: Path) -> AsyncIterator[Applica
         yield app
     finally:
         await app.stop()
+
+
+@pytest.fixture
+async def webhook_app(db: Any, db_url: str, tmp_path: Path) -> AsyncIterator[Application]:
+    """The application in webhook mode against the fake Bot API (every route: webhook, survey, dashboard,
+    health), with the live campaign "hn-2026"."""
+    async with FakeBotAPI() as fake:
+        await create_live_campaign(db, datetime.now(UTC))
+        async with running(bot_settings(fake, db_url, tmp_path, mode="webhook")) as app:
+            yield app
 
 
 def base_url(app: Application) -> str:

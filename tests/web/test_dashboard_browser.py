@@ -13,7 +13,7 @@ from storage.repo import campaigns
 from tests.web.conftest import base_url
 from tests.web.dashboard_support import PASSWORD, add_accounts, add_draft, add_responses
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+pytestmark = [pytest.mark.parametrize("db_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
 
 async def log_in(page: Any, app: Application, name: str) -> None:

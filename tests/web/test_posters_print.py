@@ -11,6 +11,8 @@ import pytest
 
 from reports.posters import INDEX_NAME, PosterItem, progress_bar, write_posters
 
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
+
 ITEMS = [
     PosterItem(70, "Phường Hoàn Kiếm", "https://t.me/khaosat_hanoi_bot?start=hn-2026_70"),
     PosterItem(235, "Phường Đống Đa", "https://t.me/khaosat_hanoi_bot?start=hn-2026_235"),

@@ -13,6 +13,8 @@ from bot.app import Application
 from tests.web.conftest import base_url
 from tests.web.survey_helpers import answers_of, rows
 
+pytestmark = pytest.mark.slow  # subprocesses, a browser or many requests: see README, Development
+
 PHONE = {"width": 375, "height": 667}
 USED_SERVICE = "Trong 12 tháng qua, bạn có làm thủ tục hành chính tại UBND phường, xã không?"
 TOP_ISSUES = "Theo bạn, phường, xã cần ưu tiên cải thiện những vấn đề nào? (chọn tối đa 3)"

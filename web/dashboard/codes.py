@@ -9,6 +9,7 @@ from aiohttp import web
 
 from reports import format as fmt
 from web.dashboard.kit import Kit, Viewer, see_other
+from web.params import whole_number, whole_numbers
 
 
 class Codes:
@@ -76,21 +77,21 @@ class Codes:
         if text.lower() == "all":
             scope = None
         else:
-            parts = [p.strip() for p in text.split(",") if p.strip()]
-            if not parts or not all(p.isdigit() and len(p) <= 9 for p in parts):
+            codes = whole_numbers(text, 0, 999_999_999)
+            if codes is None:
                 problem = (
                     "Phạm vi: “all” hoặc mã phường, xã cách nhau bởi dấu phẩy (vd. 70,235). / "
                     "Scope: 'all' or ward codes separated by commas (e.g. 70,235)."
                 )
             else:
-                scope = [int(p) for p in parts]
+                scope = codes
         dimensions: list[int] | None = None
         if values["dimensions"]:
-            parts = [p.strip() for p in values["dimensions"].split(",") if p.strip()]
-            if not parts or not all(p.isdigit() and 1 <= int(p) <= 8 for p in parts):
+            numbers = whole_numbers(values["dimensions"], 1, 8)
+            if numbers is None:
                 problem = problem or "Lĩnh vực: số 1-8, cách nhau bởi dấu phẩy (vd. 5,6). / Dimensions: 1-8, e.g. 5,6."
             else:
-                dimensions = sorted({int(p) for p in parts})
+                dimensions = sorted(set(numbers))
         schedule = ""
         try:
             schedule = parse_schedule(values["schedule"]).text
@@ -98,11 +99,11 @@ class Codes:
             problem = problem or f"Lịch gửi / Schedule: {e}"
         if values["language"] not in ("vi", "en"):
             problem = problem or "Ngôn ngữ: vi hoặc en. / Language: vi or en."
-        days = int(values["days"]) if values["days"].isdigit() else 0
-        if not 1 <= days <= 365:
+        days = whole_number(values["days"], 1, 365)
+        if days is None:
             problem = problem or "Số ngày hiệu lực: 1-365. / Days valid: 1-365."
-        if problem is not None:
-            return await self._codes_page(request, viewer, 400, problem, values)
+        if problem is not None or days is None:
+            return await self._codes_page(request, viewer, 400, problem or "", values)
         now = self.ctx.clock()
         arguments: dict[str, object] = {
             "scope": scope or "all",

@@ -24,6 +24,7 @@ from storage.repo.departments import DepartmentRecord
 from storage.repo.users import WebUserRecord
 from web import figures
 from web.dashboard.kit import Kit, Viewer
+from web.params import whole_number
 
 Cell = fmt.Cell
 
@@ -179,7 +180,7 @@ class Departments:
         text = request.query.get("year", "")
         if not text:
             return self.ctx.clock().astimezone(ZoneInfo(self.ctx.tz)).year
-        return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else None
+        return whole_number(text, 2000, 2100)
 
     async def _table(self, viewer: Viewer, year: int, lang: str = "vi") -> AnnualTable:
         """The year's table, limited to the wards and dimensions the viewer may see (ranks among all wards)."""
@@ -208,7 +209,8 @@ class Departments:
         if table is not None and table.columns:
             text = request.query.get("dimension", "")
             numbers = [c.number for c in table.columns]
-            detail = int(text) if text.isdigit() and int(text) in numbers else numbers[0]
+            chosen = whole_number(text, 1, 8)
+            detail = chosen if chosen in numbers else numbers[0]
         return self.kit.render(
             request,
             viewer,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from web.dashboard.kit import Kit, Viewer, see_other
+from web.params import whole_numbers
 
 PREVIEW = "/dashboard/digests"
 
@@ -51,15 +52,14 @@ class Digests:
             language, schedule = chosen.language, chosen.schedule
         elif "scope" in query:
             text = query["scope"].strip()
-            parts = [p.strip() for p in text.split(",") if p.strip()]
-            valid = bool(parts) and all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts)
-            if text.lower() != "all" and not valid:
+            codes = whole_numbers(text, 0, 999_999_999)
+            if text.lower() != "all" and codes is None:
                 problem = (
                     "Phạm vi: “all” hoặc mã phường, xã cách nhau bởi dấu phẩy (vd. 70,235). / "
                     "Scope: 'all' or ward codes separated by commas (e.g. 70,235)."
                 )
             elif text.lower() != "all":
-                scope = [int(p) for p in parts]
+                scope = codes
         previews = []
         if (chosen is not None or "scope" in query) and problem is None:
             now = self.ctx.clock()

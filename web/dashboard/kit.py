@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from aiohttp import web
 from reports import format as fmt
 from storage.records import CampaignRecord
 from storage.repo.users import WebUserRecord
-from web import figures
+from web import errors, figures
 from web.auth import COOKIE_PATH, FLASH_COOKIE, SESSION_COOKIE, Auth, Session
 from web.context import WebContext
 from web.templating import render
@@ -59,9 +60,14 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+_NEXT = re.compile(r"/dashboard/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", re.ASCII)
+"""A dashboard path and query in the characters a URL may hold as they are (no spaces, controls or non-ASCII:
+they would break the Location header)."""
+
+
 def safe_next(value: str | None) -> str:
     """Where to go after logging in: only a dashboard path of this site."""
-    if value and value.startswith("/dashboard/") and "//" not in value and "\\" not in value:
+    if value and len(value) <= 2000 and _NEXT.fullmatch(value) and "//" not in value:
         return value
     return HOME
 
@@ -184,7 +190,7 @@ class Kit:
         return self.render(request, viewer, "error.html", status=status, title=title, message=(vi, en))
 
     async def error_page(self, request: web.Request, status: int) -> web.StreamResponse:
-        """404 or 405 under /dashboard/ (see `web.errors`), with the menu for someone logged in."""
+        """404, 405 or 400 under /dashboard/ (see `web.errors`), with the menu for someone logged in."""
         try:
             viewer = await self.viewer(request)
         except Exception:  # the database is away: the page without the menu
@@ -192,6 +198,10 @@ class Kit:
             viewer = None
         if viewer is not None and viewer.user.is_monitor:
             await self.record(viewer.actor, "monitor.view", {"path": request.path_qs, "status": status}, "denied")
+        if status == 400:
+            return self.error(
+                request, viewer, 400, errors.texts("unreadable_request", "vi"), errors.texts("unreadable_request", "en")
+            )
         if status == 405:
             return self.error(
                 request,

@@ -19,6 +19,7 @@ from reports import format as fmt
 from storage.records import CampaignRecord
 from web import figures
 from web.dashboard.kit import Kit, Viewer, quality_lines
+from web.params import whole_number
 
 ROLES = ("operator", "monitor")
 AUDIT_ROWS = 500
@@ -166,10 +167,10 @@ class Oversight:
     async def audit(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         from storage.repo import audit
 
-        days = request.query.get("days", "30")
-        if not (days.isdigit() and 1 <= int(days) <= 3660):
+        days = whole_number(request.query.get("days", "30"), 1, 3660)
+        if days is None:
             return self.kit.error(request, viewer, 400, "Số ngày: 1-3660.", "Days: 1-3660.")
-        since = self.ctx.clock() - timedelta(days=int(days))
+        since = self.ctx.clock() - timedelta(days=days)
         async with self.ctx.db.read() as conn:
             entries = await audit.list_since(conn, since, limit=AUDIT_ROWS)
         return self.kit.render(
@@ -177,7 +178,7 @@ class Oversight:
             viewer,
             "oversight_audit.html",
             log=[_entry(e, self.ctx.tz) for e in reversed(entries)],
-            days=int(days),
+            days=days,
             limit=AUDIT_ROWS,
         )
 

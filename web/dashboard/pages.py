@@ -10,6 +10,9 @@ from aiohttp import web
 
 from web import figures
 from web.dashboard.kit import Kit, Viewer, quality_lines
+from web.params import whole_number
+
+WARD_MAX = 999_999_999
 
 
 class Pages:
@@ -77,20 +80,22 @@ class Pages:
     @staticmethod
     def _view(request: web.Request) -> figures.WardView | tuple[str, str]:
         """The ward table's province, search and page from the query string, or why they cannot be read."""
-        province, page = request.query.get("province", ""), request.query.get("page", "1")
-        if province and not (province.isdigit() and len(province) <= 3):
+        province_text = request.query.get("province", "")
+        province = whole_number(province_text, 0, 999) if province_text else None
+        if province_text and province is None:
             return "Mã tỉnh, thành phải là số (ví dụ 1).", "The province must be given by its code (e.g. 1)."
-        if not (page.isdigit() and len(page) <= 6 and int(page) >= 1):
+        page = whole_number(request.query.get("page", "1"), 1, 999_999)
+        if page is None:
             return "Số trang phải là số từ 1 trở lên.", "The page must be a number from 1."
         query = request.query.get("q", "").strip()[:100]
-        return figures.WardView(int(province) if province else None, query, int(page))
+        return figures.WardView(province, query, page)
 
     async def ward(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        code, ward = request.match_info["code"], int(request.match_info["ward"])
+        code, ward = request.match_info["code"], whole_number(request.match_info["ward"], 0, WARD_MAX)
         c = await self.kit.find(code)
         if c is None:
             return self.kit.not_found(request, viewer, code)
-        if ward not in c.ward_codes:
+        if ward is None or ward not in c.ward_codes:
             return self.kit.error(
                 request,
                 viewer,
@@ -134,12 +139,12 @@ class Pages:
         wards = figures.visible_wards(viewer.user, c)
         by_ward = True  # the campaign page's scope: its counts, when kept, serve the chart too
         if "ward" in request.query:
-            text = request.query["ward"]
-            if not text.isdigit() or int(text) not in c.ward_codes:
+            chosen = whole_number(request.query["ward"], 0, WARD_MAX)
+            if chosen is None or chosen not in c.ward_codes:
                 return self.kit.error(request, viewer, 404, "Không có phường, xã này.", "No such ward.")
-            if not viewer.user.sees(int(text)):
+            if not viewer.user.sees(chosen):
                 return self.kit.forbidden(request, viewer)
-            wards, by_ward = [int(text)], False
+            wards, by_ward = [chosen], False
         data = await figures.chart_input(
             self.ctx, c, wards, self.ctx.clock(), by_ward=by_ward, dimensions=viewer.user.dimensions
         )
@@ -166,8 +171,8 @@ class Pages:
         if not figures.may_see(viewer.user, c):
             return self.kit.forbidden(request, viewer)
         if "ward" in request.match_info:
-            ward = int(request.match_info["ward"])
-            if ward not in c.ward_codes:
+            ward = whole_number(request.match_info["ward"], 0, WARD_MAX)
+            if ward is None or ward not in c.ward_codes:
                 return self.kit.error(request, viewer, 404, "Không có phường, xã này.", "No such ward.")
             if not viewer.user.sees(ward):
                 return self.kit.forbidden(request, viewer)
