@@ -40,10 +40,12 @@ def test_web_links_and_posters(env: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     telegram = cli("campaign", "links", "hn-2026", "--channel", "telegram")  # the default still needs the bot
     assert telegram.exit_code == 1 and "TELEGRAM_BOT_USERNAME" in telegram.stderr
-    bad = cli("campaign", "links", "hn-2026", "--channel", "zalo")
-    assert bad.exit_code == 2 and "'zalo' is not one of 'telegram', 'web'" in bad.stderr
+    zalo = cli("campaign", "links", "hn-2026", "--channel", "zalo")  # needs the bot's Zalo link
+    assert zalo.exit_code == 1 and "ZALO_BOT_LINK" in zalo.stderr
+    bad = cli("campaign", "links", "hn-2026", "--channel", "whatsapp")
+    assert bad.exit_code == 2 and "'whatsapp' is not one of 'telegram', 'web', 'zalo'" in bad.stderr
     channels = [args.get("channel") for action, _, args in audit_rows(env) if action == "campaign.links"]
-    assert channels == ["web", "web", "telegram"]
+    assert channels == ["web", "web", "telegram", "zalo"]
 
 
 def test_without_public_url_web_links_use_the_servers_own_address_with_a_warning(
@@ -86,4 +88,4 @@ def test_telegram_links_without_a_bot_say_exactly_what_to_set(env: str) -> None:
 def test_links_help_mentions_the_web(env: str) -> None:  # noqa: F811
     result = cli("campaign", "links", "--help")
     assert result.exit_code == 0
-    assert "--channel [telegram|web]" in result.output and "PUBLIC_URL" in result.output
+    assert "--channel [telegram|web|zalo]" in result.output and "PUBLIC_URL" in result.output
