@@ -31,6 +31,7 @@ CHANGES = [  # in this order, each changes the database
     ("campaign create", ["--code", "hn-2026", "--survey", "hanoi-ward-satisfaction", "--wards", "70,235"]),
     ("campaign edit", ["hn-2026", "--title", "Khảo sát mới", "--ends", "2099-12-31"]),
     ("campaign launch", ["hn-2026"]),
+    ("campaign codes", ["hn-2026", "--count", "3", "--out", "codes.csv"]),
     ("chats code", ["--scope", "70"]),
     ("operators add", ["123456789"]),
     ("operators remove", ["123456789"]),
