@@ -16,7 +16,7 @@ render is what officials read, whoever asks for it: they wrap themselves in `exa
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -136,6 +136,26 @@ def breakdown(counts: dict[str, int], lang: str = "vi", *, exact: bool = False) 
         smallest = min(shown, key=lambda c: counts[c])
         cells[smallest] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
     return [(c, cells[c]) for c in order]
+
+
+def series(counts: Sequence[int], lang: str = "vi", *, exact: bool = False) -> list[Cell]:
+    """Counts of people in a series (completed responses per day) whose total is shown elsewhere: each under the
+    small-cell rule, and, whenever any is "<10", the first shown one hidden with them as "≥10".
+
+    Why always, and not only when one is hidden (as `breakdown`): the total minus the shown counts is the sum of
+    the hidden ones; with a single hidden count that sum is the count, and with several it still gives them all
+    away when they are all 9. A count of 10 or more hidden with them makes that sum hold a part without an upper
+    bound, so no hidden count in 1-9 can be worked out (at most that they are all 0, which tells of no one).
+    Which one is hidden depends only on where the "<10" are, never on the values: hiding it only when the values
+    would tell, or hiding the smallest (the next shown count would bound it), would itself tell something.
+    Left: a series without a count of 10 or more has nothing to hide its small ones with (each is "<10").
+    """
+    cells = [count_cell(n, lang, exact=exact) for n in counts]
+    hidden_any = any(cell.kind == CellKind.HIDDEN.value for cell in cells)
+    shown = [i for i, cell in enumerate(cells) if cell.kind != CellKind.HIDDEN.value]
+    if hidden_any and shown:
+        cells[shown[0]] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
+    return cells
 
 
 def share(s: Share, lang: Lang = "vi", counted: str | None = None, *, exact: bool = False) -> str:

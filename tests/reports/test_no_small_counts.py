@@ -5,12 +5,13 @@ they would take (a count, a rate's numerator, a share's k, a comment count)."""
 from __future__ import annotations
 
 import html
+import itertools
 import random
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from flows.i18n import catalog
@@ -128,3 +129,65 @@ async def test_dashboard_pages_over_small_numbers_show_no_count_below_10(db: Any
                 assert found == [], (path, found)
     finally:
         await app.stop()
+
+
+def _pinned(cells: list[str], cumulative: list[str | None], total: int) -> list[int]:
+    """The days of a per-day table whose hidden count (shown "<10" or "≥10") the table and the shown total give
+    back: every known running total (a shown "Total" cell, 0 before the first day, the campaign's total when it
+    is shown) cuts the days into stretches of known sum; within a stretch a day's count lies between the sum
+    minus what the others can hold at most and the sum minus what they hold at least."""
+    unbounded = 10**9
+    known = {-1: 0, **{i: int(c.replace(".", "")) for i, c in enumerate(cumulative) if c and c[0].isdigit()}}
+    if not fmt.hidden(total):
+        known[len(cells) - 1] = total
+    bounds = [(int(c.replace(".", "")),) * 2 if c[0].isdigit() else (0, 9) if c == "<10" else (10, unbounded)
+              for c in cells]  # fmt: skip
+    pinned = []
+    edges = sorted(known)
+    for start, end in itertools.pairwise(edges):
+        stretch = range(start + 1, end + 1)
+        rest = known[end] - known[start]
+        for i in stretch:
+            if cells[i][0].isdigit():
+                continue
+            low_others = sum(bounds[j][0] for j in stretch if j != i)
+            high_others = sum(bounds[j][1] for j in stretch if j != i)
+            low, high = max(bounds[i][0], rest - high_others), min(bounds[i][1], rest - low_others)
+            if low == high:
+                pinned.append(i)
+    return pinned
+
+
+@settings(max_examples=400, deadline=None)
+@given(counts=st.lists(st.one_of(st.integers(0, 9), st.integers(0, 40)), min_size=1, max_size=20))
+def test_no_hidden_day_can_be_derived_from_the_per_day_table(counts: list[int]) -> None:
+    """The per-day table as officials see it: no day's count below 10 is shown, and none can be worked out by
+    subtracting shown figures (running totals from one another, the campaign's total minus the shown days)."""
+    from datetime import date
+
+    from storage.records import CampaignRecord, ReminderPolicy
+    from web.timeline import days
+
+    # the one case the table cannot help (fmt.series): no day of 10 or more, and every day 9
+    assume(max(counts) >= 10 or sum(counts) != 9 * len(counts))
+
+    first = date(2026, 12, 1)
+    per_day = [(first + timedelta(days=i), n) for i, n in enumerate(counts) if n]
+    start = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 1 December, 00:00 in Hanoi
+    c = CampaignRecord(1, "c", "C", 1, "k", 1, start, start + timedelta(days=60), "Asia/Ho_Chi_Minh", "active",
+                       None, ReminderPolicy(), start)  # fmt: skip
+    lines = days(c, per_day, start + timedelta(days=len(counts) - 1, hours=12))
+    assert len(lines) == len(counts)
+    cells = [line.completed for line in lines]
+    assert [small_numbers(cell, []) for cell in cells] == [[]] * len(cells)
+    assert all(n >= 10 or cell == "<10" for n, cell in zip(counts, cells, strict=True))
+    cumulative = [line.cumulative for line in lines]
+    assert all(c is None or not small_numbers(c, []) for c in cumulative)
+    pinned = [i for i in _pinned(cells, cumulative, sum(counts)) if 0 < counts[i] < 10]
+    assert pinned == [], (counts, cells, cumulative)
+
+
+def test_the_reviewers_example_gives_nothing_away() -> None:
+    """01/12 <10 <10 · 02/12 27 32 told 5: now the total is not beside the days, and 27 is hidden with the 5."""
+    assert _pinned(["<10", "27"], ["<10", "32"], 32) == [0]  # what the table showed
+    assert _pinned(["<10", "≥10"], [None, None], 32) == []

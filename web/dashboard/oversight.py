@@ -116,10 +116,7 @@ class Oversight:
                 "completion": fmt.rate_cell(totals.completed, totals.started),
             },
             wards=wards,
-            days=[
-                (day.strftime("%d/%m/%Y"), fmt.count_cell(s), fmt.count_cell(k))
-                for day, (s, k) in sorted(per_day.items())
-            ],
+            days=_day_lines(per_day),
             questionnaires=[
                 {
                     "record": r,
@@ -151,9 +148,16 @@ class Oversight:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["ward_code", "ward_name", "day", "started", "completed"])
-        for (ward, day), (started, completed) in sorted(days.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        # each ward's days as the page's day table: its totals are on the page (see fmt.series)
+        by_ward: dict[Any, list[tuple[Any, tuple[int, int]]]] = {}
+        for (ward, day), pair in sorted(days.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+            by_ward.setdefault(ward, []).append((day, pair))
+        for ward, rows in by_ward.items():
             name = names.get(ward, "") if ward is not None else ""
-            writer.writerow([ward or "", name, day.isoformat(), fmt.count(started, "en"), fmt.count(completed, "en")])
+            started = fmt.series([s for _, (s, _) in rows], "en")
+            completed = fmt.series([k for _, (_, k) in rows], "en")
+            for (day, _), s_cell, k_cell in zip(rows, started, completed, strict=True):
+                writer.writerow([ward or "", name, day.isoformat(), s_cell.text, k_cell.text])
         return web.Response(
             body=("\ufeff" + out.getvalue()).encode(),
             headers={
@@ -185,6 +189,15 @@ class Oversight:
     async def methodology(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         notes = [(_D(key, "vi"), _D(key, "en")) for key in (*METHOD_NOTES, "opt_in_note")]
         return self.kit.render(request, viewer, "oversight_methodology.html", notes=notes)
+
+
+def _day_lines(per_day: dict[Any, list[int]]) -> list[tuple[str, fmt.Cell, fmt.Cell]]:
+    """The per-day table: started and completed, each column as `fmt.series` shows it (the totals are on the
+    page, so one day of 10 or more is hidden with the small ones and no hidden day is their difference)."""
+    ordered = sorted(per_day.items())
+    started = fmt.series([s for _, (s, _) in ordered])
+    completed = fmt.series([k for _, (_, k) in ordered])
+    return [(day.strftime("%d/%m/%Y"), s, k) for (day, _), s, k in zip(ordered, started, completed, strict=True)]
 
 
 def _about(arguments: dict[str, Any], c: CampaignRecord) -> bool:

@@ -57,7 +57,13 @@ class Pages:
         if isinstance(view, tuple):
             return self.kit.error(request, viewer, 400, *view)
         report = await figures.report(
-            self.ctx, c, wards, self.ctx.clock(), view=view, dimensions=viewer.user.dimensions
+            self.ctx,
+            c,
+            wards,
+            self.ctx.clock(),
+            view=view,
+            dimensions=viewer.user.dimensions,
+            exact=viewer.user.is_operator,
         )
         from storage.repo import quality
 
@@ -109,7 +115,13 @@ class Pages:
         from web import trends
 
         report = await figures.report(
-            self.ctx, c, [ward], self.ctx.clock(), by_ward=False, dimensions=viewer.user.dimensions
+            self.ctx,
+            c,
+            [ward],
+            self.ctx.clock(),
+            by_ward=False,
+            dimensions=viewer.user.dimensions,
+            exact=viewer.user.is_operator,
         )
         table = await trends.ward_trends(self.ctx, c, ward, viewer.user)
         async with self.ctx.db.read() as conn:
