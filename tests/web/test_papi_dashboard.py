@@ -146,6 +146,9 @@ async def test_the_annual_ranking_on_the_dashboard(web_app: Application) -> None
         assert [int(x) for x in re.findall(r'<tr data-ward="(\d+)">', summary)] == [235, 70, 4, 8]
         assert re.search(r'data-ward="70">.*?data-rank="5">=1<', summary, re.S)
         assert re.search(r'data-ward="4">.*?data-rank="5">3<', summary, re.S)
+        # 40 respondents: the summary says so as the details and the workbook do, interval and "⚠ ít phản hồi"
+        ward70 = summary.split('data-ward="70">')[1].split("</tr>")[0]
+        assert ward70.count("⚠ ít phản hồi (n=40)") == 9 and "8,88" in ward70 and "(8,51–9,24)" in ward70, ward70
         detail = page.text.split('data-testid="annual-detail"')[1].split("</table>")[0]
         assert "Sở Nội vụ" in page.text and "8,88 (" in detail
         assert "Thứ hạng: 1 + số phường, xã có khoảng tin cậy nằm hẳn trên" in page.text
