@@ -16,12 +16,12 @@ render is what officials read, whoever asks for it: they wrap themselves in `exa
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.i18n import LANGUAGES, Section
@@ -30,6 +30,8 @@ from reports.stats import MIN_SHOWN, CellKind, Estimate, Lang, Share, cell_kind,
 _T = Section("digest")
 
 HIDDEN = f"<{MIN_SHOWN}"
+K = TypeVar("K")
+L = TypeVar("L")
 
 _EXACT: ContextVar[bool] = ContextVar("exact_figures", default=False)
 
@@ -155,6 +157,42 @@ def series(counts: Sequence[int], lang: str = "vi", *, exact: bool = False) -> l
     shown = [i for i, cell in enumerate(cells) if cell.kind != CellKind.HIDDEN.value]
     if hidden_any and shown:
         cells[shown[0]] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
+    return cells
+
+
+def grid(counts: Mapping[tuple[K, L], int], lang: str = "vi", *, exact: bool = False) -> dict[tuple[K, L], Cell]:
+    """Counts of people in a table of rows and columns (responses per ward and day) whose row and column totals
+    are shown elsewhere: each under the small-cell rule, then, as `series` does along one line, cells of 10 or
+    more hidden as "≥10" until every row and every column holding a hidden cell holds at least two, one of them
+    "≥10" (a line's total minus its shown cells is then a sum with a part of no upper bound). The cell hidden
+    along a line is its first shown one (keys in order): the choice depends on where the "<10" are, never on the
+    values. A heuristic, as such suppression always is in two dimensions; a line with nothing left to hide keeps
+    what it has. Keys absent from `counts` are 0 and known as such."""
+    cells = {key: count_cell(n, lang, exact=exact) for key, n in counts.items()}
+    small = {key for key, cell in cells.items() if cell.kind == CellKind.HIDDEN.value}
+    if not small:
+        return cells
+    lines: dict[tuple[int, Any], list[tuple[K, L]]] = {}
+    for key in sorted(counts, key=lambda k: (str(k[0]), str(k[1]))):
+        lines.setdefault((0, key[0]), []).append(key)
+        lines.setdefault((1, key[1]), []).append(key)
+    big: set[tuple[K, L]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for (axis, _), keys in lines.items():
+            hidden = [k for k in keys if k in small or k in big]
+            if not hidden or (len(hidden) >= 2 and any(k in big for k in hidden)):
+                continue
+            free = [k for k in keys if k not in small and k not in big]
+            # rather not a cell alone in its other line: that line's total would give it back, and this one's with it
+            alone = [k for k in free if len(lines[(1, k[1])] if axis == 0 else lines[(0, k[0])]) == 1]
+            hiding = [k for k in free if k not in alone] or free
+            if hiding:
+                big.add(hiding[0])
+                changed = True
+    for key in big:
+        cells[key] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
     return cells
 
 

@@ -191,3 +191,50 @@ def test_the_reviewers_example_gives_nothing_away() -> None:
     """01/12 <10 <10 · 02/12 27 32 told 5: now the total is not beside the days, and 27 is hidden with the 5."""
     assert _pinned(["<10", "27"], ["<10", "32"], 32) == [0]  # what the table showed
     assert _pinned(["<10", "≥10"], [None, None], 32) == []
+
+
+def _pinned_in_grid(cells: dict[tuple[int, int], str], counts: dict[tuple[int, int], int]) -> list[tuple[int, int]]:
+    """Hidden cells of a table that one subtraction gives back: a row's or a column's total (all known) minus the
+    shown cells of that line, with what the line's other hidden cells can hold ("<10": 0-9, "≥10": 10 or more).
+    Chains of such narrowings across lines are not followed: in two dimensions cell suppression cannot stop
+    them all (four hidden cells 10, 0 / 1, 10 with their totals pin the 0, then the 1), see `fmt.grid`."""
+    unbounded = 10**6
+    bounds = {k: (counts[k], counts[k]) if c[0].isdigit() else (0, 9) if c == "<10" else (10, unbounded)
+              for k, c in cells.items()}  # fmt: skip
+    lines = [[k for k in cells if k[0] == r] for r in {k[0] for k in cells}]
+    lines += [[k for k in cells if k[1] == c] for c in {k[1] for k in cells}]
+    pinned = set()
+    for keys in lines:
+        total = sum(counts[k] for k in keys)
+        for k in keys:
+            others = [j for j in keys if j != k]
+            low = max(bounds[k][0], total - sum(bounds[j][1] for j in others))
+            high = min(bounds[k][1], total - sum(bounds[j][0] for j in others))
+            if low == high and not cells[k][0].isdigit():
+                pinned.add(k)
+    return sorted(pinned)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), rows=st.integers(2, 4), columns=st.integers(2, 5))
+def test_no_hidden_cell_of_a_ward_by_day_table_is_one_subtraction_away(data: Any, rows: int, columns: int) -> None:
+    """The monitors' responses per ward and day (CSV), beside each ward's total and each day's: no count below 10
+    is shown, and no ward's or day's total minus its shown cells gives one back (each row and column has another
+    cell and a count of 10 or more to hide with; a cell left out is 0)."""
+    value = st.one_of(st.integers(0, 9), st.integers(10, 40))
+    counts = {(r, c): data.draw(value) for r in range(rows) for c in range(columns)}
+    # every line has a count of 10 or more (and, from 2 x 2, another cell): something to hide with
+    for i in range(max(rows, columns)):
+        key = (i % rows, i % columns)
+        counts[key] = max(counts[key], data.draw(st.integers(10, 40)))
+    cells = {k: cell.text for k, cell in fmt.grid(counts).items()}
+    assert all(n >= 10 or cells[k] == "<10" for k, n in counts.items())
+    pinned = [k for k in _pinned_in_grid(cells, counts) if 0 < counts[k] < 10]
+    assert pinned == [], (counts, cells)
+
+
+def test_a_ward_by_day_table_hides_across_wards_too() -> None:
+    """Ward A: 3 then 27; ward B: 20 then 30. Hiding along wards only left B's 20 beside the day's 23."""
+    counts = {("A", 1): 3, ("A", 2): 27, ("B", 1): 20, ("B", 2): 30}
+    cells = {k: c.text for k, c in fmt.grid(counts).items()}
+    assert cells == {("A", 1): "<10", ("A", 2): "≥10", ("B", 1): "≥10", ("B", 2): "≥10"}

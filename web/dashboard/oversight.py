@@ -148,16 +148,13 @@ class Oversight:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["ward_code", "ward_name", "day", "started", "completed"])
-        # each ward's days as the page's day table: its totals are on the page (see fmt.series)
-        by_ward: dict[Any, list[tuple[Any, tuple[int, int]]]] = {}
-        for (ward, day), pair in sorted(days.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
-            by_ward.setdefault(ward, []).append((day, pair))
-        for ward, rows in by_ward.items():
+        # the page shows each ward's totals and each day's: hidden cells are hidden along both (see fmt.grid)
+        started = fmt.grid({key: s for key, (s, _) in days.items()}, "en")
+        completed = fmt.grid({key: k for key, (_, k) in days.items()}, "en")
+        for ward, day in sorted(days, key=lambda key: (key[0] or 0, key[1])):
             name = names.get(ward, "") if ward is not None else ""
-            started = fmt.series([s for _, (s, _) in rows], "en")
-            completed = fmt.series([k for _, (_, k) in rows], "en")
-            for (day, _), s_cell, k_cell in zip(rows, started, completed, strict=True):
-                writer.writerow([ward or "", name, day.isoformat(), s_cell.text, k_cell.text])
+            row = [started[ward, day].text, completed[ward, day].text]
+            writer.writerow([ward or "", name, day.isoformat(), *row])
         return web.Response(
             body=("\ufeff" + out.getvalue()).encode(),
             headers={
