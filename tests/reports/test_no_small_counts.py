@@ -127,6 +127,7 @@ async def test_dashboard_pages_over_small_numbers_show_no_count_below_10(db: Any
                 assert cells, path
                 found = [cell for cell in cells if small_numbers(cell, [])]
                 assert found == [], (path, found)
+                assert "Lũy kế" not in page.text, path  # no running total beside the days
     finally:
         await app.stop()
 
