@@ -51,6 +51,12 @@ def _exact(exact: bool) -> bool:
     return exact or _EXACT.get()
 
 
+def exact_now() -> bool:
+    """Whether figures are exact here (within `exact_figures()`): for a surface that shows more than counts when
+    they are (the per-day table's running totals)."""
+    return _EXACT.get()
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -378,11 +378,9 @@ async def report(
     by_ward: bool = True,
     view: WardView | None = None,
     dimensions: Sequence[int] | None = None,
-    exact: bool = False,
 ) -> Report:
     """Every figure of a campaign page (wards None: all of them) or of a ward page (wards [code], by_ward off);
-    with `dimensions` (an official's), only the factors of those PAPI dimensions; `exact` (an operator's): the
-    per-day table shows exact counts and running totals."""
+    with `dimensions` (an official's), only the factors of those PAPI dimensions."""
     async with ctx.db.read() as conn:
         survey = await surveys.definition(conn, c.survey_id, c.survey_hash)
         scope_names = [u.name for u in await ward_repo.get_many(conn, wards)] if wards is not None else None
@@ -391,7 +389,7 @@ async def report(
     counts = await counter(ctx).count(c, wards, questions_of(p), now, by_ward=by_ward)
     totals, found = counts.totals, counts.figures
     n_wards = len(c.ward_codes) if wards is None else len(wards)
-    day_lines = timeline_view.days(c, counts.per_day, now, exact=exact)
+    day_lines = timeline_view.days(c, counts.per_day, now)
 
     overall = None
     if p.overall is not None:

@@ -36,11 +36,11 @@ def days(
 ) -> list[DayLine]:
     """Every day from the campaign's start to today (or its end), the last `TIMELINE_DAYS` of them.
 
-    Unless `exact`, the days are shown as `fmt.series` shows them (the campaign's total is on the page, so one
-    day of 10 or more is hidden with the small ones), and there is no running total: two running totals side by
-    side give the day between them, and a running total beside the shown days gives the hidden ones back; a
-    running total shown only where nothing hidden precedes it would still bound them, so it is left out
-    altogether (the campaign's total is on the page)."""
+    Unless `exact` (or within `fmt.exact_figures()`: an operator's page), the days are shown as `fmt.series`
+    shows them (the campaign's total is on the page, so one day of 10 or more is hidden with the small ones), and
+    there is no running total: two running totals side by side give the day between them, and a running total
+    beside the shown days gives the hidden ones back; one shown only where nothing hidden precedes it would
+    still bound them, so it is left out altogether (the campaign's total is on the page)."""
     tz = ZoneInfo(c.timezone)
     first = c.starts_at.astimezone(tz).date()
     last = min(now, c.closed_at or c.ends_at, c.ends_at).astimezone(tz).date()
@@ -57,7 +57,7 @@ def days(
     before = sum(counts.get(d, 0) for d in dates[:-TIMELINE_DAYS])
     dates = dates[-TIMELINE_DAYS:]
     values = [counts.get(d, 0) for d in dates]
-    if exact:
+    if exact or fmt.exact_now():
         totals = [before + sum(values[: i + 1]) for i in range(len(values))]
         return [DayLine(d, fmt.count(n, exact=True), fmt.count(t, exact=True), n < MIN_SHOWN)
                 for d, n, t in zip(dates, values, totals, strict=True)]  # fmt: skip

@@ -192,6 +192,7 @@ def test_a_day_under_ten_is_drawn_as_suppressed_never_as_a_bar() -> None:
 
 def test_the_per_day_table_is_exact_for_operators_and_safe_for_others() -> None:
     """3 then 27: an operator reads both and the running totals; anyone else "<10", "≥10" and no running total."""
+    from reports import format as fmt
     from storage.records import CampaignRecord, ReminderPolicy
     from web.timeline import days
 
@@ -202,6 +203,8 @@ def test_the_per_day_table_is_exact_for_operators_and_safe_for_others() -> None:
     now = start + timedelta(days=1, hours=12)
     exact = days(c, per_day, now, exact=True)
     assert [(d.completed, d.cumulative, d.suppressed) for d in exact] == [("3", "3", True), ("27", "30", False)]
+    with fmt.exact_figures():  # an operator's page
+        assert days(c, per_day, now) == exact
     safe = days(c, per_day, now)
     assert [(d.completed, d.cumulative, d.suppressed) for d in safe] == [("<10", None, True), ("≥10", None, True)]
     drawn = str(svg(safe, dict(per_day)))

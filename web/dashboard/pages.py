@@ -57,13 +57,7 @@ class Pages:
         if isinstance(view, tuple):
             return self.kit.error(request, viewer, 400, *view)
         report = await figures.report(
-            self.ctx,
-            c,
-            wards,
-            self.ctx.clock(),
-            view=view,
-            dimensions=viewer.user.dimensions,
-            exact=viewer.user.is_operator,
+            self.ctx, c, wards, self.ctx.clock(), view=view, dimensions=viewer.user.dimensions
         )
         from storage.repo import quality
 
@@ -115,13 +109,7 @@ class Pages:
         from web import trends
 
         report = await figures.report(
-            self.ctx,
-            c,
-            [ward],
-            self.ctx.clock(),
-            by_ward=False,
-            dimensions=viewer.user.dimensions,
-            exact=viewer.user.is_operator,
+            self.ctx, c, [ward], self.ctx.clock(), by_ward=False, dimensions=viewer.user.dimensions
         )
         table = await trends.ward_trends(self.ctx, c, ward, viewer.user)
         async with self.ctx.db.read() as conn:
