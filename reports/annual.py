@@ -145,6 +145,15 @@ class Figure:
     rank: Rank | None
 
     @property
+    def detail(self) -> str:
+        """What `text` says beyond the figure alone: its interval, and the low-n mark under 60 ("(6,10–6,74) ⚠ ít
+        phản hồi (n=45)"); "" when the figure is not shown. A summary shows it under the figure, so that a figure of
+        few respondents is never shown there without its warning."""
+        if not self.value or not self.text.startswith(self.value):
+            return ""
+        return self.text[len(self.value) :].strip()
+
+    @property
     def rank_text(self) -> str:
         """ "3", "=3" (tied) or "–" (not ranked)."""
         if self.rank is None:

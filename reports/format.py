@@ -16,12 +16,12 @@ render is what officials read, whoever asks for it: they wrap themselves in `exa
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.i18n import LANGUAGES, Section
@@ -30,6 +30,8 @@ from reports.stats import MIN_SHOWN, CellKind, Estimate, Lang, Share, cell_kind,
 _T = Section("digest")
 
 HIDDEN = f"<{MIN_SHOWN}"
+K = TypeVar("K")
+L = TypeVar("L")
 
 _EXACT: ContextVar[bool] = ContextVar("exact_figures", default=False)
 
@@ -47,6 +49,12 @@ def exact_figures(on: bool = True) -> Iterator[None]:
 
 def _exact(exact: bool) -> bool:
     return exact or _EXACT.get()
+
+
+def exact_now() -> bool:
+    """Whether figures are exact here (within `exact_figures()`): for a surface that shows more than counts when
+    they are (the per-day table's running totals)."""
+    return _EXACT.get()
 
 
 P = ParamSpec("P")
@@ -136,6 +144,62 @@ def breakdown(counts: dict[str, int], lang: str = "vi", *, exact: bool = False) 
         smallest = min(shown, key=lambda c: counts[c])
         cells[smallest] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
     return [(c, cells[c]) for c in order]
+
+
+def series(counts: Sequence[int], lang: str = "vi", *, exact: bool = False) -> list[Cell]:
+    """Counts of people in a series (completed responses per day) whose total is shown elsewhere: each under the
+    small-cell rule, and, whenever any is "<10", the first shown one hidden with them as "≥10".
+
+    Why always, and not only when one is hidden (as `breakdown`): the total minus the shown counts is the sum of
+    the hidden ones; with a single hidden count that sum is the count, and with several it still gives them all
+    away when they are all 9. A count of 10 or more hidden with them makes that sum hold a part without an upper
+    bound, so no hidden count in 1-9 can be worked out (at most that they are all 0, which tells of no one).
+    Which one is hidden depends only on where the "<10" are, never on the values: hiding it only when the values
+    would tell, or hiding the smallest (the next shown count would bound it), would itself tell something.
+    Left: a series without a count of 10 or more has nothing to hide its small ones with (each is "<10").
+    """
+    cells = [count_cell(n, lang, exact=exact) for n in counts]
+    hidden_any = any(cell.kind == CellKind.HIDDEN.value for cell in cells)
+    shown = [i for i, cell in enumerate(cells) if cell.kind != CellKind.HIDDEN.value]
+    if hidden_any and shown:
+        cells[shown[0]] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
+    return cells
+
+
+def grid(counts: Mapping[tuple[K, L], int], lang: str = "vi", *, exact: bool = False) -> dict[tuple[K, L], Cell]:
+    """Counts of people in a table of rows and columns (responses per ward and day) whose row and column totals
+    are shown elsewhere: each under the small-cell rule, then, as `series` does along one line, cells of 10 or
+    more hidden as "≥10" until every row and every column holding a hidden cell holds at least two, one of them
+    "≥10" (a line's total minus its shown cells is then a sum with a part of no upper bound). The cell hidden
+    along a line is its first shown one (keys in order): the choice depends on where the "<10" are, never on the
+    values. A heuristic, as such suppression always is in two dimensions; a line with nothing left to hide keeps
+    what it has. Keys absent from `counts` are 0 and known as such."""
+    cells = {key: count_cell(n, lang, exact=exact) for key, n in counts.items()}
+    small = {key for key, cell in cells.items() if cell.kind == CellKind.HIDDEN.value}
+    if not small:
+        return cells
+    lines: dict[tuple[int, Any], list[tuple[K, L]]] = {}
+    for key in sorted(counts, key=lambda k: (str(k[0]), str(k[1]))):
+        lines.setdefault((0, key[0]), []).append(key)
+        lines.setdefault((1, key[1]), []).append(key)
+    big: set[tuple[K, L]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for (axis, _), keys in lines.items():
+            hidden = [k for k in keys if k in small or k in big]
+            if not hidden or (len(hidden) >= 2 and any(k in big for k in hidden)):
+                continue
+            free = [k for k in keys if k not in small and k not in big]
+            # rather not a cell alone in its other line: that line's total would give it back, and this one's with it
+            alone = [k for k in free if len(lines[(1, k[1])] if axis == 0 else lines[(0, k[0])]) == 1]
+            hiding = [k for k in free if k not in alone] or free
+            if hiding:
+                big.add(hiding[0])
+                changed = True
+    for key in big:
+        cells[key] = Cell(f"≥{MIN_SHOWN}", CellKind.HIDDEN.value)
+    return cells
 
 
 def share(s: Share, lang: Lang = "vi", counted: str | None = None, *, exact: bool = False) -> str:

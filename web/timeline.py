@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from reports import format as fmt
-from reports.stats import MIN_SHOWN
+from reports.stats import MIN_SHOWN, CellKind
 from storage.records import CampaignRecord
 
 TIMELINE_DAYS = 92
@@ -24,13 +24,23 @@ MARKER = 6.0
 class DayLine:
     day: date
     completed: str
-    cumulative: str
+    cumulative: str | None
+    """The running total, only for viewers of exact counts (None: the column is left out, see `days`)."""
     suppressed: bool
-    """Fewer than 10 that day: shown as "<10", drawn as a hatched marker."""
+    """Drawn hatched, never as a bar of its height: fewer than 10 that day (shown "<10" unless exact), or 10 or
+    more hidden with them ("≥10", drawn as high as 10)."""
 
 
-def days(c: CampaignRecord, per_day: Sequence[tuple[date, int]], now: datetime) -> list[DayLine]:
-    """Every day from the campaign's start to today (or its end), the last `TIMELINE_DAYS` of them."""
+def days(
+    c: CampaignRecord, per_day: Sequence[tuple[date, int]], now: datetime, *, exact: bool = False
+) -> list[DayLine]:
+    """Every day from the campaign's start to today (or its end), the last `TIMELINE_DAYS` of them.
+
+    Unless `exact` (or within `fmt.exact_figures()`: an operator's page), the days are shown as `fmt.series`
+    shows them (the campaign's total is on the page, so one day of 10 or more is hidden with the small ones), and
+    there is no running total: two running totals side by side give the day between them, and a running total
+    beside the shown days gives the hidden ones back; one shown only where nothing hidden precedes it would
+    still bound them, so it is left out altogether (the campaign's total is on the page)."""
     tz = ZoneInfo(c.timezone)
     first = c.starts_at.astimezone(tz).date()
     last = min(now, c.closed_at or c.ends_at, c.ends_at).astimezone(tz).date()
@@ -39,15 +49,22 @@ def days(c: CampaignRecord, per_day: Sequence[tuple[date, int]], now: datetime) 
     if last < first:
         return []
     counts = dict(per_day)
-    lines: list[DayLine] = []
-    cumulative = 0
+    dates: list[date] = []
     day = first
     while day <= last:
-        n = counts.get(day, 0)
-        cumulative += n
-        lines.append(DayLine(day, fmt.count(n), fmt.count(cumulative), n < MIN_SHOWN))
+        dates.append(day)
         day += timedelta(days=1)
-    return lines[-TIMELINE_DAYS:]
+    before = sum(counts.get(d, 0) for d in dates[:-TIMELINE_DAYS])
+    dates = dates[-TIMELINE_DAYS:]
+    values = [counts.get(d, 0) for d in dates]
+    if exact or fmt.exact_now():
+        totals = [before + sum(values[: i + 1]) for i in range(len(values))]
+        return [DayLine(d, fmt.count(n, exact=True), fmt.count(t, exact=True), n < MIN_SHOWN)
+                for d, n, t in zip(dates, values, totals, strict=True)]  # fmt: skip
+    cells = fmt.series(values)
+    return [
+        DayLine(d, cell.text, None, cell.kind == CellKind.HIDDEN.value) for d, cell in zip(dates, cells, strict=True)
+    ]
 
 
 def svg(lines: Sequence[DayLine], per_day: Mapping[date, int]) -> Markup:
@@ -76,8 +93,11 @@ def svg(lines: Sequence[DayLine], per_day: Mapping[date, int]) -> Markup:
         x = left + i * step + (step - bar) / 2
         label = escape(f"{line.day:%d/%m}: {line.completed}")
         if line.suppressed:
+            # a day "≥10" hidden with the small ones: as high as 10, the least it can be, so its height tells
+            # no more than its text
+            high = plot_h * MIN_SHOWN / peak if line.completed.startswith("≥") else MARKER
             parts.append(
-                f'<rect x="{x:.1f}" y="{base - MARKER:.1f}" width="{bar:.1f}" height="{MARKER:.1f}" '
+                f'<rect x="{x:.1f}" y="{base - high:.1f}" width="{bar:.1f}" height="{high:.1f}" '
                 f'class="bar suppressed" fill="url(#timeline-hatch)"><title>{label}</title></rect>'
             )
             continue
@@ -92,11 +112,15 @@ def svg(lines: Sequence[DayLine], per_day: Mapping[date, int]) -> Markup:
         day = f"{lines[i].day:%d/%m}"
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" class="tick" text-anchor="middle">{day}</text>')
     if any(line.suppressed for line in lines):
+        legend = "ngày dưới 10 phiếu: không hiện số / a day with fewer than 10: not shown"
+        if any(line.completed.startswith("≥") for line in lines):
+            legend = (
+                "dưới 10 phiếu (và một ngày ≥10 che kèm): không hiện số / under 10 (and one ≥10 with them): not shown"
+            )
         parts.append(
             f'<g class="legend" data-testid="timeline-legend"><rect x="{left}" y="3" width="14" height="{MARKER:.0f}" '
             'class="bar suppressed" fill="url(#timeline-hatch)"/>'
-            f'<text x="{left + 20}" y="10" class="tick">ngày dưới 10 phiếu: không hiện số / '
-            "a day with fewer than 10: not shown</text></g>"
+            f'<text x="{left + 20}" y="10" class="tick">{legend}</text></g>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

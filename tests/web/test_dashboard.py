@@ -357,6 +357,7 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         exact = {ward: page.text.split(f'data-ward="{ward}"')[1].split("</tr>")[0] for ward in (235, 4)}
         assert "9/12" in exact[235] and "&lt;10" not in exact[235]
         assert ">3<" in exact[4] and "&lt;10" not in exact[4].split("</a>")[1]
+        assert "Lũy kế" in page.text  # the per-day table's running totals: exact counts only
         few = await client.get("/dashboard/campaigns/hn-2026/wards/4")
         assert "Góp ý số 0 của phường 4" in few.text and 'data-testid="comments-hidden"' not in few.text
         preview = await client.get("/dashboard/digests?scope=4")  # what officials will receive: their rules
@@ -367,6 +368,7 @@ async def test_figures_follow_the_small_cell_rules_and_escape_comments(web_app: 
         page = await client.get("/dashboard/campaigns/hn-2026")
         assert page.status == 200
         text = page.text
+        assert "Lũy kế" not in text  # no running total beside days that may be "<10"
         rows = {ward: text.split(f'data-ward="{ward}"')[1].split("</tr>")[0] for ward in (70, 235, 4, 8)}
         # ward 70: 35 answers, 28 satisfied -> 80% with its Wilson interval, marked unstable
         assert "80% (64–90%) ⚠ ít phản hồi (n=35)" in rows[70]

@@ -3,6 +3,7 @@ a campaign. Screenshots go to test-artifacts/. SQLite only: the server tests cov
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.app import Application
 from storage.repo import campaigns
+from tests.papi.support import add_answers
 from tests.web.conftest import base_url
 from tests.web.dashboard_support import PASSWORD, add_accounts, add_draft, add_responses
 
@@ -151,9 +153,55 @@ async def test_the_dashboard_reads_on_a_phone(demo_app: Application, browser: An
         cell = page.locator("[data-testid=trends-table] tbody tr td").first
         assert await cell.evaluate("td => getComputedStyle(td).position") == "sticky"
         await page.screenshot(path=str(artifacts / "dashboard-phone-ward.png"), full_page=True)
+
+        await papi_page_reads_on_a_phone(demo_app, page, artifacts)
     finally:
         await context.close()
     assert not problems, problems
+
+
+async def papi_page_reads_on_a_phone(app: Application, page: Any, artifacts: Path) -> None:
+    """A PAPI campaign's page at 390 px: the dimensions table scrolls in its box with its first column fixed (not
+    squeezed to a letter a line), the nav's items are whole, numbers are never cut, the page is not endless."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.papi.support import papi_campaign, random_answers
+
+    rng = random.Random(5)
+    now = datetime.now(UTC)
+    c = await papi_campaign(app.db, now - timedelta(days=2), code="papi-phone", wards=[70, 235])
+    await add_answers(app.db, c, [{**random_answers(rng, w), "ward": w} for w in (70, 235) for _ in range(40)], now)
+    await page.goto(base_url(app) + "/dashboard/campaigns/papi-phone")
+    await fits(page)
+    table = page.locator("[data-testid=dimensions]")
+    first = table.locator("tbody tr td").first
+    assert await first.evaluate("td => getComputedStyle(td).position") == "sticky"
+    assert await table.locator("xpath=..").evaluate("b => getComputedStyle(b).overflowX") == "auto"
+    assert await page.locator("[data-testid=dimensions-swipe]").is_visible()
+    for cell in await table.locator("tbody tr td:first-child").all():
+        width = await cell.evaluate("td => td.getBoundingClientRect().width")
+        assert width >= 100, (await cell.inner_text(), width)
+    # no word broken across lines: an element's text is never taller than its words need
+    narrow = await page.evaluate("""() => [...document.querySelectorAll('main td, main th, header nav a')]
+        .filter(e => e.innerText.trim().length > 3 && e.getBoundingClientRect().width < 40)
+        .map(e => e.innerText.trim())""")
+    assert narrow == [], narrow
+    line = await page.locator("header nav a").first.evaluate("a => parseFloat(getComputedStyle(a).lineHeight)")
+    for link in await page.locator("header nav a").all():
+        box = await link.bounding_box()
+        assert box and box["height"] < 1.6 * line, (await link.inner_text(), box)
+    # numbers in scrolling tables are never cut: a number cell's text is on one line
+    for cell in await page.locator("main table td.num").all():
+        style = await cell.evaluate("td => [getComputedStyle(td).whiteSpace, getComputedStyle(td).overflowWrap]")
+        assert style[1] != "anywhere", (await cell.inner_text(), style)  # between words only, if at all
+        if await cell.evaluate("td => td.matches('.plain, .hidden')"):
+            assert style[0] == "nowrap", (await cell.inner_text(), style)
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    assert height < 12000, f"the page is {height} px long"
+    await page.screenshot(path=str(artifacts / "dashboard-phone-papi.png"), full_page=True)
+    await table.locator("xpath=../..").screenshot(path=str(artifacts / "dashboard-phone-papi-dimensions.png"))
+    await table.locator("xpath=..").evaluate("b => { b.scrollLeft = 250; }")
+    await table.locator("xpath=../..").screenshot(path=str(artifacts / "dashboard-phone-papi-dimensions-swiped.png"))
 
 
 async def test_a_screenshot_of_the_demo_dashboard(demo_app: Application, browser: Any, artifacts: Path) -> None:

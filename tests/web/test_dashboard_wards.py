@@ -190,6 +190,27 @@ def test_a_day_under_ten_is_drawn_as_suppressed_never_as_a_bar() -> None:
     assert "timeline-legend" not in plain
 
 
+def test_the_per_day_table_is_exact_for_operators_and_safe_for_others() -> None:
+    """3 then 27: an operator reads both and the running totals; anyone else "<10", "≥10" and no running total."""
+    from reports import format as fmt
+    from storage.records import CampaignRecord, ReminderPolicy
+    from web.timeline import days
+
+    start = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 1 December in Hanoi
+    c = CampaignRecord(1, "c", "C", 1, "k", 1, start, start + timedelta(days=30), "Asia/Ho_Chi_Minh", "active",
+                       None, ReminderPolicy(), start)  # fmt: skip
+    per_day = [(date(2026, 12, 1), 3), (date(2026, 12, 2), 27)]
+    now = start + timedelta(days=1, hours=12)
+    exact = days(c, per_day, now, exact=True)
+    assert [(d.completed, d.cumulative, d.suppressed) for d in exact] == [("3", "3", True), ("27", "30", False)]
+    with fmt.exact_figures():  # an operator's page
+        assert days(c, per_day, now) == exact
+    safe = days(c, per_day, now)
+    assert [(d.completed, d.cumulative, d.suppressed) for d in safe] == [("<10", None, True), ("≥10", None, True)]
+    drawn = str(svg(safe, dict(per_day)))
+    assert "02/12: ≥10" in drawn and "02/12: 27" not in drawn and "one ≥10 with them" in drawn
+
+
 async def test_a_large_campaigns_counts_are_kept_a_minute_then_counted_again(
     web_app: Application, monkeypatch: pytest.MonkeyPatch
 ) -> None:

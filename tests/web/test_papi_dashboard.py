@@ -146,6 +146,9 @@ async def test_the_annual_ranking_on_the_dashboard(web_app: Application) -> None
         assert [int(x) for x in re.findall(r'<tr data-ward="(\d+)">', summary)] == [235, 70, 4, 8]
         assert re.search(r'data-ward="70">.*?data-rank="5">=1<', summary, re.S)
         assert re.search(r'data-ward="4">.*?data-rank="5">3<', summary, re.S)
+        # 40 respondents: the summary says so as the details and the workbook do, interval and "⚠ ít phản hồi"
+        ward70 = summary.split('data-ward="70">')[1].split("</tr>")[0]
+        assert ward70.count("⚠ ít phản hồi (n=40)") == 9 and "8,88" in ward70 and "(8,51–9,24)" in ward70, ward70
         detail = page.text.split('data-testid="annual-detail"')[1].split("</table>")[0]
         assert "Sở Nội vụ" in page.text and "8,88 (" in detail
         assert "Thứ hạng: 1 + số phường, xã có khoảng tin cậy nằm hẳn trên" in page.text
@@ -209,3 +212,28 @@ async def test_the_preview_of_a_department_group_is_its_dimension_digest(web_app
         assert "Báo cáo theo lĩnh vực PAPI" in shown and "Đơn vị chủ trì: Sở Nội vụ" in shown
         assert "1. Phường Ba Đình: 2,97 (" in shown
         assert "hn-2026" not in shown  # the Hanoi campaign measures no dimension
+
+
+async def test_a_monitors_days_give_no_hidden_day_back_by_subtraction(web_app: Application) -> None:
+    """3 completed one day and 27 the next, 30 in all: the day table and the per-ward CSV hide the 27 with the 3
+    ("≥10"), so the total minus the shown days is not the 3."""
+    from storage.repo import campaigns
+    from tests.operators.helpers import add_response
+    from tests.web.dashboard_support import answers
+
+    now = datetime.now(UTC)
+    async with web_app.db.write() as conn:
+        c = await campaigns.get(conn, "hn-2026")
+        for i, (day, n) in enumerate(((2, 3), (1, 27))):
+            for j in range(n):
+                at = now - timedelta(days=day, minutes=j)
+                await add_response(conn, c.id, 70, answers(70, 4, i * 100 + j), started_at=at)
+    await add_user(web_app.db, "mttq", "monitor")
+    async with Client(web_app) as client:
+        await client.login("mttq")
+        page = await client.get("/dashboard/oversight/campaigns/hn-2026")
+        table = page.text.split('data-testid="oversight-days"')[1].split("</table>")[0]
+        assert ">27<" not in table and "&lt;10" in table and table.count("≥10") == 2, table
+        csv = (await client.get("/dashboard/oversight/campaigns/hn-2026/responses.csv")).text
+        lines = [line.split(",")[3:] for line in csv.splitlines() if line.startswith("70,")]
+        assert lines[-2:] == [["<10", "<10"], ["≥10", "≥10"]] and ["27", "27"] not in lines, csv

@@ -116,10 +116,7 @@ class Oversight:
                 "completion": fmt.rate_cell(totals.completed, totals.started),
             },
             wards=wards,
-            days=[
-                (day.strftime("%d/%m/%Y"), fmt.count_cell(s), fmt.count_cell(k))
-                for day, (s, k) in sorted(per_day.items())
-            ],
+            days=_day_lines(per_day),
             questionnaires=[
                 {
                     "record": r,
@@ -151,9 +148,13 @@ class Oversight:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["ward_code", "ward_name", "day", "started", "completed"])
-        for (ward, day), (started, completed) in sorted(days.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        # the page shows each ward's totals and each day's: hidden cells are hidden along both (see fmt.grid)
+        started = fmt.grid({key: s for key, (s, _) in days.items()}, "en")
+        completed = fmt.grid({key: k for key, (_, k) in days.items()}, "en")
+        for ward, day in sorted(days, key=lambda key: (key[0] or 0, key[1])):
             name = names.get(ward, "") if ward is not None else ""
-            writer.writerow([ward or "", name, day.isoformat(), fmt.count(started, "en"), fmt.count(completed, "en")])
+            row = [started[ward, day].text, completed[ward, day].text]
+            writer.writerow([ward or "", name, day.isoformat(), *row])
         return web.Response(
             body=("\ufeff" + out.getvalue()).encode(),
             headers={
@@ -185,6 +186,15 @@ class Oversight:
     async def methodology(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         notes = [(_D(key, "vi"), _D(key, "en")) for key in (*METHOD_NOTES, "opt_in_note")]
         return self.kit.render(request, viewer, "oversight_methodology.html", notes=notes)
+
+
+def _day_lines(per_day: dict[Any, list[int]]) -> list[tuple[str, fmt.Cell, fmt.Cell]]:
+    """The per-day table: started and completed, each column as `fmt.series` shows it (the totals are on the
+    page, so one day of 10 or more is hidden with the small ones and no hidden day is their difference)."""
+    ordered = sorted(per_day.items())
+    started = fmt.series([s for _, (s, _) in ordered])
+    completed = fmt.series([k for _, (_, k) in ordered])
+    return [(day.strftime("%d/%m/%Y"), s, k) for (day, _), s, k in zip(ordered, started, completed, strict=True)]
 
 
 def _about(arguments: dict[str, Any], c: CampaignRecord) -> bool:
