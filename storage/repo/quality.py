@@ -30,6 +30,7 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
                 response.c.completed_at,
                 response.c.fixed,
                 response.c.campaign_id,
+                response.c.channel,
             ).where(response.c.id == response_id)
         )
     ).first()
@@ -46,9 +47,19 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
     answers: dict[str, Any] = {
         a.question_id: a.value_num if a.value_num is not None else a.value for a in rows if a.question_id not in fixed
     }
+    same = 0 if r.channel != "web" else await _same_address(conn, response_id, r.completed_at)
+    flags = quality.assess(survey, quality.CompletedResponse(r.started_at, r.completed_at, answers, int(same)))
+    text = quality.stored(flags)
+    await conn.execute(response.update().where(response.c.id == response_id).values(quality_flags=text))
+    return quality.parse(text)
+
+
+async def _same_address(conn: AsyncConnection, response_id: int, completed_at: Any) -> int:
+    """Web completions from the address this response was admitted from, in the hour up to its completion (only
+    web responses have an admission: the others need not ask)."""
     mine = web_admission.alias("mine")
-    same = (
-        await conn.execute(
+    return int(
+        (await conn.execute(
             sa.select(sa.func.count())
             .select_from(web_admission)
             .join(response, response.c.id == web_admission.c.response_id)
@@ -60,15 +71,11 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
             .where(
                 mine.c.response_id == response_id,
                 response.c.status == "completed",
-                response.c.completed_at > r.completed_at - WINDOW,
-                response.c.completed_at <= r.completed_at,
+                response.c.completed_at > completed_at - WINDOW,
+                response.c.completed_at <= completed_at,
             )
-        )
-    ).scalar_one()
-    flags = quality.assess(survey, quality.CompletedResponse(r.started_at, r.completed_at, answers, int(same)))
-    text = quality.stored(flags)
-    await conn.execute(response.update().where(response.c.id == response_id).values(quality_flags=text))
-    return quality.parse(text)
+        )).scalar_one()
+    )
 
 
 async def unassessed(conn: AsyncConnection, limit: int = 500) -> list[tuple[int, int]]:
