@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from flows.i18n import Section
 
@@ -47,7 +48,11 @@ HANDLED = (web.HTTPNotFound, web.HTTPMethodNotAllowed)
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})
-UNREADABLE = (ValueError, LookupError, HttpProcessingError)
+UNREADABLE = (ValueError, LookupError, HttpProcessingError, RequestPayloadError)
+"""What reading a request's body can raise for a body that is wrong (a charset, a multipart, a content encoding
+that does not decode): a 400."""
+GONE = (ConnectionResetError, ConnectionError)
+"""The client went away in the middle of its body (a phone losing signal): nothing to answer, nothing to log."""
 """What reading a form raises for a body that is not what it says (UnicodeDecodeError is a ValueError, an
 unknown charset a LookupError, a broken multipart part an aiohttp HttpProcessingError)."""
 
@@ -100,6 +105,9 @@ async def unreadable(
         except UNREADABLE as e:
             log.info("unreadable form in %s %s: %s", request.method, request.path, _first_line(e))
             return await bad_request(request)
+        except GONE as e:
+            log.info("client left in the middle of %s %s: %s", request.method, request.path, _first_line(e))
+            return web.Response(status=400, text="connection lost\n")
     return await handler(request)
 
 
@@ -127,6 +135,8 @@ class QuietProtocolErrors(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RequestPayloadError) and isinstance(exc.__cause__, HttpProcessingError):
+            exc = exc.__cause__  # an unread body that does not decode, drained after the reply (aiohttp's own)
         if isinstance(exc, HttpProcessingError) and 400 <= exc.code < 500:
             record.msg = f"{record.msg} (answered {exc.code}: %s)"
             record.args = (*(record.args if isinstance(record.args, tuple) else ()), _first_line(exc))

@@ -27,6 +27,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramR
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from bot.context import KeyedLocks, transient_errors
@@ -254,7 +255,7 @@ def webhook_handler(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if expected:
-            given = request.headers.get(SECRET_HEADER, "").encode()
+            given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
             if not hmac.compare_digest(given, expected):
                 log.warning("webhook call without the right secret from %s", request.remote)
                 return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
@@ -268,6 +269,9 @@ def webhook_handler(
                 update = Update.model_validate(data, context={"bot": processor.bot})
         except (ValueError, ValidationError, RecursionError):  # RecursionError: JSON nested too deep to read
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        except (RequestPayloadError, ConnectionError) as e:  # a content encoding that does not decode; a client gone
+            log.info("webhook body unreadable: %s", e)
+            return web.json_response({"ok": False, "error": "unreadable body"}, status=400)
         reply: dict[str, Any] | None
         if fast is not None:
             ack, reply = await processor.handle_fast(fast)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from bot.zalo.client import ZaloClient
 from bot.zalo.dispatch import ZaloProcessor
@@ -94,15 +95,19 @@ def webhook_handler(processor: ZaloProcessor, secret: str) -> Callable[[web.Requ
     expected = secret.encode()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not expected or not hmac.compare_digest(given, expected):
             log.warning("zalo webhook call without the right secret from %s", request.remote)
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         body = bytearray()
-        async for chunk in request.content.iter_chunked(65536):
-            body += chunk
-            if len(body) > MAX_BODY:
-                return web.json_response({"ok": False, "error": "body too large"}, status=413)
+        try:
+            async for chunk in request.content.iter_chunked(65536):
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return web.json_response({"ok": False, "error": "body too large"}, status=413)
+        except (RequestPayloadError, ConnectionError) as e:  # a content encoding that does not decode; a client gone
+            log.info("zalo webhook body unreadable: %s", e)
+            return web.json_response({"ok": False, "error": "unreadable body"}, status=400)
         try:
             update = parse_update(json.loads(body))
         except (ValueError, UnicodeDecodeError, RecursionError) as e:

@@ -189,6 +189,13 @@ async def test_no_route_answers_5xx_or_logs_an_error_for_garbage(
                 await check(
                     method, first, [*base, (b"Content-Type", content_type.encode("utf-8", "surrogateescape"))], body
                 )
+        if method == "POST":  # a body in a content encoding that does not decode; a secret that is not UTF-8
+            for encoding in (b"gzip", b"deflate"):
+                for content_type in (FORM, "application/json"):
+                    headers = [*base, (b"Content-Type", content_type.encode()), (b"Content-Encoding", encoding)]
+                    await check(method, first, headers, b"\x1f\x8bnot gzip at all")
+            odd_secret = [(b"X-Telegram-Bot-Api-Secret-Token", b"\xff"), (b"X-Bot-Api-Secret-Token", b"\xff")]
+            await check(method, first, [(b"Cookie", good.encode()), *odd_secret], b"{}")
     elapsed = time.monotonic() - started
     assert not failures, "\n".join(failures[:40])
     assert errors_logged(caplog) == []
