@@ -21,12 +21,17 @@ def _trusted(address: str, networks: Networks) -> bool:
 
 def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: Networks) -> str:
     """The client's address: `peer` unless it is a trusted proxy; then, walking X-Forwarded-For (every header,
-    in order) from the right, the first address that is not a trusted proxy (or the left-most, when all are)."""
+    in order) from the right, the first address that is not a trusted proxy (or the left-most, when all are); a
+    hop that is not an IP address ends the walk at the address before it (the nearest proxy's word)."""
     address = peer or ""
     if not trusted or not _trusted(address, trusted):
         return address
     hops = [part.strip() for header in forwarded_for for part in header.split(",") if part.strip()]
     for hop in reversed(hops):
+        try:
+            hop = str(ipaddress.ip_address(hop))
+        except ValueError:  # not an address (garbage, or bytes that are not text): the last proxy's view stands
+            return address
         address = hop
         if not _trusted(hop, trusted):
             return hop

@@ -133,7 +133,11 @@ def test_client_address_takes_the_right_most_untrusted_hop() -> None:
     assert client_address("127.0.0.1", ["1.2.3.4"], []) == "127.0.0.1"  # no proxy trusted
     assert client_address("127.0.0.1", ["6.6.6.6, 1.2.3.4, 10.0.0.2"], trusted) == "1.2.3.4"
     assert client_address("127.0.0.1", ["6.6.6.6", "1.2.3.4"], trusted) == "1.2.3.4"  # two headers
-    assert client_address("127.0.0.1", ["garbage"], trusted) == "garbage"
+    # a hop that is not an address (garbage, or bytes that are not text) is not believed: the proxy's word stands
+    assert client_address("127.0.0.1", ["garbage"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["1.2.3.4, \udcff"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["1.2.3.4, x" * 700], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["1.2.3.4, 10.0.0.9, bad, 10.0.0.2"], trusted) == "10.0.0.9"
     assert client_address("127.0.0.1", [], trusted) == "127.0.0.1"
 
 
