@@ -445,6 +445,8 @@ def pack(sections: Sequence[str], limit: int = MAX_MESSAGE, continued: str = "â€
 def caption(view: DigestView) -> str:
     lang = view.language
     text = t("chart_caption", lang, title=html.escape(view.campaign_title), end=view.end_text)
+    if view.simulated:  # a chart forwarded alone still says its figures are made up
+        text = f"{t('simulated', lang)}\n{text}"
     all_lines = (*((view.overall,) if view.overall else ()), *view.factors)
     left_out = len(all_lines) - len(view.chart_lines)
     if left_out:

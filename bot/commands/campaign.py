@@ -770,8 +770,8 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
 
             posters = zalo_items if channel == "zalo" else [PosterItem(*i) for i in items]
             try:
-                with progress_bar(len(items), sys.stderr.isatty()) as bar:
-                    task = bar.add_task("posters", total=len(items))
+                with progress_bar(len(posters), sys.stderr.isatty()) as bar:
+                    task = bar.add_task("posters", total=len(posters))
                     written = write_posters(
                         Path(qr_dir),
                         c.code,
@@ -788,7 +788,7 @@ def links(code: str, qr_dir: str | None, channel: str) -> None:
         for ward_code, name, link in items:
             click.echo(f"{ward_code}\t{name}\t{link}")
         if qr_dir is not None:
-            click.echo(f"{len(items)} posters and index.html written to {qr_dir}", err=True)
+            click.echo(f"{len(posters)} posters and index.html written to {qr_dir}", err=True)
 
     audited("campaign.links", {"code": code, "qr": qr_dir, "channel": channel}, body)
 

@@ -109,9 +109,9 @@ COMMANDS: dict[Command, frozenset[str]] = {
     Command.LANG: _words("lang", "language", "ngôn ngữ"),
     Command.VIETNAMESE: _words("tiếng việt", "vietnamese"),
     Command.ENGLISH: _words("english", "tiếng anh"),
-    Command.RESTART: _words("restart", "làm lại"),
+    Command.RESTART: _words("restart", "làm lại", "bắt đầu lại", "làm lại từ đầu", "start over", "start again"),
     Command.CONFIRM_RESTART: _words("xác nhận làm lại", "confirm restart"),
-    Command.CANCEL: _words("cancel", "tạm dừng", "pause"),
+    Command.CANCEL: _words("cancel", "tạm dừng", "pause", "stop", "dừng", "dừng lại", "thoát"),
     Command.DELETE: _words("delete my data", "delete", "xoá dữ liệu", "xoá dữ liệu của tôi"),
     Command.CONFIRM_DELETE: _words("xác nhận xoá", "xác nhận xoá dữ liệu", "confirm delete"),
     Command.INVITE_ON: _words("mời tôi", "invite me"),
@@ -124,7 +124,10 @@ BACK = _words("quay lại", "back", "trở lại")
 BACK_SIGNS = frozenset({"<", "<<", "◀", "⬅"})
 SKIP = _words("bỏ qua", "skip")
 MORE = _words("xem thêm", "more", "thêm", "next")
-AGREE_WORDS = _words("đồng ý", "tôi đồng ý", "agree", "i agree")
+AGREE_WORDS = _words(
+    "đồng ý", "tôi đồng ý", "đồng ý ạ", "dạ đồng ý", "vâng đồng ý", "agree", "i agree", "vâng", "vâng ạ", "dạ", "ừ",
+    "oke", "okay", "có ạ",
+)  # fmt: skip
 DECLINE_WORDS = _words("không đồng ý", "tôi không đồng ý", "decline", "từ chối")
 AGREE = AGREE_WORDS | _words("1", "có", "yes", "ok")
 DECLINE = DECLINE_WORDS | _words("2", "không", "no")
@@ -153,12 +156,22 @@ def command_of(text: str) -> tuple[Command | None, str]:
     return None, ""
 
 
+def parse_code(text: str) -> tuple[str, int | None] | None:
+    """A campaign code as people type it from a poster: "hn-2026_70", also "Hn-2026_70" (a phone capitalises
+    the first letter) and "hn-2026 70"."""
+    typed = text.strip()
+    found = parse_start_payload(typed)
+    if found is None and typed:
+        found = parse_start_payload(re.sub(r"\s+(?=\d+$)", "_", typed.lower()))
+    return found
+
+
 def start_action(args: str) -> Start:
     """A start with a code ("hn-2026_70"): as a Telegram deep link's payload; a code that is not ours names no
     campaign we have, and the person is told so."""
     if not args.strip():
         return Start()
-    parsed = parse_start_payload(args)
+    parsed = parse_code(args)
     return Start(parsed[0], parsed[1]) if parsed else Start(args.strip()[:64])
 
 
@@ -245,7 +258,7 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome, memory:
             pass
         case _:
             assert_never(command)
-    payload = parse_start_payload(text)
+    payload = parse_code(text)
     if text.strip().startswith("/"):
         return Local.UNKNOWN_COMMAND
     asked = asked_in(view)
@@ -267,6 +280,8 @@ async def interpret(app: ZaloApp, person: Who, text: str, view: Outcome, memory:
         # a consent screen shown but forgotten (long ago: pruned): the open campaign's, agreed to in words (a
         # bare "1" could be someone's first message, who has not read it)
         return GiveConsent(key in AGREE_WORDS, probe.campaign_code, probe.ward_code)
+    if pending is not None:  # the consent screen again, with the campaign and ward its code gave
+        return Start(pending.campaign_code, pending.ward_code)
     return Start()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from dataclasses import replace
 
 from bot.context import KeyedLocks, transient_errors
 from bot.zalo import citizens, groups
@@ -35,8 +36,10 @@ def is_transient(error: BaseException) -> bool:
 async def dispatch(app: ZaloApp, update: ZaloUpdate) -> None:
     """Route one update to its handler; raises what the handler raises."""
     message = update.message
-    if message.is_bot:
-        return
+    if message.is_bot or not update.event_name.startswith("message."):
+        return  # another kind of event (someone joined, ...): nothing to answer
+    if not update.is_text:  # an image, a sticker, ...: whatever text it carries is not an answer
+        message = replace(message, text=None)
     if message.chat_type is ChatType.GROUP:
         await groups.handle_group_message(app, message)
         return

@@ -237,3 +237,5 @@ def test_a_simulated_campaigns_digest_says_so_first() -> None:
     text = "\n".join(render(compute(data(simulated=True))))
     assert text.splitlines()[1].startswith("<b>🧪 DỮ LIỆU MÔ PHỎNG: các con số dưới đây do phần mềm tạo ra")
     assert "MÔ PHỎNG" not in "\n".join(render(compute(data())))
+    assert caption(compute(data(simulated=True))).startswith("🧪 DỮ LIỆU MÔ PHỎNG")  # the chart, forwarded alone
+    assert "MÔ PHỎNG" not in caption(compute(data()))

@@ -114,6 +114,30 @@ async def test_a_code_fixes_the_campaign_and_the_ward(db: Database, fake: FakeZa
     assert sorted((r.question_id, r.value) for r in rows) == [("ward", 70), ("ward", 235)]
 
 
+async def test_a_code_as_phones_type_it_and_other_words_on_the_consent_screen_keep_its_ward(
+    db: Database, fake: FakeZaloAPI, tmp_path: Path
+) -> None:
+    await create_live_campaign(db, now())
+    async with running(zalo_settings(fake, db.url, tmp_path)) as app:
+        lan = Person(fake, app)
+        assert "Đống Đa" in await lan.say("Hn-2026_235")  # a phone capitalises the first letter
+        assert "Đống Đa" in await lan.say("Xin chào")  # not an answer to the consent: the same screen, same ward
+        assert "nhóm tuổi" in await lan.say("Đồng ý ạ")  # agreed politely; the ward came with the code
+        minh = Person(fake, app, "u-minh")
+        assert "Hoàn Kiếm" in await minh.say("hn-2026 70")
+        assert "nhóm tuổi" in await minh.say("vâng")
+        assert "làm lại" in (await minh.say("bắt đầu lại")).lower()  # restart (asks first), not a campaign code
+        before = len(minh.replies())
+        image = fake.update("u-minh", "1", event_name="message.image.received")
+        assert await minh.send(image) == 200  # an image's text is not an answer
+        assert "chữ" in minh.replies()[-1].text and len(minh.replies()) == before + 1
+        joined = fake.update("u-minh", None, event_name="user.joined")
+        assert await minh.send(joined) == 200 and len(minh.replies()) == before + 1  # another kind: no reply
+    async with db.read() as conn:
+        rows = (await conn.execute(sa.select(answer.c.question_id, answer.c.value))).all()
+    assert sorted((r.question_id, r.value) for r in rows) == [("ward", 70), ("ward", 235)]
+
+
 async def test_two_open_campaigns_are_offered_by_number(db: Database, fake: FakeZaloAPI, tmp_path: Path) -> None:
     await create_live_campaign(db, now(), code="hn-a", wards=[70], title="Khảo sát A")
     await create_live_campaign(db, now(), code="hn-b", wards=[235], title="Khảo sát B")
