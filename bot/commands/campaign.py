@@ -814,17 +814,32 @@ def codes(code: str, count: int, out: str) -> None:
     from pathlib import Path
 
     async def body(db: Database, cfg: Settings, log: Audit) -> None:
+        import os
+
         from storage.repo import webpolicy
 
-        async with db.write() as conn:
-            c = await get_campaign(conn, code)
-            if c.status == "closed":
-                raise click.ClickException(f"campaign {code!r} is closed")
-            made = await webpolicy.issue_codes(conn, c.id, count, log.now)
-            issued, used = await webpolicy.code_counts(conn, c.id)
-            await log.record(conn)
+        # the file first, new and readable by its owner only (the codes are ballots): a path that cannot be
+        # written, or a file of earlier codes, stops here, before any code is issued
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise click.ClickException(f"{out} exists (its codes would be lost): choose another file name") from None
+        except OSError as e:
+            raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from None
+        try:
+            async with db.write() as conn:
+                c = await get_campaign(conn, code)
+                if c.status == "closed":
+                    raise click.ClickException(f"campaign {code!r} is closed")
+                made = await webpolicy.issue_codes(conn, c.id, count, log.now)
+                issued, used = await webpolicy.code_counts(conn, c.id)
+                await log.record(conn)
+        except BaseException:
+            os.close(fd)
+            Path(out).unlink(missing_ok=True)
+            raise
         base = (cfg.public_url or f"http://{cfg.web_host}:{cfg.web_port}") + f"/s/{c.code}"
-        with Path(out).open("w", newline="", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["code", "link"])
             writer.writerows([made_code, base] for made_code in made)

@@ -36,7 +36,12 @@ def test_web_limit_code_and_flagged_inclusion_are_set_shown_and_audited(env: str
     with Path("codes.csv").open(encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["code", "link"] and len(rows) == 6 and len({r[0] for r in rows[1:]}) == 5
-    assert "(0 of 5 codes used)" in cli("campaign", "show", "hn-2026").stdout
+    assert Path("codes.csv").stat().st_mode & 0o777 == 0o600  # one-time ballots: the owner's only
+    again = cli("campaign", "codes", "hn-2026", "--count", "5", "--out", "codes.csv")  # would lose the first five
+    assert again.exit_code == 1 and "codes.csv exists" in again.stderr
+    nowhere = cli("campaign", "codes", "hn-2026", "--count", "5", "--out", "no/such/dir/codes.csv")
+    assert nowhere.exit_code == 1 and "cannot write no/such/dir/codes.csv" in nowhere.stderr
+    assert "(0 of 5 codes used)" in cli("campaign", "show", "hn-2026").stdout  # neither issued a code
     actions = [(action, args) for action, outcome, args in audit_rows(env) if outcome == "ok"]
     assert ("campaign.codes", {"code": "hn-2026", "count": 5, "out": "codes.csv"}) in actions
     edit_args = [args for action, args in actions if action == "campaign.edit"]
