@@ -42,6 +42,8 @@ async def get_campaign(conn: AsyncConnection, code: str) -> CampaignRecord:
     """The campaign, or a usage error naming the unknown code (exit 2)."""
     from storage.repo import campaigns
 
+    if not code.isprintable() or not code.isascii():  # no code has such characters (and a database refuses some)
+        raise click.BadParameter(f"no campaign with code {code!r}; see 'khaosat campaign list'", param_hint="'CODE'")
     try:
         return await campaigns.get(conn, code)
     except campaigns.CampaignNotFound as e:
@@ -114,7 +116,7 @@ def _web_policy_options(default: bool) -> Callable[[Callable[..., Any]], Callabl
         )(f)
         return click.option(
             "--web-limit",
-            type=click.IntRange(min=0),
+            type=click.IntRange(0, 1_000_000),
             default=DEFAULT_WEB_LIMIT if default else None,
             metavar="N",
             help=f"New web respondents allowed per client address and hour (0: no limit; default {DEFAULT_WEB_LIMIT}).",

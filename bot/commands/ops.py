@@ -130,7 +130,10 @@ def parse_since(text: str, tz: str, now: datetime) -> datetime:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         units = {"m": "minutes", "h": "hours", "d": "days"}
-        return now - timedelta(**{units[unit]: amount})
+        try:
+            return now - timedelta(**{units[unit]: amount})
+        except OverflowError:
+            raise ValueError(f"{text!r} reaches back further than dates go; use e.g. 24h, 7d or 365d") from None
     try:
         return parse_when(text, tz)
     except ValueError:

@@ -32,16 +32,24 @@ class AuditRecord:
     outcome: str
 
 
+def _text(value: str) -> str:
+    """Text JSON can hold: bytes a shell passed that are not UTF-8 (lone surrogates) and NUL become U+FFFD
+    (PostgreSQL's json refuses both)."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
 def _jsonable(value: object) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_text(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, (int, float, bool)):
         return value
-    return str(value)
+    return _text(str(value))
 
 
 async def record(

@@ -56,3 +56,15 @@ def test_stats_say_whether_flagged_responses_are_counted(env: str) -> None:
     assert "Responses with data-quality flags are left out" in left_out.stdout
     cli("campaign", "edit", "hn-2026", "--include-flagged")
     assert "Responses with data-quality flags are included" in cli("stats", "hn-2026").stdout
+
+
+def test_odd_arguments_get_a_clear_message_not_a_traceback(env: str) -> None:
+    publish()
+    create("hn-2026", "70")
+    huge = cli("campaign", "edit", "hn-2026", "--web-limit", "9" * 20)
+    assert huge.exit_code == 2 and "is not in the range 0<=x<=1000000" in huge.stderr
+    far = cli("audit", "--since", "9" * 20 + "d")
+    assert far.exit_code == 2 and "reaches back further than dates go" in far.stderr
+    for command in (("campaign", "show"), ("stats",)):
+        odd = cli(*command, "\udcff")  # bytes that are not text, as a shell passes them
+        assert odd.exit_code == 2 and "no campaign with code" in odd.stderr and "Traceback" not in odd.output

@@ -27,10 +27,10 @@ class Pages:
         r.add_get("/dashboard/campaigns", page(self.campaigns))
         r.add_get("/dashboard/campaigns/{code}", page(self.campaign))
         r.add_get("/dashboard/campaigns/{code}/chart.png", page(self.chart))
-        r.add_get(r"/dashboard/campaigns/{code}/wards/{ward:\d{1,9}}", page(self.ward))
+        r.add_get(r"/dashboard/campaigns/{code}/wards/{ward:[0-9]{1,9}}", page(self.ward))
         r.add_get("/dashboard/campaigns/{code}/trends.csv", page(self.trends_csv), allow_head=False)
         r.add_get(
-            r"/dashboard/campaigns/{code}/wards/{ward:\d{1,9}}/trends.csv", page(self.trends_csv), allow_head=False
+            r"/dashboard/campaigns/{code}/wards/{ward:[0-9]{1,9}}/trends.csv", page(self.trends_csv), allow_head=False
         )
 
     async def campaigns(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
