@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
@@ -221,12 +222,13 @@ async def test_a_monitors_days_give_no_hidden_day_back_by_subtraction(web_app: A
     from tests.operators.helpers import add_response
     from tests.web.dashboard_support import answers
 
-    now = datetime.now(UTC)
+    # at noon in the campaign's zone, so that a day's responses stay on that day whatever the hour of the run
+    noon = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(hour=12, minute=0, second=0, microsecond=0)
     async with web_app.db.write() as conn:
         c = await campaigns.get(conn, "hn-2026")
         for i, (day, n) in enumerate(((2, 3), (1, 27))):
             for j in range(n):
-                at = now - timedelta(days=day, minutes=j)
+                at = (noon - timedelta(days=day, minutes=j)).astimezone(UTC)
                 await add_response(conn, c.id, 70, answers(70, 4, i * 100 + j), started_at=at)
     await add_user(web_app.db, "mttq", "monitor")
     async with Client(web_app) as client:
