@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
-from flows import engine
+from flows import engine, quality
 from flows.events import (
     AnswerRecorded,
     AnswerRemoved,
@@ -242,6 +242,9 @@ class ResponseState:
     version: int = 0
     paused: bool = False
     """Put away with /cancel: typed text does not count until the person resumes."""
+    started_at: datetime | None = None
+    """When it was begun (None where a loader does not know: its quality flags are then left to the
+    scheduler's sweep)."""
 
     @property
     def in_progress(self) -> bool:
@@ -368,6 +371,9 @@ class TouchResponse:
     response_id: int
     ward_code: int | Unchanged | None = Unchanged.WARD
     completed: bool = False
+    quality_flags: str | None = None
+    """With `completed`: its data-quality flags as stored (`flows.quality.stored`; "" for none), decided from
+    the answers it completes with; None: not assessed here (the scheduler's sweep assesses it)."""
 
 
 @dataclass(frozen=True)
@@ -659,6 +665,8 @@ def _reply(snapshot: Snapshot, who: Who, action: Reply, now: datetime, language:
         resuming = True  # a button of the current question: the person is back
     step = engine.advance(c.survey, response.state(), action.input, c.context(language))
     writes = answer_writes(c.survey, response.id, step.events)
+    if response.started_at is not None and isinstance(writes[-1], TouchResponse) and writes[-1].completed:
+        writes = (*writes[:-1], replace(writes[-1], quality_flags=_flags(response, step.state, now)))
     if resuming:
         writes = (SetPaused(response.id, False), *writes)
     ward: int | None = response.ward_code
@@ -690,6 +698,16 @@ def answer_writes(survey: Survey, response_id: int, events: tuple[Event, ...]) -
             completed = True
     writes.append(TouchResponse(response_id, ward, completed))
     return tuple(writes)
+
+
+def _flags(response: ResponseState, state: engine.State, now: datetime) -> str:
+    """The quality flags of `response` completed now with `state`'s answers (those that came with its link
+    left out); a web response's `many_from_address` needs the stored admissions, so the web assesses it
+    again once stored (`storage.repo.quality.assess`)."""
+    assert response.started_at is not None
+    shown = {qid: value for qid, value in state.answers if qid not in response.fixed}
+    survey = response.campaign.survey
+    return quality.stored(quality.assess(survey, quality.CompletedResponse(response.started_at, now, shown)))
 
 
 def _set_language(snapshot: Snapshot, who: Who, action: SetLanguage, now: datetime) -> Decision:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from flows import expr
@@ -198,6 +199,7 @@ def percent_done(number: int, total: int) -> int:
     return max(0, min(100, (100 * (number - 1)) // total))
 
 
+@lru_cache(maxsize=4096)
 def progress_text(number: int, total: int, language: str) -> str:
     """ "Câu 5 · đã xong 27%": the question's number and the share done, never a total that could jump."""
     return message("progress", language, number=number, percent=percent_done(number, total))

@@ -66,6 +66,7 @@ message = Section("engine")
 """The engine's texts (reasons an answer is re-asked, progress, "skipped", the scale labels)."""
 
 
+@cache
 def likert_labels(scale: str, language: str) -> tuple[str, str, str, str, str]:
     """The five labels of a likert5 scale ("satisfaction", "agreement"), lowest first."""
     a, b, c, d, e = (message(f"likert_{scale}_{level}", language) for level in range(1, 6))

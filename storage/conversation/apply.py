@@ -138,6 +138,7 @@ async def _write(
         if w.completed:
             touched["status"] = "completed"
             touched["completed_at"] = now
+            touched["quality_flags"] = w.quality_flags
         await conn.execute(response.update().where(response.c.id == w.response_id).values(**touched))
     elif isinstance(w, DropAddresses):
         await chat_state.delete_of_respondent(conn, person_id)  # what its chats remember goes with them

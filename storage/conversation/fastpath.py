@@ -69,7 +69,8 @@ _PG_LOAD = """
            c.code, c.title, c.status, c.starts_at, c.ends_at, s.content_hash,
            (SELECT json_agg(json_build_array(a.question_id, a.value) ORDER BY a.id)
               FROM answer a WHERE a.response_id = r.id),
-           p.xmin::text::bigint, r.xmin::text::bigint, c.xmin::text::bigint, r.paused_at IS NOT NULL{more}
+           p.xmin::text::bigint, r.xmin::text::bigint, c.xmin::text::bigint, r.paused_at IS NOT NULL,
+           r.started_at{more}
       FROM respondent p
       LEFT JOIN response r ON r.respondent_id = p.id
            AND (r.id = $2::int OR ($2::int IS NULL AND r.status = 'in_progress'))
@@ -129,7 +130,8 @@ SQL: dict[str, dict[str, str]] = {
             upd AS (
                 UPDATE response SET last_activity_at = $2,
                        ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END,
-                       status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at)
+                       status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at),
+                       quality_flags = CASE WHEN $5::text IS NULL THEN quality_flags ELSE $16::text END
                  WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
                 RETURNING xmin::text::bigint)
             SELECT (SELECT count(*) FROM cur), (SELECT count(*) FROM claimed),
@@ -141,7 +143,8 @@ SQL: dict[str, dict[str, str]] = {
         "delete": "DELETE FROM answer WHERE response_id = $1 AND question_id = $2",
         "update": "UPDATE response SET last_activity_at = $2, "
         "ward_code = CASE WHEN $3::boolean THEN $4::int ELSE ward_code END, "
-        "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at) "
+        "status = COALESCE($5::text, status), completed_at = COALESCE($6::timestamptz, completed_at), "
+        "quality_flags = CASE WHEN $5::text IS NULL THEN quality_flags ELSE $7::text END "
         "WHERE id = $1",
         # /start with a campaign from someone the database does not know yet: nothing is stored before consent
         # but the update's id
@@ -191,7 +194,7 @@ SQL: dict[str, dict[str, str]] = {
                    c.code, c.title, c.status, c.starts_at, c.ends_at, s.content_hash,
                    (SELECT json_group_array(json_array(a.question_id, json(a.value)))
                       FROM (SELECT question_id, value FROM answer WHERE response_id = r.id ORDER BY id) a),
-                   0, 0, 0, r.paused_at IS NOT NULL
+                   0, 0, 0, r.paused_at IS NOT NULL, r.started_at
               FROM respondent p
               LEFT JOIN response r ON r.respondent_id = p.id
                    AND (r.id = ?2 OR (?2 IS NULL AND r.status = 'in_progress'))
@@ -209,7 +212,8 @@ SQL: dict[str, dict[str, str]] = {
         "AND (?2 IS NULL OR prompt_message_id IS NULL OR prompt_message_id < ?2) RETURNING 0, 0",
         "update": "UPDATE response SET last_activity_at = ?2, "
         "ward_code = CASE WHEN ?3 THEN ?4 ELSE ward_code END, "
-        "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at) "
+        "status = COALESCE(?5, status), completed_at = COALESCE(?6, completed_at), "
+        "quality_flags = CASE WHEN ?5 IS NULL THEN quality_flags ELSE ?7 END "
         "WHERE id = ?1",
     },
 }
@@ -251,7 +255,8 @@ def read_loaded(row: Any, sqlite: bool, campaigns: Campaigns) -> Loaded:
         response_version,
         campaign_version,
         paused,
-    ) = tuple(row)[:19]
+        started_at,
+    ) = tuple(row)[:20]
     person = PersonState(person_id, language, int(person_version or 0))
     if response_id is None:
         return Loaded(person, None, None)
@@ -283,6 +288,7 @@ def read_loaded(row: Any, sqlite: bool, campaigns: Campaigns) -> Loaded:
         answers=tuple((str(qid), value) for qid, value in (answers or ())),
         version=int(response_version or 0),
         paused=bool(paused),
+        started_at=None if started_at is None else parse_time(started_at),
     )
     return Loaded(person, response, campaign_id)
 
@@ -331,7 +337,8 @@ def answer_only(decision: Decision, response_id: int) -> tuple[list[PutAnswer | 
 def _touch_args(touch: TouchResponse, now: Any) -> tuple[Any, ...]:
     changed = not isinstance(touch.ward_code, Unchanged)
     ward = None if isinstance(touch.ward_code, Unchanged) else touch.ward_code
-    return (changed, ward, "completed" if touch.completed else None, now if touch.completed else None)
+    completed = touch.completed
+    return (changed, ward, "completed" if completed else None, now if completed else None)
 
 
 def reply_program(
@@ -374,7 +381,7 @@ def reply_program(
             yield "upsert", (w.response_id, w.question_id, value, numeric(w.value), stamp)
         else:
             yield "delete", (w.response_id, w.question_id)
-    yield "update", (touch.response_id, stamp, *_touch_args(touch, stamp))
+    yield "update", (touch.response_id, stamp, *_touch_args(touch, stamp), touch.quality_flags)
     return Applied(loaded=loaded, decision=decision)
 
 
@@ -424,6 +431,7 @@ def optimistic_reply_program(
             update_id,
             loaded.person.version,
             response.campaign.version,
+            touch.quality_flags,
         ),
     )
     if counts[0] == 0:

@@ -169,6 +169,7 @@ async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns
             response.c.fixed,
             response.c.prompt_message_id,
             response.c.paused_at,
+            response.c.started_at,
             *_campaign_columns(conn),
         )
         .join(campaign, campaign.c.id == response.c.campaign_id)
@@ -190,6 +191,7 @@ async def _responses(conn: AsyncConnection, person_id: int, campaigns: Campaigns
                 prompt_message_id=r.prompt_message_id,
                 answers=answers.get(r.id, ()),
                 paused=r.paused_at is not None,
+                started_at=r.started_at,
             )
         )
     return tuple(found)

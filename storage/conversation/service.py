@@ -73,11 +73,13 @@ class ConversationService:
 
     async def handle(self, who: Who, action: Action, update_id: str | int | None = None) -> Outcome:
         """Apply one action in one transaction; a repeated `update_id` changes nothing. A response it completes
-        gets its data-quality flags next, from what was stored (the same whichever executor ran; the scheduler
-        assesses any left without, should the process stop in between)."""
+        gets its data-quality flags in the same write (decided with the answers); a web response's are
+        assessed again next, with the completions from its address (the scheduler assesses any left without,
+        should the process stop in between)."""
         outcome = await self._handle(who, action, update_id)
         if (
-            not outcome.duplicate
+            who.channel == "web"
+            and not outcome.duplicate
             and outcome.response_id is not None
             and outcome.survey is not None
             and any(isinstance(e, SurveyCompleted) for e in outcome.events)

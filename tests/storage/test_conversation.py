@@ -119,6 +119,48 @@ async def test_walk_with_deep_link_stores_every_answer(db: Database, clock: Cloc
     assert again.kind is OutcomeKind.ALREADY_COMPLETED
 
 
+@pytest.mark.parametrize("seconds, expected", [(0.5, "too_fast,straightlining"), (20, "straightlining")])
+async def test_the_completing_write_carries_the_quality_flags_the_stored_rows_give(
+    db: Database, clock: Clock, seconds: float, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A response completed in a chat gets its flags in the completing write (no assessment afterwards), and
+    they are what `storage.repo.quality.assess` computes again from the stored rows."""
+    from storage.repo import quality
+
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    assessed: list[int] = []
+    real_assess = quality.assess
+
+    async def counting(conn: Any, response_id: int, survey: Any) -> Any:
+        assessed.append(response_id)
+        return await real_assess(conn, response_id, survey)
+
+    monkeypatch.setattr(quality, "assess", counting)
+    out = await begin(service)
+    while not isinstance(out.events[-1], SurveyCompleted):
+        q = asked(out)
+        clock.advance(seconds=seconds)
+        if q.type == "likert5":
+            inp: engine.Input = engine.Answer(5, q.question_id)  # the same level everywhere: straightlining
+        elif not q.required:
+            inp = engine.Skip(q.question_id)
+        elif q.type == "multi_choice":
+            inp = engine.Answer([q.options[0].value], q.question_id)
+        elif q.type == "number":
+            inp = engine.Answer(1, q.question_id)
+        else:
+            inp = engine.Answer(q.options[0].value if q.options else "x", q.question_id)
+        out = await service.handle(ALICE, Reply(inp, out.response_id), uid())
+    assert assessed == []  # nothing after the completing write
+    async with db.read() as conn:
+        stored = (await conn.execute(sa.select(response.c.id, response.c.quality_flags))).one()
+    assert stored.quality_flags == expected
+    async with db.write() as conn:
+        again = await real_assess(conn, stored.id, out.survey)
+    assert again is not None and ",".join(again) == expected
+
+
 async def test_repeated_update_changes_nothing_and_returns_the_current_view(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
