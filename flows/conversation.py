@@ -452,8 +452,10 @@ def _outcome(
     *,
     answers: Mapping[str, JSONValue] | None = None,
     resumed: bool = False,
+    ward_code: int | Unchanged | None = Unchanged.WARD,
 ) -> Outcome:
-    """An outcome about a response (its campaign, questionnaire, ward and answers)."""
+    """An outcome about a response (its campaign, questionnaire, ward (the response's unless given) and
+    answers)."""
     c = response.campaign
     return Outcome(
         kind=kind,
@@ -464,7 +466,7 @@ def _outcome(
         response_id=response.id,
         campaign_code=c.code,
         campaign_title=c.title,
-        ward_code=response.ward_code,
+        ward_code=response.ward_code if isinstance(ward_code, Unchanged) else ward_code,
         prompt_message_id=response.prompt_message_id,
         fixed=response.fixed,
         answers=dict(response.answers) if answers is None else answers,
@@ -673,8 +675,8 @@ def _reply(snapshot: Snapshot, who: Who, action: Reply, now: datetime, language:
     for w in writes:
         if isinstance(w, TouchResponse) and not isinstance(w.ward_code, Unchanged):
             ward = w.ward_code
-    outcome = replace(
-        _outcome(OutcomeKind.EVENTS, response, language, step.events, answers=step.state.answer_map), ward_code=ward
+    outcome = _outcome(
+        OutcomeKind.EVENTS, response, language, step.events, answers=step.state.answer_map, ward_code=ward
     )
     return Decision(outcome, writes)
 
@@ -777,8 +779,9 @@ def _view(snapshot: Snapshot, who: Who, action: View, now: datetime, language: s
     return Decision(Outcome(OutcomeKind.NO_RESPONSE, language=language))
 
 
-def state_after(response: ResponseState, writes: tuple[Write, ...]) -> ResponseState:
-    """The response as it is once `writes` are stored (for a cache of what this process last wrote)."""
+def state_after(response: ResponseState, writes: tuple[Write, ...], version: int | None = None) -> ResponseState:
+    """The response as it is once `writes` are stored (for a cache of what this process last wrote), with the
+    row's new `version` when given."""
     answers = dict(response.answers)
     order = [qid for qid, _ in response.answers]
     ward = response.ward_code
@@ -800,4 +803,11 @@ def state_after(response: ResponseState, writes: tuple[Write, ...]) -> ResponseS
         elif isinstance(w, SetPaused) and w.response_id == response.id:
             paused = w.paused
     answered = tuple((q, answers[q]) for q in order)
-    return replace(response, answers=answered, ward_code=ward, status=status, paused=paused)
+    return replace(
+        response,
+        answers=answered,
+        ward_code=ward,
+        status=status,
+        paused=paused,
+        version=response.version if version is None else version,
+    )

@@ -99,7 +99,7 @@ async def unreadable(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """400 for a form that cannot be read, before any handler sees it (see the module's docstring)."""
-    if request.method in FORM_METHODS and request.content_type in FORM_TYPES:
+    if request.method in FORM_METHODS and _maybe_form(request) and request.content_type in FORM_TYPES:
         try:
             await request.post()
         except UNREADABLE as e:
@@ -109,6 +109,11 @@ async def unreadable(
             log.info("client left in the middle of %s %s: %s", request.method, request.path, _first_line(e))
             return web.Response(status=400, text="connection lost\n")
     return await handler(request)
+
+
+def _maybe_form(request: web.Request) -> bool:
+    """A cheap first look (a webhook's JSON is most of the traffic): only a Content-Type naming a form can be one."""
+    return "form" in request.headers.get("Content-Type", "").lower()
 
 
 async def bad_request(request: web.Request) -> web.StreamResponse:

@@ -138,11 +138,10 @@ class Prompts:
         loaded, decision = applied.loaded, applied.decision
         if loaded is None or loaded.response is None or decision is None or applied.response_version is None:
             return
-        after = state_after(loaded.response, decision.writes)
+        after = state_after(loaded.response, decision.writes, applied.response_version)
         if not after.in_progress:
             return
-        after = replace(after, version=applied.response_version)
-        self._known[after.id] = fastpath.Known(key, replace(loaded, response=after))
+        self._known[after.id] = fastpath.Known(key, fastpath.Loaded(loaded.person, after, loaded.campaign_id))
         self._known.move_to_end(after.id)
         while len(self._known) > KNOWN_LIMIT:
             self._known.popitem(last=False)

@@ -61,13 +61,21 @@ class ConversationService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.campaigns = Campaigns()
         self.prompts = Prompts(db)
+        self._keys: dict[tuple[str, str], str] = {}
+        """Respondent keys computed lately (an HMAC per input otherwise)."""
         self.answer_paths: dict[str, int] = {"known": 0, "optimistic": 0, "locked": 0, "general": 0}
         """How answers (`Reply`) were stored: PostgreSQL's single statement without a read (the response as
         this process last wrote it) or with one, the locked program (SQLite, and PostgreSQL after a concurrent
         change), or the portable path (anything unusual). For /metrics."""
 
     def key(self, who: Who) -> str:
-        return respondent_key(self.secret, who.channel, who.user_id)
+        key = self._keys.get((who.channel, who.user_id))
+        if key is None:
+            key = respondent_key(self.secret, who.channel, who.user_id)
+            if len(self._keys) >= 50_000:  # people answering now; the rest are computed again
+                self._keys.clear()
+            self._keys[(who.channel, who.user_id)] = key
+        return key
 
     # --- entry points ------------------------------------------------------------------------------------
 
