@@ -22,7 +22,6 @@ aiogram.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 from collections.abc import Callable
@@ -40,8 +39,7 @@ from aiogram.methods import (
     SendMessage,
     TelegramMethod,
 )
-from aiogram.types import InlineKeyboardMarkup, MessageEntity
-from aiogram.utils.text_decorations import html_decoration
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.context import AppContext
 from bot.telegram.citizens import person, press, start_action, start_command, toggle, typed_answer
@@ -59,18 +57,6 @@ class SentMessage:
     """What the `Presenter` reads of a sent message."""
 
     message_id: int
-
-
-def _html_text(text: Any, entities: Any) -> str:
-    """A message's text with its formatting as HTML, as aiogram's `Message.html_text` (the consent screen,
-    marked as agreed to, keeps it); "" without a text."""
-    if not isinstance(text, str) or not text:
-        return ""
-    try:
-        parsed = [MessageEntity.model_validate(e) for e in entities or ()]
-        return html_decoration.unparse(text, parsed)
-    except (TypeError, ValueError, IndexError):  # not what Telegram sends: the text without its formatting
-        return html.escape(text, quote=False)
 
 
 @dataclass(frozen=True)
@@ -242,7 +228,7 @@ def parse(data: Any) -> FastUpdate | None:
     if not isinstance(found, Press | Toggle):
         return None  # anything else (or data that is not ours): aiogram's handlers
     chat_id = chat["id"]
-    pressed = Pressed(message_id, _html_text(message.get("text"), message.get("entities")))
+    pressed = Pressed(message_id, text=message.get("text"), entities=message.get("entities"))
     return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), found, callback_id, pressed)
 
 

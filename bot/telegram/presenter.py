@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, MessageEntity
+from aiogram.utils.text_decorations import html_decoration
 
 from bot.context import AppContext, choice_labels
 from bot.telegram import render
@@ -57,13 +57,23 @@ class Sender(Protocol):
     ) -> Any: ...
 
 
-@dataclass(frozen=True)
 class Pressed:
-    """The message whose button was pressed."""
+    """The message whose button was pressed: its id, and its text with its formatting as HTML ("" when it has
+    no text), worked out only when asked for (only a consent screen or a step back shows it again)."""
 
-    message_id: int
-    html_text: str = ""
-    """Its text with its formatting as HTML ("" when it has no text)."""
+    __slots__ = ("_html", "_source", "message_id")
+
+    def __init__(self, message_id: int, html_text: str = "", *, text: Any = None, entities: Any = None) -> None:
+        self.message_id = message_id
+        self._html = html_text
+        self._source: tuple[Any, Any] | None = (text, entities) if text is not None else None
+
+    @property
+    def html_text(self) -> str:
+        if self._source is not None:
+            self._html = html_of(*self._source)
+            self._source = None
+        return self._html
 
     @classmethod
     def of(cls, callback: CallbackQuery) -> Pressed | None:
@@ -72,6 +82,18 @@ class Pressed:
             return None
         text = message.html_text if isinstance(message, Message) and message.text else ""  # not InaccessibleMessage
         return cls(message.message_id, text)
+
+
+def html_of(text: Any, entities: Any) -> str:
+    """A message's text with its formatting as HTML, as aiogram's `Message.html_text`, from the text and the
+    entities as Telegram sends them (dicts); "" without a text."""
+    if not isinstance(text, str) or not text:
+        return ""
+    try:
+        parsed = [MessageEntity.model_validate(e) for e in entities or ()]
+        return html_decoration.unparse(text, parsed)
+    except (TypeError, ValueError, IndexError):  # not what Telegram sends: the text without its formatting
+        return html.escape(text, quote=False)
 
 
 class Presenter:
