@@ -12,7 +12,7 @@ for 405). Deliberately narrow:
 * only paths under a registered prefix; /healthz, /metrics and the Telegram webhook are outside them, and
   the webhook returns its 401/400/503 responses rather than raising them, so nothing of theirs is touched.
 
-Unreadable requests, on every route: `unreadable` reads a POST's form before the handler runs (aiohttp keeps
+Unreadable requests, on every route: `middleware` also reads a POST's form before the handler runs (aiohttp keeps
 it, so the handler's own `request.post()` returns the same) and answers a form that cannot be read (bytes
 that are not in its charset, an unknown charset, a broken multipart body) with 400: the part's page for
 400 where one is registered (in the visitor's language, then the other), else the catalog's bilingual text.
@@ -61,6 +61,7 @@ def add_page(app: web.Application, prefix: str, page: ErrorPage) -> None:
     """Show `page` for 404 and 405 under `prefix` (which ends with "/"; the bare prefix counts too)."""
     if PAGES not in app:
         app[PAGES] = {}
+    if middleware not in app.middlewares:
         app.middlewares.append(middleware)
     app[PAGES][prefix] = page
 
@@ -76,6 +77,17 @@ def page_for(app: web.Application, path: str) -> ErrorPage | None:
 async def middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """Every route: an unreadable form is a 400 before any handler sees it; then, under a registered prefix,
+    the part's page for 404 and 405 (one middleware for both: a webhook call is wrapped once)."""
+    if request.method in FORM_METHODS and _maybe_form(request) and request.content_type in FORM_TYPES:
+        try:
+            await request.post()
+        except UNREADABLE as e:
+            log.info("unreadable form in %s %s: %s", request.method, request.path, _first_line(e))
+            return await bad_request(request)
+        except GONE as e:
+            log.info("client left in the middle of %s %s: %s", request.method, request.path, _first_line(e))
+            return web.Response(status=400, text="connection lost\n")
     try:
         return await handler(request)
     except HANDLED as e:
@@ -92,23 +104,6 @@ async def middleware(
         if isinstance(e, web.HTTPMethodNotAllowed) and "Allow" in e.headers:
             response.headers["Allow"] = e.headers["Allow"]
         return response
-
-
-@web.middleware
-async def unreadable(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """400 for a form that cannot be read, before any handler sees it (see the module's docstring)."""
-    if request.method in FORM_METHODS and _maybe_form(request) and request.content_type in FORM_TYPES:
-        try:
-            await request.post()
-        except UNREADABLE as e:
-            log.info("unreadable form in %s %s: %s", request.method, request.path, _first_line(e))
-            return await bad_request(request)
-        except GONE as e:
-            log.info("client left in the middle of %s %s: %s", request.method, request.path, _first_line(e))
-            return web.Response(status=400, text="connection lost\n")
-    return await handler(request)
 
 
 def _maybe_form(request: web.Request) -> bool:
@@ -158,7 +153,7 @@ def quiet_protocol_errors() -> None:
 
 
 def install(app: web.Application) -> None:
-    """What every web application gets: `unreadable` first (it wraps every route) and quiet protocol errors."""
-    if unreadable not in app.middlewares:
-        app.middlewares.insert(0, unreadable)
+    """What every web application gets: `middleware` first (it wraps every route) and quiet protocol errors."""
+    if middleware not in app.middlewares:
+        app.middlewares.insert(0, middleware)
     quiet_protocol_errors()
