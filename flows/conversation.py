@@ -782,6 +782,18 @@ def _view(snapshot: Snapshot, who: Who, action: View, now: datetime, language: s
 def state_after(response: ResponseState, writes: tuple[Write, ...], version: int | None = None) -> ResponseState:
     """The response as it is once `writes` are stored (for a cache of what this process last wrote), with the
     row's new `version` when given."""
+    version = response.version if version is None else version
+    if len(writes) == 2:  # the usual answer: a new answer, and the response touched (neither ward nor status)
+        put, touch = writes
+        if (
+            isinstance(put, PutAnswer)
+            and isinstance(touch, TouchResponse)
+            and put.response_id == touch.response_id == response.id
+            and isinstance(touch.ward_code, Unchanged)
+            and not touch.completed
+            and all(qid != put.question_id for qid, _ in response.answers)
+        ):
+            return replace(response, answers=(*response.answers, (put.question_id, put.value)), version=version)
     answers = dict(response.answers)
     order = [qid for qid, _ in response.answers]
     ward = response.ward_code
@@ -809,5 +821,5 @@ def state_after(response: ResponseState, writes: tuple[Write, ...], version: int
         ward_code=ward,
         status=status,
         paused=paused,
-        version=response.version if version is None else version,
+        version=version,
     )

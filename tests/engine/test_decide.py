@@ -301,6 +301,22 @@ def test_state_after_a_decision() -> None:
     assert changed.answers == (("ward", 235), ("age_group", "18_29"))
 
 
+def test_state_after_the_usual_answer_is_what_the_general_rule_gives() -> None:
+    """The shortcut for one new answer and a touch agrees with the general loop (forced here by a write that
+    concerns another response), for each kind of touch and for an answer that replaces one."""
+    r = response(answers=(("ward", 70), ("age_group", "18_29")), ward_code=70)
+    other = SetPaused(7, True)
+    for writes in (
+        (PutAnswer(9, "gender", "male"), TouchResponse(9)),
+        (PutAnswer(9, "age_group", "30_44"), TouchResponse(9)),
+        (PutAnswer(9, "ward", 235), TouchResponse(9, 235)),
+        (PutAnswer(9, "gender", "male"), TouchResponse(9, completed=True)),
+    ):
+        assert state_after(r, writes, 5) == state_after(r, (*writes, other), 5)
+    assert state_after(r, (PutAnswer(9, "gender", "male"), TouchResponse(9)), 5).answers[-1] == ("gender", "male")
+    assert state_after(r, (PutAnswer(9, "gender", "male"), TouchResponse(9)), 5).version == 5
+
+
 def test_the_outcome_gives_the_engine_its_state_back() -> None:
     outcome = decide(Snapshot(ME, (response(answers=(("ward", 70),), fixed=("ward",)),)), WHO, View(), NOW).outcome
     assert outcome.state() == engine.State(consented=True, answers=(("ward", 70),), fixed=frozenset({"ward"}))
