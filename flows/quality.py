@@ -1,5 +1,6 @@
-"""Data-quality flags of a completed response: the rules, decided once (pure). `storage.repo.quality` reads a
-response and stores what `assess` returns, whichever executor completed it.
+"""Data-quality flags of a completed response: the rules, decided once (pure). `flows.conversation.decide`
+applies them to the answer that completes a response (both executors store the result with it);
+`storage.repo.quality` applies them to a stored response (a web response's address count, the sweep).
 
 * `too_fast`: completed in less than `SECONDS_PER_QUESTION` seconds per question the person was shown
   (answered or skipped; answers that came with the link, such as its ward, do not count): nobody reads a

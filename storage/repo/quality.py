@@ -1,6 +1,8 @@
-"""Data-quality flags of completed responses (the rules are `flows.quality`'s): computed from what is stored,
-after the completion is committed, so the result is the same whichever executor completed the response;
-and the one SQL condition that leaves flagged responses out of the figures (`counted`)."""
+"""Data-quality flags of completed responses (the rules are `flows.quality`'s). A completing answer carries
+its flags in its own write (`flows.conversation.decide` decides them from the answers); `assess` computes
+them again from what is stored: for a web response once stored (`many_from_address` needs the admissions),
+and for any left without (the scheduler's sweep). Also the one SQL condition that leaves flagged responses
+out of the figures (`counted`)."""
 
 from __future__ import annotations
 
