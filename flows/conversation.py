@@ -35,6 +35,9 @@ from flows.schema import Survey
 
 # --- who is talking, and what they did -----------------------------------------------------------------
 
+WEB = "web"
+"""The web survey's channel name."""
+
 
 @dataclass(frozen=True)
 class Who:
@@ -667,7 +670,12 @@ def _reply(snapshot: Snapshot, who: Who, action: Reply, now: datetime, language:
         resuming = True  # a button of the current question: the person is back
     step = engine.advance(c.survey, response.state(), action.input, c.context(language))
     writes = answer_writes(c.survey, response.id, step.events)
-    if response.started_at is not None and isinstance(writes[-1], TouchResponse) and writes[-1].completed:
+    if (
+        who.channel != WEB  # its address count needs the stored admissions: assessed once stored (NULL until)
+        and response.started_at is not None
+        and isinstance(writes[-1], TouchResponse)
+        and writes[-1].completed
+    ):
         writes = (*writes[:-1], replace(writes[-1], quality_flags=_flags(response, step.state, now)))
     if resuming:
         writes = (SetPaused(response.id, False), *writes)
@@ -704,8 +712,9 @@ def answer_writes(survey: Survey, response_id: int, events: tuple[Event, ...]) -
 
 def _flags(response: ResponseState, state: engine.State, now: datetime) -> str:
     """The quality flags of `response` completed now with `state`'s answers (those that came with its link
-    left out); a web response's `many_from_address` needs the stored admissions, so the web assesses it
-    again once stored (`storage.repo.quality.assess`)."""
+    left out). Not for a web response: its `many_from_address` needs the stored admissions, so it is assessed
+    once stored (`storage.repo.quality.assess`), and its flags stay NULL until then, for the scheduler's sweep
+    should the process stop in between."""
     assert response.started_at is not None
     shown = {qid: value for qid, value in state.answers if qid not in response.fixed}
     survey = response.campaign.survey

@@ -68,6 +68,17 @@ class Pressed:
         self._html = html_text
         self._source: tuple[Any, Any] | None = (text, entities) if text is not None else None
 
+    def __repr__(self) -> str:
+        return f"Pressed(message_id={self.message_id!r}, html_text={self.html_text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pressed):
+            return NotImplemented
+        return (self.message_id, self.html_text) == (other.message_id, other.html_text)
+
+    def __hash__(self) -> int:
+        return hash((self.message_id, self.html_text))
+
     @property
     def html_text(self) -> str:
         if self._source is not None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.conversation import (
+    WEB,
     Action,
     CampaignState,
     Decision,
@@ -86,7 +87,7 @@ class ConversationService:
         should the process stop in between)."""
         outcome = await self._handle(who, action, update_id)
         if (
-            who.channel == "web"
+            who.channel == WEB
             and not outcome.duplicate
             and outcome.response_id is not None
             and outcome.survey is not None

@@ -161,6 +161,48 @@ async def test_the_completing_write_carries_the_quality_flags_the_stored_rows_gi
     assert again is not None and ",".join(again) == expected
 
 
+async def test_a_web_response_is_left_for_the_sweep_until_its_address_count_is_assessed(
+    db: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web completion's flags need its address's completions: they are not written with the completion, so a
+    process stopping before the assessment leaves them NULL, and the scheduler's sweep assesses them (found by
+    a fresh-eyes review: a "" written with the completion hid the response from the sweep for good)."""
+    from storage.repo import quality
+
+    await create_live_campaign(db, clock())
+    service = ConversationService(db, SECRET, clock)
+    who = Who("web", "visitor-1", language="vi")
+    out = await begin(service, who)
+
+    async def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the process stopped between the completion and the assessment")
+
+    real_assess = quality.assess
+    monkeypatch.setattr(quality, "assess", stopped)
+    with pytest.raises(RuntimeError):
+        while True:
+            q = asked(out)
+            clock.advance(seconds=60)
+            if not q.required:
+                inp: engine.Input = engine.Skip(q.question_id)
+            elif q.type == "multi_choice":
+                inp = engine.Answer([q.options[0].value], q.question_id)
+            elif q.type == "number":
+                inp = engine.Answer(1, q.question_id)
+            else:
+                inp = engine.Answer(q.options[0].value if q.options else "x", q.question_id)
+            out = await service.handle(who, Reply(inp, out.response_id), uid())
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(response.c.id, response.c.status, response.c.quality_flags))).one()
+        pending = await quality.unassessed(conn)
+    assert row.status == "completed" and row.quality_flags is None
+    assert [rid for rid, _ in pending] == [row.id]
+    monkeypatch.setattr(quality, "assess", real_assess)
+    async with db.write() as conn:
+        assert await quality.assess_pending(conn, lambda cid: quality.survey_of_campaign(conn, cid)) == 1
+        assert (await conn.execute(sa.select(response.c.quality_flags))).scalar_one() is not None
+
+
 async def test_repeated_update_changes_nothing_and_returns_the_current_view(db: Database, clock: Clock) -> None:
     await create_live_campaign(db, clock())
     service = ConversationService(db, SECRET, clock)
