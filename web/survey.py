@@ -36,6 +36,7 @@ from aiohttp import web
 
 from flows import engine
 from flows.conversation import (
+    WEB,
     DeleteMyData,
     GiveConsent,
     Outcome,
@@ -68,7 +69,7 @@ from web.templating import render
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "web"
+CHANNEL = WEB
 COOKIE = "khaosat_r"
 BACK_COOKIE = "khaosat_back"
 COOKIE_PATH = "/s/"

@@ -228,7 +228,7 @@ def parse(data: Any) -> FastUpdate | None:
     if not isinstance(found, Press | Toggle):
         return None  # anything else (or data that is not ours): aiogram's handlers
     chat_id = chat["id"]
-    pressed = Pressed(message_id, text=message.get("text"), entities=message.get("entities"))
+    pressed = Pressed(message_id, message.get("text"), message.get("entities"))
     return FastUpdate(update_id, user["id"], chat_id, _who(user, chat_id), found, callback_id, pressed)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, assert_never
 from zoneinfo import ZoneInfo
 
@@ -57,47 +59,33 @@ class Sender(Protocol):
     ) -> Any: ...
 
 
+@dataclass(frozen=True)
 class Pressed:
-    """The message whose button was pressed: its id, and its text with its formatting as HTML ("" when it has
-    no text), worked out only when asked for (only a consent screen or a step back shows it again)."""
+    """The message whose button was pressed: its id, and its text and entities as Telegram sent them; its
+    HTML (`html_text`) is worked out only when asked for (only a consent screen or a step back shows it)."""
 
-    __slots__ = ("_html", "_source", "message_id")
+    message_id: int
+    text: str | None = None
+    entities: Any = field(default=None, hash=False)
 
-    def __init__(self, message_id: int, html_text: str = "", *, text: Any = None, entities: Any = None) -> None:
-        self.message_id = message_id
-        self._html = html_text
-        self._source: tuple[Any, Any] | None = (text, entities) if text is not None else None
-
-    def __repr__(self) -> str:
-        return f"Pressed(message_id={self.message_id!r}, html_text={self.html_text!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Pressed):
-            return NotImplemented
-        return (self.message_id, self.html_text) == (other.message_id, other.html_text)
-
-    def __hash__(self) -> int:
-        return hash((self.message_id, self.html_text))
-
-    @property
+    @cached_property
     def html_text(self) -> str:
-        if self._source is not None:
-            self._html = html_of(*self._source)
-            self._source = None
-        return self._html
+        """Its text with its formatting as HTML ("" when it has no text)."""
+        return html_of(self.text, self.entities)
 
     @classmethod
     def of(cls, callback: CallbackQuery) -> Pressed | None:
         message = callback.message
         if message is None:
             return None
-        text = message.html_text if isinstance(message, Message) and message.text else ""  # not InaccessibleMessage
-        return cls(message.message_id, text)
+        if not isinstance(message, Message):  # an InaccessibleMessage: no text
+            return cls(message.message_id)
+        return cls(message.message_id, message.text, message.entities)
 
 
 def html_of(text: Any, entities: Any) -> str:
     """A message's text with its formatting as HTML, as aiogram's `Message.html_text`, from the text and the
-    entities as Telegram sends them (dicts); "" without a text."""
+    entities (dicts as Telegram sends them, or aiogram's models); "" without a text."""
     if not isinstance(text, str) or not text:
         return ""
     try:

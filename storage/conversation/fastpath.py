@@ -337,8 +337,7 @@ def answer_only(decision: Decision, response_id: int) -> tuple[list[PutAnswer | 
 def _touch_args(touch: TouchResponse, now: Any) -> tuple[Any, ...]:
     changed = not isinstance(touch.ward_code, Unchanged)
     ward = None if isinstance(touch.ward_code, Unchanged) else touch.ward_code
-    completed = touch.completed
-    return (changed, ward, "completed" if completed else None, now if completed else None)
+    return (changed, ward, "completed" if touch.completed else None, now if touch.completed else None)
 
 
 def reply_program(

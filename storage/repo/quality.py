@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows import quality
+from flows.conversation import WEB
 from flows.schema import Survey
 from storage.repo.sql import answer, campaign, response, web_admission
 
@@ -49,7 +50,7 @@ async def assess(conn: AsyncConnection, response_id: int, survey: Survey) -> tup
     answers: dict[str, Any] = {
         a.question_id: a.value_num if a.value_num is not None else a.value for a in rows if a.question_id not in fixed
     }
-    same = 0 if r.channel != "web" else await _same_address(conn, response_id, r.completed_at)
+    same = 0 if r.channel != WEB else await _same_address(conn, response_id, r.completed_at)
     flags = quality.assess(survey, quality.CompletedResponse(r.started_at, r.completed_at, answers, int(same)))
     text = quality.stored(flags)
     await conn.execute(response.update().where(response.c.id == response_id).values(quality_flags=text))
